@@ -1,0 +1,357 @@
+//! Reading benchmark CSV files into [`BenchRow`]s. Every rejection names the file, the
+//! line and the column (counted in CSV fields, 1-based) and says what was expected.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{BenchRow, EMBEDDED_FILES, Metric, Observed, Origin, embedded_file};
+use crate::catalog::Catalog;
+use crate::precision::Precision;
+use crate::scenario::{Condition, Stat};
+
+/// The schema's columns, in their canonical order.
+pub const COLUMNS: [&str; 17] = [
+    "source",
+    "model",
+    "gpu",
+    "tp",
+    "pp",
+    "precision",
+    "engine",
+    "isl",
+    "osl",
+    "batch_size",
+    "concurrency",
+    "ttft_budget_s",
+    "target_rps",
+    "metric",
+    "stat",
+    "value",
+    "note",
+];
+
+/// Why a benchmark file was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    /// A specific place in the file is wrong.
+    #[error("{file}:{line}:{column}: {message}")]
+    At {
+        /// File name as given.
+        file: String,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column, counted in CSV fields.
+        column: usize,
+        /// What was found and what was expected.
+        message: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The path as given.
+        path: String,
+        /// The OS error, with the embedded names when the file is missing.
+        message: String,
+    },
+    /// The file has a header but no rows.
+    #[error("{file}: no benchmark rows (only a header)")]
+    Empty {
+        /// File name.
+        file: String,
+    },
+}
+
+/// Reads `path` from disk; a path that does not exist but names an embedded file (for
+/// example `data/benchmarks/nim-sizing-rag-5000-500.csv`) loads the embedded copy.
+pub fn load_file(path: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+    if !Path::new(path).exists()
+        && let Some((name, text)) = embedded_file(path)
+    {
+        return load_csv(name, text, catalog);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let embedded: Vec<&str> = EMBEDDED_FILES.iter().map(|(n, _)| *n).collect();
+        DataError::Io {
+            path: path.to_string(),
+            message: format!("{e} (embedded files: {})", embedded.join(", ")),
+        }
+    })?;
+    load_csv(path, &text, catalog)
+}
+
+/// A field-level failure before the file and line are attached.
+struct FieldError {
+    column: usize,
+    message: String,
+}
+
+fn at(column: usize, message: impl Into<String>) -> FieldError {
+    FieldError {
+        column,
+        message: message.into(),
+    }
+}
+
+/// Parses benchmark CSV `text`; `file` names it in errors. Lines starting with `#` are
+/// comments (provenance notes).
+pub fn load_csv(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let place = |line: u64, e: FieldError| DataError::At {
+        file: file.to_string(),
+        line,
+        column: e.column,
+        message: e.message,
+    };
+    let header = match records.next() {
+        Some(record) => record.map_err(|e| csv_error(file, &e))?,
+        None => {
+            return Err(DataError::Empty {
+                file: file.to_string(),
+            });
+        }
+    };
+    let header_line = header.position().map_or(1, |p| p.line());
+    let columns = header_map(&header).map_err(|e| place(header_line, e))?;
+    let mut rows = Vec::new();
+    for record in records {
+        let record = record.map_err(|e| csv_error(file, &e))?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != header.len() {
+            let column = record.len().min(header.len()) + 1;
+            let message = format!("expected {} fields, found {}", header.len(), record.len());
+            return Err(place(line, at(column, message)));
+        }
+        let origin = Origin {
+            file: file.to_string(),
+            line,
+        };
+        let row = parse_row(&record, &columns, catalog, origin).map_err(|e| place(line, e))?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(DataError::Empty {
+            file: file.to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+fn csv_error(file: &str, e: &csv::Error) -> DataError {
+    let line = e.position().map_or(0, |p| p.line());
+    DataError::At {
+        file: file.to_string(),
+        line,
+        column: 1,
+        message: format!("not valid CSV: {e}"),
+    }
+}
+
+/// Column name → field index; every schema column must be present exactly once.
+fn header_map(header: &csv::StringRecord) -> Result<HashMap<&'static str, usize>, FieldError> {
+    let mut map = HashMap::new();
+    for (i, name) in header.iter().enumerate() {
+        let name = name.trim();
+        let Some(known) = COLUMNS.iter().find(|c| **c == name) else {
+            return Err(at(
+                i + 1,
+                format!(
+                    "unknown column `{name}`; the schema is {}",
+                    COLUMNS.join(",")
+                ),
+            ));
+        };
+        if map.insert(*known, i).is_some() {
+            return Err(at(i + 1, format!("column `{name}` appears twice")));
+        }
+    }
+    if let Some(missing) = COLUMNS.iter().find(|c| !map.contains_key(*c)) {
+        return Err(at(
+            header.len() + 1,
+            format!(
+                "missing column `{missing}`; the schema is {}",
+                COLUMNS.join(",")
+            ),
+        ));
+    }
+    Ok(map)
+}
+
+/// Typed access to one record's fields by column name.
+struct Fields<'a> {
+    record: &'a csv::StringRecord,
+    columns: &'a HashMap<&'static str, usize>,
+}
+
+impl Fields<'_> {
+    fn column(&self, name: &str) -> usize {
+        self.columns[name] + 1
+    }
+
+    fn text(&self, name: &str) -> &str {
+        self.record.get(self.columns[name]).unwrap_or("").trim()
+    }
+
+    fn optional<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<Option<T>, FieldError> {
+        let text = self.text(name);
+        if text.is_empty() {
+            return Ok(None);
+        }
+        parse(text).map(Some).ok_or_else(|| {
+            at(
+                self.column(name),
+                format!("{name}: expected {expected}, found `{text}`"),
+            )
+        })
+    }
+
+    fn positive_int(&self, name: &str) -> Result<Option<u32>, FieldError> {
+        self.optional(
+            name,
+            |s| s.parse::<u32>().ok().filter(|v| *v > 0),
+            "a positive integer",
+        )
+    }
+
+    fn positive_number(&self, name: &str) -> Result<Option<f64>, FieldError> {
+        self.optional(
+            name,
+            |s| s.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0),
+            "a positive number",
+        )
+    }
+
+    fn required_int(&self, name: &str) -> Result<u32, FieldError> {
+        self.positive_int(name)?.ok_or_else(|| {
+            at(
+                self.column(name),
+                format!("{name}: expected a positive integer, found an empty field"),
+            )
+        })
+    }
+}
+
+fn parse_row(
+    record: &csv::StringRecord,
+    columns: &HashMap<&'static str, usize>,
+    catalog: &Catalog,
+    origin: Origin,
+) -> Result<BenchRow, FieldError> {
+    let f = Fields { record, columns };
+    let source = f.text("source");
+    if source.is_empty() {
+        return Err(at(
+            f.column("source"),
+            "source: expected who measured the row, found an empty field",
+        ));
+    }
+    let model = catalog
+        .model(f.text("model"))
+        .map_err(|e| at(f.column("model"), e.to_string()))?;
+    let gpu = catalog
+        .gpu(f.text("gpu"))
+        .map_err(|e| at(f.column("gpu"), e.to_string()))?;
+    let precision = f.optional(
+        "precision",
+        |s| s.parse::<Precision>().ok(),
+        "fp16, bf16, fp8, int8, int4 or fp4",
+    )?;
+    let metric = f
+        .text("metric")
+        .parse::<Metric>()
+        .map_err(|e| at(f.column("metric"), e))?;
+    let stat = match f.text("stat") {
+        "" => Stat::Mean,
+        s => s.parse::<Stat>().map_err(|e| at(f.column("stat"), e))?,
+    };
+    let condition = parse_condition(&f, metric)?;
+    let value = match f.text("value") {
+        "NA" | "N/A" | "na" => Observed::NotAchievable,
+        _ => Observed::Value(f.positive_number("value")?.ok_or_else(|| {
+            at(
+                f.column("value"),
+                "value: expected a positive number or NA, found an empty field",
+            )
+        })?),
+    };
+    Ok(BenchRow {
+        source: source.to_string(),
+        model: model.slug.clone(),
+        gpu: gpu.slug.clone(),
+        tp: f.positive_int("tp")?,
+        pp: f.positive_int("pp")?,
+        precision,
+        engine: f.text("engine").to_string(),
+        isl: f.required_int("isl")?,
+        osl: f.required_int("osl")?,
+        condition,
+        metric,
+        stat,
+        value,
+        note: f.text("note").to_string(),
+        origin,
+    })
+}
+
+/// At most one of batch_size / concurrency / ttft_budget_s; `gpus_for_target` needs a
+/// budget and a target rate, and `target_rps` means nothing for any other metric.
+fn parse_condition(f: &Fields<'_>, metric: Metric) -> Result<Condition, FieldError> {
+    let batch = f.positive_int("batch_size")?;
+    let clients = f.positive_number("concurrency")?;
+    let budget = f.positive_number("ttft_budget_s")?;
+    let target = f.positive_number("target_rps")?;
+    let set: Vec<&str> = [
+        ("batch_size", batch.is_some()),
+        ("concurrency", clients.is_some()),
+        ("ttft_budget_s", budget.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, present)| present.then_some(name))
+    .collect();
+    if set.len() > 1 {
+        return Err(at(
+            f.column(set[1]),
+            format!(
+                "{} and {} are both set; a row has at most one condition",
+                set[0], set[1]
+            ),
+        ));
+    }
+    if metric == Metric::GpusForTarget && (budget.is_none() || target.is_none()) {
+        let missing = if budget.is_none() {
+            "ttft_budget_s"
+        } else {
+            "target_rps"
+        };
+        return Err(at(
+            f.column(missing),
+            format!(
+                "metric gpus_for_target needs ttft_budget_s and target_rps; {missing} is empty"
+            ),
+        ));
+    }
+    if metric != Metric::GpusForTarget && target.is_some() {
+        return Err(at(
+            f.column("target_rps"),
+            format!("target_rps is only meaningful for metric gpus_for_target, not {metric}"),
+        ));
+    }
+    Ok(match (batch, clients, budget) {
+        (Some(batch_size), _, _) => Condition::StaticBatch { batch_size },
+        (_, Some(clients), _) => Condition::Concurrency { clients },
+        (_, _, Some(budget_s)) => Condition::TtftBudget {
+            budget_s,
+            target_rps: target,
+        },
+        _ => Condition::Saturated,
+    })
+}

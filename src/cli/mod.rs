@@ -1,0 +1,103 @@
+//! The command-line front end: the only place that reads arguments, prints, or decides
+//! an exit code. Each command turns its clap arguments into library calls and returns
+//! the text to print; `main` prints it, exits quietly on a broken pipe, and maps errors
+//! to exit codes (2 for bad input, 1 for anything else).
+
+mod args;
+mod catalog_cmd;
+mod compare_cmd;
+mod data_cmd;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use args::{Cli, Command};
+use clap::Parser;
+use infercal::bench::DataError;
+use infercal::catalog::{Catalog, CatalogError};
+
+/// Input the user can fix: bad arguments, data or catalog files. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// What a command produced: text for stdout, and whether the command wants a non-zero
+/// exit status despite succeeding (e.g. `check-data --strict` with findings).
+pub struct Report {
+    stdout: String,
+    failed: bool,
+}
+
+impl Report {
+    fn ok(stdout: String) -> Report {
+        Report {
+            stdout,
+            failed: false,
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are "errors" to clap that print to stdout.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if e.print().is_err() {
+                return ExitCode::SUCCESS;
+            }
+            return ExitCode::from(code);
+        }
+    };
+    let result = run(cli).and_then(|report| {
+        print(&report.stdout)?;
+        Ok(report.failed)
+    });
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Report> {
+    let catalog = match &cli.catalog {
+        Some(dir) => Catalog::from_dir(dir),
+        None => Catalog::embedded(),
+    }
+    .context("loading the catalog")?;
+    match cli.command {
+        Command::List(a) => catalog_cmd::list(&catalog, &a).map(Report::ok),
+        Command::Show(a) => catalog_cmd::show(&catalog, &a).map(Report::ok),
+        Command::CheckData(a) => data_cmd::check(&catalog, &a),
+        Command::Compare(a) => compare_cmd::compare(&catalog, &a).map(Report::ok),
+    }
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let bad_input = e.chain().any(|cause| {
+        cause.is::<BadInput>() || cause.is::<DataError>() || cause.is::<CatalogError>()
+    });
+    if bad_input { 2 } else { 1 }
+}

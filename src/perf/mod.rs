@@ -1,0 +1,215 @@
+//! Performance models behind one trait. A model takes a [`Scenario`] and returns either a
+//! [`Prediction`] of every observable or an [`Infeasible`] outcome with its reason —
+//! never NaN, never 0 standing in for "impossible", never a panic. Models hold their
+//! parameters; they do no IO.
+//!
+//! - [`seed`]: the naive reference calculator (FLOPs only, batch 1), kept as published.
+
+pub mod seed;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bench::Metric;
+use crate::precision::Precision;
+use crate::scenario::Scenario;
+
+/// Which resource bounds a decode step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    /// Tensor-core throughput.
+    Compute,
+    /// Memory bandwidth.
+    Memory,
+}
+
+/// Where the time goes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// Prefill time of one request, seconds.
+    pub prefill_s: f64,
+    /// One decode step at the running batch, seconds.
+    pub decode_step_s: f64,
+    /// Mean wait before prefill starts, seconds.
+    pub queue_wait_s: f64,
+    /// All-reduce time within one prefill, seconds.
+    pub allreduce_s: f64,
+    /// What bounds the decode step.
+    pub decode_bound: Bound,
+}
+
+/// A feasible scenario's observables. Rates are for one instance (`tp` GPUs) unless the
+/// name says per GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// GPUs per instance.
+    pub tp: u32,
+    /// Weight precision used.
+    pub precision: Precision,
+    /// Time to first token, seconds.
+    pub ttft_s: f64,
+    /// Inter-token latency, seconds.
+    pub itl_s: f64,
+    /// End-to-end latency, seconds.
+    pub e2e_s: f64,
+    /// Output tokens/s of the instance.
+    pub output_tok_s: f64,
+    /// Requests/s of the instance.
+    pub req_per_s: f64,
+    /// Requests/s per GPU.
+    pub req_per_s_per_gpu: f64,
+    /// GPUs for the target rate (fractional), when the scenario names one.
+    pub gpus_for_target: Option<f64>,
+    /// Whole instances for the target rate, when the scenario names one.
+    pub instances_for_target: Option<u64>,
+    /// Mean number of sequences decoding together.
+    pub running_batch: f64,
+    /// Tokens of KV cache the instance can hold, where the model tracks memory.
+    pub kv_capacity_tokens: Option<f64>,
+    /// Where the time goes.
+    pub breakdown: Breakdown,
+}
+
+impl Prediction {
+    /// The value of `metric`, or `None` when the scenario does not define it
+    /// (`gpus_for_target` without a target rate).
+    pub fn metric(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::ReqPerSPerGpu => Some(self.req_per_s_per_gpu),
+            Metric::GpusForTarget => self.gpus_for_target,
+            Metric::TtftS => Some(self.ttft_s),
+            Metric::ItlS => Some(self.itl_s),
+            Metric::E2eS => Some(self.e2e_s),
+            Metric::OutputTokS => Some(self.output_tok_s),
+            Metric::ReqPerS => Some(self.req_per_s),
+        }
+    }
+
+    /// GPUs and whole instances needed for `target_rps`, from this prediction's rate.
+    pub fn sizing_for(&self, target_rps: f64) -> (f64, u64) {
+        let gpus = target_rps / self.req_per_s_per_gpu;
+        let instances = (target_rps / self.req_per_s).ceil() as u64;
+        (gpus, instances)
+    }
+}
+
+/// Why a scenario cannot be served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Infeasible {
+    /// The weights exceed the usable memory of the instance.
+    WeightsDoNotFit {
+        /// Weight bytes per GPU after sharding, GB.
+        weights_gb_per_gpu: f64,
+        /// Usable memory per GPU, GB.
+        usable_gb_per_gpu: f64,
+        /// GPUs per instance.
+        tp: u32,
+    },
+    /// The KV cache cannot hold even one request's context.
+    KvCacheTooSmall {
+        /// Tokens one request needs.
+        tokens_needed: f64,
+        /// Tokens the cache holds.
+        tokens_available: f64,
+    },
+    /// Prefill alone takes longer than the TTFT budget.
+    PrefillExceedsBudget {
+        /// Bare prefill (plus one decode step), seconds.
+        prefill_s: f64,
+        /// The budget, seconds.
+        budget_s: f64,
+    },
+    /// The GPU has no tensor cores for the weight precision.
+    UnsupportedPrecision {
+        /// The precision asked for.
+        precision: Precision,
+        /// The GPU slug.
+        gpu: String,
+    },
+    /// The requested load exceeds what the instance can sustain.
+    Overloaded {
+        /// Offered rate, requests/s.
+        offered_rps: f64,
+        /// Largest sustainable rate, requests/s.
+        capacity_rps: f64,
+    },
+    /// The requested prompt plus output exceeds the model's context window.
+    ContextTooLong {
+        /// Tokens per request.
+        tokens: u64,
+        /// The model's maximum context.
+        max_context: u64,
+    },
+    /// No tensor-parallel degree up to the limit holds the weights.
+    NoParallelismFits {
+        /// Largest degree tried.
+        max_tp: u32,
+    },
+}
+
+impl fmt::Display for Infeasible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Infeasible::WeightsDoNotFit {
+                weights_gb_per_gpu,
+                usable_gb_per_gpu,
+                tp,
+            } => write!(
+                f,
+                "weights do not fit: {weights_gb_per_gpu:.1} GB per GPU at TP{tp} > {usable_gb_per_gpu:.1} GB usable"
+            ),
+            Infeasible::KvCacheTooSmall {
+                tokens_needed,
+                tokens_available,
+            } => write!(
+                f,
+                "KV cache too small: one request needs {tokens_needed:.0} tokens, the cache holds {tokens_available:.0}"
+            ),
+            Infeasible::PrefillExceedsBudget {
+                prefill_s,
+                budget_s,
+            } => write!(
+                f,
+                "bare prefill takes {prefill_s:.3} s, over the {budget_s} s TTFT budget"
+            ),
+            Infeasible::UnsupportedPrecision { precision, gpu } => {
+                write!(f, "{gpu} has no tensor cores for {precision}")
+            }
+            Infeasible::Overloaded {
+                offered_rps,
+                capacity_rps,
+            } => write!(
+                f,
+                "overloaded: {offered_rps} req/s offered, {capacity_rps:.3} req/s sustainable"
+            ),
+            Infeasible::ContextTooLong {
+                tokens,
+                max_context,
+            } => write!(
+                f,
+                "{tokens} tokens per request exceed the model's {max_context}-token context"
+            ),
+            Infeasible::NoParallelismFits { max_tp } => {
+                write!(
+                    f,
+                    "no tensor-parallel degree up to {max_tp} holds the weights with room for a KV cache"
+                )
+            }
+        }
+    }
+}
+
+/// A model's answer to one scenario.
+pub type Outcome = Result<Prediction, Infeasible>;
+
+/// A performance model with its parameters.
+pub trait PerfModel: Sync {
+    /// The model's name as the CLI and experiment files spell it.
+    fn name(&self) -> &'static str;
+
+    /// Predicts every observable of `scenario`, or says why it cannot be served.
+    fn predict(&self, scenario: &Scenario<'_>) -> Outcome;
+}

@@ -1,0 +1,139 @@
+//! One question to a performance model: which model on which GPU, stored how, split over
+//! how many GPUs, with what input/output lengths, under which load condition, and which
+//! statistic (mean or a percentile) is asked for. Scenarios borrow their catalog entries;
+//! they hold no parameters and compute nothing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Gpu, Model};
+use crate::precision::Precision;
+
+/// Which statistic of a latency distribution is asked for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Stat {
+    /// The mean (also what an empty `stat` cell means).
+    #[default]
+    Mean,
+    /// Median.
+    P50,
+    /// 90th percentile.
+    P90,
+    /// 95th percentile.
+    P95,
+    /// 99th percentile.
+    P99,
+}
+
+impl Stat {
+    /// Every statistic, in a stable order.
+    pub const ALL: [Stat; 5] = [Stat::Mean, Stat::P50, Stat::P90, Stat::P95, Stat::P99];
+
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stat::Mean => "mean",
+            Stat::P50 => "p50",
+            Stat::P90 => "p90",
+            Stat::P95 => "p95",
+            Stat::P99 => "p99",
+        }
+    }
+}
+
+impl fmt::Display for Stat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Stat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        Stat::ALL
+            .into_iter()
+            .find(|stat| stat.as_str() == s || (s == "avg" && *stat == Stat::Mean))
+            .ok_or_else(|| format!("unknown stat `{s}`; expected one of mean, p50, p90, p95, p99"))
+    }
+}
+
+/// The load under which a scenario is observed. At most one per benchmark row.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Condition {
+    /// A static batch of this many requests, started together.
+    StaticBatch {
+        /// Requests in the batch.
+        batch_size: u32,
+    },
+    /// Closed-loop clients: each sends its next request when the previous one ends.
+    Concurrency {
+        /// Clients in flight.
+        clients: f64,
+    },
+    /// Open-loop Poisson arrivals at this rate (requests/s for the whole deployment).
+    ArrivalRate {
+        /// Requests per second.
+        rps: f64,
+    },
+    /// The largest rate whose TTFT stays within the budget; `target_rps` asks how many
+    /// GPUs that rate implies.
+    TtftBudget {
+        /// TTFT budget in seconds.
+        budget_s: f64,
+        /// Rate the deployment must sustain, requests/s.
+        target_rps: Option<f64>,
+    },
+    /// Maximum sustainable throughput, no latency bound.
+    Saturated,
+}
+
+/// How the model is deployed: storage precisions and parallelism.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Precision the weights are stored in.
+    pub weights: Precision,
+    /// Precision of the KV cache; `None` = the model's default for the weights.
+    pub kv_cache: Option<Precision>,
+    /// Tensor-parallel degree; `None` = chosen automatically.
+    pub tp: Option<u32>,
+    /// Pipeline-parallel degree.
+    pub pp: u32,
+}
+
+impl Default for Deployment {
+    fn default() -> Self {
+        Deployment {
+            weights: Precision::Fp16,
+            kv_cache: None,
+            tp: None,
+            pp: 1,
+        }
+    }
+}
+
+/// One question to a performance model.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario<'c> {
+    /// The model served.
+    pub model: &'c Model,
+    /// The GPU it runs on.
+    pub gpu: &'c Gpu,
+    /// Precision and parallelism.
+    pub deployment: Deployment,
+    /// Input (prompt) tokens per request.
+    pub isl: u32,
+    /// Output (generated) tokens per request.
+    pub osl: u32,
+    /// The load condition.
+    pub condition: Condition,
+    /// Statistic asked for latency observables.
+    pub stat: Stat,
+}

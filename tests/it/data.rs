@@ -1,0 +1,117 @@
+//! `infercal check-data`: the embedded chart, and every kind of malformed CSV.
+
+use crate::{assert_one_line_bad_input, infercal, scratch_dir, stdout};
+
+const HEADER: &str = "source,model,gpu,tp,pp,precision,engine,isl,osl,batch_size,concurrency,ttft_budget_s,target_rps,metric,stat,value,note";
+const GOOD: &str = "me,llama-3.1-8b,h100-sxm,1,,fp8,trtllm,5000,500,,,3,,req_per_s_per_gpu,,5.4,";
+
+fn check_file(body: &str) -> (String, std::process::Output) {
+    let path = scratch_dir().join("rows.csv");
+    std::fs::write(&path, format!("{HEADER}\n{GOOD}\n{body}\n")).unwrap();
+    let path = path.display().to_string();
+    let out = infercal(&["check-data", &path]);
+    (path, out)
+}
+
+/// The error names file:line:column with the line of the bad row (line 3).
+fn assert_located(body: &str, column: usize, expected: &str) {
+    let (path, out) = check_file(body);
+    let err = assert_one_line_bad_input(&out);
+    assert!(err.contains(&format!("{path}:3:{column}:")), "{err}");
+    assert!(err.contains(expected), "{err}");
+}
+
+#[test]
+fn the_embedded_chart_checks_with_the_a10g_row_flagged() {
+    let out = infercal(&["check-data", "data/benchmarks/nim-sizing-rag-5000-500.csv"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("32 rows (10 NA)"), "{text}");
+    assert!(text.contains("10/35.45 = 0.282"), "{text}");
+    assert!(text.contains("1 flagged"), "{text}");
+}
+
+#[test]
+fn strict_mode_fails_on_findings() {
+    let out = infercal(&["check-data", "--strict", "nim-sizing-rag-5000-500.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn wrong_column_count() {
+    assert_located(
+        "me,llama-3.1-8b,h100-sxm,1",
+        5,
+        "expected 17 fields, found 4",
+    );
+}
+
+#[test]
+fn non_numeric_value() {
+    assert_located(
+        "me,llama-3.1-8b,h100-sxm,1,,fp8,,5000,500,,,3,,req_per_s_per_gpu,,lots,",
+        16,
+        "value: expected a positive number",
+    );
+}
+
+#[test]
+fn unknown_metric() {
+    assert_located(
+        "me,llama-3.1-8b,h100-sxm,1,,fp8,,5000,500,,,3,,req_s,,1,",
+        14,
+        "unknown metric `req_s`",
+    );
+}
+
+#[test]
+fn unknown_gpu_lists_the_closest_slugs() {
+    assert_located(
+        "me,llama-3.1-8b,H100 SMX,1,,fp8,,5000,500,,,3,,req_per_s_per_gpu,,1,",
+        3,
+        "closest: h100-sxm",
+    );
+}
+
+#[test]
+fn unknown_model_lists_the_closest_slugs() {
+    assert_located(
+        "me,llama-3.1-9b,h100-sxm,1,,fp8,,5000,500,,,3,,req_per_s_per_gpu,,1,",
+        2,
+        "llama-3.1-8b",
+    );
+}
+
+#[test]
+fn negative_isl() {
+    assert_located(
+        "me,llama-3.1-8b,h100-sxm,1,,fp8,,-5000,500,,,3,,req_per_s_per_gpu,,1,",
+        8,
+        "isl: expected a positive integer, found `-5000`",
+    );
+}
+
+#[test]
+fn condition_contradicting_the_metric() {
+    assert_located(
+        "me,llama-3.1-8b,h100-sxm,1,,fp8,,5000,500,8,,,10,gpus_for_target,,2,",
+        12,
+        "gpus_for_target needs ttft_budget_s",
+    );
+}
+
+#[test]
+fn unknown_precision() {
+    assert_located(
+        "me,llama-3.1-8b,h100-sxm,1,,fp32,,5000,500,,,3,,req_per_s_per_gpu,,1,",
+        6,
+        "precision: expected",
+    );
+}
+
+#[test]
+fn missing_file_is_bad_input() {
+    let out = infercal(&["check-data", "no/such/file.csv"]);
+    let err = assert_one_line_bad_input(&out);
+    assert!(err.contains("no/such/file.csv"), "{err}");
+}

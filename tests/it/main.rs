@@ -1,0 +1,53 @@
+//! End-to-end tests: run the `infercal` binary as a user would and check its output,
+//! its exit code and that it never panics. One test binary, modules per command.
+
+mod catalog;
+mod compare;
+mod data;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Runs `infercal` with `args`.
+pub fn infercal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infercal"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh scratch directory under the system temp dir.
+pub fn scratch_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "infercal-it-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Asserts a run failed with exit code 2 and exactly one line on stderr, no panic.
+pub fn assert_one_line_bad_input(o: &Output) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    err
+}
