@@ -17,8 +17,10 @@
 
 pub mod bench;
 pub mod catalog;
+pub mod evaluate;
 pub mod perf;
 pub mod precision;
 pub mod report;
 pub mod scenario;
+pub mod size;
 pub mod stats;

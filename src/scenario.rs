@@ -119,6 +119,30 @@ impl Default for Deployment {
     }
 }
 
+impl Deployment {
+    /// The deployment a benchmark row or a question implies: its precision and TP where
+    /// given; otherwise fp8 weights where the GPU has fp8 tensor cores (as NIM and
+    /// TensorRT-LLM deploy on Hopper and Ada), else fp16, and automatic TP.
+    pub fn assumed(
+        gpu: &Gpu,
+        precision: Option<Precision>,
+        tp: Option<u32>,
+        pp: Option<u32>,
+    ) -> Deployment {
+        let weights = precision.unwrap_or(if gpu.tflops.fp8.is_some() {
+            Precision::Fp8
+        } else {
+            Precision::Fp16
+        });
+        Deployment {
+            weights,
+            kv_cache: None,
+            tp,
+            pp: pp.unwrap_or(1),
+        }
+    }
+}
+
 /// One question to a performance model.
 #[derive(Debug, Clone, Copy)]
 pub struct Scenario<'c> {

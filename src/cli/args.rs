@@ -21,6 +21,9 @@ pub struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
+  infercal predict --model llama-3.1-70b --gpu h100-sxm --isl 5000 --osl 500 --ttft-budget 3
+  infercal size --model llama-3.1-8b --ttft-budget 0.5 --target-rps 10 --isl 5000 --osl 500
+  infercal evaluate --data data/benchmarks/nim-sizing-rag-5000-500.csv --perf-model serving
   infercal compare                          # reference calculator vs the embedded sizing chart
   infercal compare --format json | jq .summary
   infercal list gpus
@@ -40,6 +43,12 @@ pub enum Command {
     CheckData(CheckDataArgs),
     /// Compare a performance model with a sizing chart, cell by cell.
     Compare(CompareArgs),
+    /// Predict one scenario: latency, throughput and GPUs needed, with the breakdown.
+    Predict(PredictArgs),
+    /// Rank GPUs and deployments by GPUs needed for a target rate under a TTFT budget.
+    Size(SizeArgs),
+    /// Predict every row of benchmark files and summarise the errors.
+    Evaluate(EvaluateArgs),
 }
 
 /// What to list or show.
@@ -100,11 +109,172 @@ pub struct CheckDataArgs {
 }
 
 /// Performance models the CLI can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PerfModelName {
     /// The naive reference calculator: FLOPs only, batch 1, one efficiency factor.
-    #[default]
     Seed,
+    /// Batch-1 prefill/decode roofline with memory capacity and tensor parallelism.
+    Roofline,
+    /// Continuous batching with queueing (the model calibration fits).
+    Serving,
+}
+
+impl From<PerfModelName> for infercal::perf::PerfModelKind {
+    fn from(name: PerfModelName) -> Self {
+        match name {
+            PerfModelName::Seed => infercal::perf::PerfModelKind::Seed,
+            PerfModelName::Roofline => infercal::perf::PerfModelKind::Roofline,
+            PerfModelName::Serving => infercal::perf::PerfModelKind::Serving,
+        }
+    }
+}
+
+/// Statistics the CLI can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StatName {
+    /// Mean.
+    #[default]
+    Mean,
+    /// Median.
+    P50,
+    /// 90th percentile.
+    P90,
+    /// 95th percentile.
+    P95,
+    /// 99th percentile.
+    P99,
+}
+
+impl From<StatName> for infercal::scenario::Stat {
+    fn from(s: StatName) -> Self {
+        use infercal::scenario::Stat;
+        match s {
+            StatName::Mean => Stat::Mean,
+            StatName::P50 => Stat::P50,
+            StatName::P90 => Stat::P90,
+            StatName::P95 => Stat::P95,
+            StatName::P99 => Stat::P99,
+        }
+    }
+}
+
+/// Output format of a single prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RecordFormat {
+    /// Aligned text for people.
+    #[default]
+    #[value(alias = "md", alias = "text")]
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Model, GPU, lengths and deployment shared by `predict` and `size`.
+#[derive(Debug, Args)]
+pub struct WorkloadArgs {
+    /// Model slug or alias (see `infercal list models`).
+    #[arg(long)]
+    pub model: String,
+    /// Input (prompt) tokens per request.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub isl: u32,
+    /// Output tokens per request.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub osl: u32,
+    /// Statistic the latencies and the TTFT budget refer to.
+    #[arg(long, value_enum, default_value_t)]
+    pub stat: StatName,
+    /// Parameter file (JSON; a subset of the serving parameters, the rest default).
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+    /// Performance model.
+    #[arg(long, value_enum, default_value = "serving")]
+    pub perf_model: PerfModelName,
+}
+
+/// `infercal predict`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("condition").required(true).multiple(false)
+    .args(["batch", "concurrency", "rate", "ttft_budget", "saturate"]))]
+pub struct PredictArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// GPU slug or alias (see `infercal list gpus`).
+    #[arg(long)]
+    pub gpu: String,
+    /// Weight precision: fp16, bf16, fp8, int8, int4 (AWQ), fp4 (default: fp8 where the GPU
+    /// has fp8 tensor cores, else fp16).
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// KV-cache precision (default: fp8 with 8-bit-or-smaller weights on fp8 GPUs, else fp16).
+    #[arg(long)]
+    pub kv_precision: Option<String>,
+    /// Tensor-parallel degree (default: the smallest power of two that fits).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub tp: Option<u32>,
+    /// Condition: a static batch of B requests.
+    #[arg(long, value_name = "B", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: Option<u32>,
+    /// Condition: C closed-loop clients.
+    #[arg(long, value_name = "C")]
+    pub concurrency: Option<f64>,
+    /// Condition: Poisson arrivals at R req/s per instance.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Condition: the largest rate whose TTFT stays within S seconds.
+    #[arg(long, value_name = "S")]
+    pub ttft_budget: Option<f64>,
+    /// With --ttft-budget: the rate to size for, req/s (reports GPUs and instances).
+    #[arg(long, value_name = "R", requires = "ttft_budget")]
+    pub target_rps: Option<f64>,
+    /// Condition: maximum sustainable throughput.
+    #[arg(long)]
+    pub saturate: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: RecordFormat,
+}
+
+/// `infercal size`.
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// TTFT budget, seconds.
+    #[arg(long, value_name = "S")]
+    pub ttft_budget: f64,
+    /// Rate to serve, requests/s.
+    #[arg(long, value_name = "R")]
+    pub target_rps: f64,
+    /// GPUs to consider, comma-separated (default: every GPU in the catalog).
+    #[arg(long, value_delimiter = ',', value_name = "G1,G2,...")]
+    pub gpus: Vec<String>,
+    /// Weight precisions to consider, comma-separated (default: fp8,fp16).
+    #[arg(long, value_delimiter = ',', value_name = "P1,P2,...")]
+    pub precisions: Vec<String>,
+    /// List every feasible deployment, not only the best one per GPU.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TableFormat,
+}
+
+/// `infercal evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Benchmark CSV files (default: the embedded sizing chart).
+    #[arg(long, value_name = "FILE", num_args = 1.., default_value = "data/benchmarks/nim-sizing-rag-5000-500.csv")]
+    pub data: Vec<String>,
+    /// Parameter file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+    /// Performance model.
+    #[arg(long, value_enum, default_value = "serving")]
+    pub perf_model: PerfModelName,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TableFormat,
 }
 
 /// `infercal compare`.
@@ -118,8 +288,11 @@ pub struct CompareArgs {
     )]
     pub data: String,
     /// Performance model to compare.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value = "seed")]
     pub perf_model: PerfModelName,
+    /// Parameter file for `roofline` / `serving` (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
     /// Efficiency factor of the seed model, in (0, 1] (default: the published 0.3).
     #[arg(long, value_name = "X")]
     pub efficiency: Option<f64>,

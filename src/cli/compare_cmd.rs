@@ -3,27 +3,32 @@
 use anyhow::Result;
 use infercal::bench::load_file;
 use infercal::catalog::Catalog;
-use infercal::perf::PerfModel;
+use infercal::evaluate::scenario_for;
 use infercal::perf::seed::{SeedModel, SeedParams};
+use infercal::perf::{PerfModel, PerfModelKind};
 use infercal::report::compare::{build, chart_cells};
-use infercal::scenario::{Deployment, Scenario};
 
 use super::BadInput;
 use super::args::{CompareArgs, PerfModelName, TableFormat};
+use super::common::load_params;
 
 fn perf_model(args: &CompareArgs) -> Result<Box<dyn PerfModel>> {
-    match args.perf_model {
-        PerfModelName::Seed => {
-            let mut params = SeedParams::published();
-            if let Some(e) = args.efficiency {
-                if !(e > 0.0 && e <= 1.0) {
-                    return Err(BadInput(format!("--efficiency must be in (0, 1], got {e}")).into());
-                }
-                params.efficiency = e;
-            }
-            Ok(Box::new(SeedModel { params }))
+    if args.perf_model != PerfModelName::Seed {
+        if args.efficiency.is_some() {
+            return Err(BadInput("--efficiency applies to --perf-model seed only".into()).into());
         }
+        return Ok(
+            PerfModelKind::from(args.perf_model).with_params(&load_params(args.params.as_deref())?)
+        );
     }
+    let mut params = SeedParams::published();
+    if let Some(e) = args.efficiency {
+        if !(e > 0.0 && e <= 1.0) {
+            return Err(BadInput(format!("--efficiency must be in (0, 1], got {e}")).into());
+        }
+        params.efficiency = e;
+    }
+    Ok(Box::new(SeedModel { params }))
 }
 
 /// Runs the comparison and renders it in the requested format.
@@ -40,21 +45,7 @@ pub fn compare(catalog: &Catalog, args: &CompareArgs) -> Result<String> {
     }
     let mut outcomes = Vec::with_capacity(cells.len());
     for cell in &cells {
-        let row = cell.first();
-        let scenario = Scenario {
-            model: catalog.model(&row.model)?,
-            gpu: catalog.gpu(&row.gpu)?,
-            deployment: Deployment {
-                weights: row.precision.unwrap_or(Deployment::default().weights),
-                tp: row.tp,
-                ..Deployment::default()
-            },
-            isl: row.isl,
-            osl: row.osl,
-            condition: row.condition,
-            stat: row.stat,
-        };
-        outcomes.push(model.predict(&scenario));
+        outcomes.push(model.predict(&scenario_for(cell.first(), catalog)?));
     }
     let table = build(model.name(), &cells, &outcomes);
     Ok(match args.format {

@@ -5,8 +5,12 @@
 
 mod args;
 mod catalog_cmd;
+mod common;
 mod compare_cmd;
 mod data_cmd;
+mod evaluate_cmd;
+mod predict_cmd;
+mod size_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -77,6 +81,9 @@ fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Show(a) => catalog_cmd::show(&catalog, &a).map(Report::ok),
         Command::CheckData(a) => data_cmd::check(&catalog, &a),
         Command::Compare(a) => compare_cmd::compare(&catalog, &a).map(Report::ok),
+        Command::Predict(a) => predict_cmd::predict(&catalog, &a).map(Report::ok),
+        Command::Size(a) => size_cmd::run(&catalog, &a).map(Report::ok),
+        Command::Evaluate(a) => evaluate_cmd::evaluate(&catalog, &a).map(Report::ok),
     }
 }
 

@@ -3,9 +3,18 @@
 //! never NaN, never 0 standing in for "impossible", never a panic. Models hold their
 //! parameters; they do no IO.
 //!
-//! - [`seed`]: the naive reference calculator (FLOPs only, batch 1), kept as published.
+//! - [`seed`]: the naive reference calculator (FLOPs only, batch 1), kept as published;
+//! - [`roofline`]: batch-1 prefill/decode roofline with memory capacity and TP;
+//! - [`serving`]: continuous batching and queueing — the model the calibration fits.
+//!
+//! [`physics`] holds what `roofline` and `serving` share; [`params`] their parameters.
 
+pub mod params;
+pub mod params_file;
+pub mod physics;
+pub mod roofline;
 pub mod seed;
+pub mod serving;
 
 use std::fmt;
 
@@ -86,13 +95,6 @@ impl Prediction {
             Metric::ReqPerS => Some(self.req_per_s),
         }
     }
-
-    /// GPUs and whole instances needed for `target_rps`, from this prediction's rate.
-    pub fn sizing_for(&self, target_rps: f64) -> (f64, u64) {
-        let gpus = target_rps / self.req_per_s_per_gpu;
-        let instances = (target_rps / self.req_per_s).ceil() as u64;
-        (gpus, instances)
-    }
 }
 
 /// Why a scenario cannot be served.
@@ -136,13 +138,6 @@ pub enum Infeasible {
         /// Largest sustainable rate, requests/s.
         capacity_rps: f64,
     },
-    /// The requested prompt plus output exceeds the model's context window.
-    ContextTooLong {
-        /// Tokens per request.
-        tokens: u64,
-        /// The model's maximum context.
-        max_context: u64,
-    },
     /// No tensor-parallel degree up to the limit holds the weights.
     NoParallelismFits {
         /// Largest degree tried.
@@ -185,13 +180,6 @@ impl fmt::Display for Infeasible {
                 f,
                 "overloaded: {offered_rps} req/s offered, {capacity_rps:.3} req/s sustainable"
             ),
-            Infeasible::ContextTooLong {
-                tokens,
-                max_context,
-            } => write!(
-                f,
-                "{tokens} tokens per request exceed the model's {max_context}-token context"
-            ),
             Infeasible::NoParallelismFits { max_tp } => {
                 write!(
                     f,
@@ -212,4 +200,51 @@ pub trait PerfModel: Sync {
 
     /// Predicts every observable of `scenario`, or says why it cannot be served.
     fn predict(&self, scenario: &Scenario<'_>) -> Outcome;
+}
+
+/// The performance models by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PerfModelKind {
+    /// The reference calculator.
+    Seed,
+    /// Batch-1 roofline.
+    Roofline,
+    /// Continuous batching with queueing.
+    Serving,
+}
+
+impl PerfModelKind {
+    /// The name as the CLI and files spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PerfModelKind::Seed => "seed",
+            PerfModelKind::Roofline => "roofline",
+            PerfModelKind::Serving => "serving",
+        }
+    }
+
+    /// This model with its default (literature) parameters.
+    pub fn with_defaults(self) -> Box<dyn PerfModel> {
+        self.with_params(&params::ServingParams::default())
+    }
+
+    /// This model with `params` (`seed` ignores them: its parameters are its own).
+    pub fn with_params(self, params: &params::ServingParams) -> Box<dyn PerfModel> {
+        match self {
+            PerfModelKind::Seed => Box::new(seed::SeedModel::default()),
+            PerfModelKind::Roofline => Box::new(roofline::RooflineModel {
+                params: params.clone(),
+            }),
+            PerfModelKind::Serving => Box::new(serving::ServingModel {
+                params: params.clone(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for PerfModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

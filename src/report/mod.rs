@@ -2,6 +2,10 @@
 //! predictions they are handed; they never run a model, read a file or print.
 
 pub mod compare;
+pub mod evaluate;
+pub mod sizing;
+
+use crate::scenario::Condition;
 
 /// Formats `x` with `digits` significant digits, without exponent for everyday
 /// magnitudes (planners read 0.0057 and 1768, not 5.7e-3).
@@ -15,6 +19,24 @@ pub fn sig(x: f64, digits: usize) -> String {
     let magnitude = x.abs().log10().floor() as i32;
     let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
     format!("{x:.decimals$}")
+}
+
+/// A short human description of a load condition.
+pub fn condition_text(c: &Condition) -> String {
+    match c {
+        Condition::StaticBatch { batch_size } => format!("batch {batch_size}"),
+        Condition::Concurrency { clients } => format!("concurrency {clients}"),
+        Condition::ArrivalRate { rps } => format!("rate {rps} req/s"),
+        Condition::TtftBudget {
+            budget_s,
+            target_rps: Some(r),
+        } => format!("TTFT ≤ {budget_s} s, {r} req/s"),
+        Condition::TtftBudget {
+            budget_s,
+            target_rps: None,
+        } => format!("TTFT ≤ {budget_s} s"),
+        Condition::Saturated => "saturated".to_string(),
+    }
 }
 
 /// Renders a Markdown table; `align_right` marks numeric columns.

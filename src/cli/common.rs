@@ -1,0 +1,38 @@
+//! Conversions every command shares: parameter files, precision names and positive
+//! numbers from the command line into validated library values.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use infercal::perf::params::ServingParams;
+use infercal::perf::params_file::parse_params;
+use infercal::precision::Precision;
+
+use super::BadInput;
+
+/// The parameters in `path`, or the defaults.
+pub fn load_params(path: Option<&Path>) -> Result<ServingParams> {
+    let Some(path) = path else {
+        return Ok(ServingParams::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
+    parse_params(&path.display().to_string(), &text)
+        .map_err(|e| BadInput(e.to_string()))
+        .context("loading the parameter file")
+}
+
+/// A precision named on the command line by flag `flag`.
+pub fn precision(flag: &str, name: &str) -> Result<Precision> {
+    name.parse::<Precision>()
+        .map_err(|e| BadInput(format!("{flag}: {e}")).into())
+}
+
+/// A strictly positive, finite number given to `flag`.
+pub fn positive(flag: &str, value: f64) -> Result<f64> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(BadInput(format!("{flag} must be a positive number, got {value}")).into())
+    }
+}

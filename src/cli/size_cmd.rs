@@ -1,0 +1,52 @@
+//! `infercal size`: rank GPUs and deployments for a target rate under a TTFT budget.
+
+use anyhow::Result;
+use infercal::catalog::{Catalog, Gpu};
+use infercal::perf::PerfModelKind;
+use infercal::precision::Precision;
+use infercal::report::sizing;
+use infercal::size::{SizingQuestion, size};
+
+use super::args::{SizeArgs, TableFormat};
+use super::common::{load_params, positive, precision};
+
+/// Runs the sizing and renders it.
+pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
+    let w = &a.workload;
+    let question = SizingQuestion {
+        model: catalog.model(&w.model)?,
+        isl: w.isl,
+        osl: w.osl,
+        budget_s: positive("--ttft-budget", a.ttft_budget)?,
+        target_rps: positive("--target-rps", a.target_rps)?,
+        stat: w.stat.into(),
+    };
+    let gpus: Vec<&Gpu> = if a.gpus.is_empty() {
+        catalog.gpus().iter().collect()
+    } else {
+        a.gpus
+            .iter()
+            .map(|g| catalog.gpu(g))
+            .collect::<Result<_, _>>()?
+    };
+    let precisions: Vec<Precision> = if a.precisions.is_empty() {
+        vec![Precision::Fp8, Precision::Fp16]
+    } else {
+        a.precisions
+            .iter()
+            .map(|p| precision("--precisions", p))
+            .collect::<Result<_>>()?
+    };
+    let model = PerfModelKind::from(w.perf_model).with_params(&load_params(w.params.as_deref())?);
+    let result = size(&question, &gpus, &precisions, model.as_ref());
+    let shown = if a.all {
+        result.deployable.iter().collect()
+    } else {
+        result.best_per_gpu()
+    };
+    Ok(match a.format {
+        TableFormat::Md => sizing::to_markdown(&result, &shown),
+        TableFormat::Csv => sizing::to_csv(&shown),
+        TableFormat::Json => sizing::to_json(&result, &shown) + "\n",
+    })
+}

@@ -1,0 +1,157 @@
+//! Evaluation of a performance model against benchmark rows: the scenario each row
+//! implies, the model's prediction of the row's metric, and the error summaries a
+//! planner reads (median and p90 APE, median |log ratio|, share within 25 %, feasibility
+//! accuracy), overall and per metric. The fitter's residuals are built on the same
+//! row → scenario mapping.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::bench::{BenchRow, Metric, Observed};
+use crate::catalog::{Catalog, CatalogError};
+use crate::perf::PerfModel;
+use crate::scenario::{Deployment, Scenario};
+use crate::stats::{ape, median, quantile};
+
+/// The scenario a row describes, with the deployment it states or the default assumption
+/// for what it leaves empty ([`Deployment::assumed`]).
+pub fn scenario_for<'c>(
+    row: &BenchRow,
+    catalog: &'c Catalog,
+) -> Result<Scenario<'c>, CatalogError> {
+    let gpu = catalog.gpu(&row.gpu)?;
+    Ok(Scenario {
+        model: catalog.model(&row.model)?,
+        gpu,
+        deployment: Deployment::assumed(gpu, row.precision, row.tp, row.pp),
+        isl: row.isl,
+        osl: row.osl,
+        condition: row.condition,
+        stat: row.stat,
+    })
+}
+
+/// One row with the model's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowEvaluation {
+    /// The row.
+    pub row: BenchRow,
+    /// The predicted value of the row's metric (`None` when predicted infeasible).
+    pub predicted: Option<f64>,
+    /// Why the model calls the row infeasible.
+    pub infeasible_reason: Option<String>,
+    /// predicted / measured.
+    pub ratio: Option<f64>,
+}
+
+impl RowEvaluation {
+    /// Whether the model's feasibility matches the row (NA ⇔ infeasible).
+    pub fn feasibility_correct(&self) -> bool {
+        matches!(self.row.value, Observed::NotAchievable) == self.predicted.is_none()
+    }
+}
+
+/// Predicts every row with `model`.
+pub fn evaluate_rows(
+    rows: &[BenchRow],
+    catalog: &Catalog,
+    model: &dyn PerfModel,
+) -> Result<Vec<RowEvaluation>, CatalogError> {
+    rows.iter()
+        .map(|row| {
+            let scenario = scenario_for(row, catalog)?;
+            let (predicted, infeasible_reason) = match model.predict(&scenario) {
+                Ok(p) => (p.metric(row.metric), None),
+                Err(why) => (None, Some(why.to_string())),
+            };
+            let ratio = predicted.zip(row.value.value()).map(|(p, m)| p / m);
+            Ok(RowEvaluation {
+                row: row.clone(),
+                predicted,
+                infeasible_reason,
+                ratio,
+            })
+        })
+        .collect()
+}
+
+/// Error summary over a set of rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Rows.
+    pub n: usize,
+    /// Rows with a measured number.
+    pub n_numeric: usize,
+    /// Rows marked NA.
+    pub n_na: usize,
+    /// Median absolute percentage error over numeric rows predicted feasible, percent.
+    pub median_ape: Option<f64>,
+    /// 90th-percentile APE, percent.
+    pub p90_ape: Option<f64>,
+    /// Median |ln(predicted/measured)|.
+    pub median_abs_log_ratio: Option<f64>,
+    /// Share of numeric rows predicted within ±25 % (an infeasible prediction is a miss).
+    pub within_25pct: Option<f64>,
+    /// Share of rows whose feasibility the model gets right.
+    pub feasibility_accuracy: Option<f64>,
+}
+
+/// Summarises `rows`.
+pub fn summarize<'a>(rows: impl IntoIterator<Item = &'a RowEvaluation>) -> Summary {
+    let rows: Vec<&RowEvaluation> = rows.into_iter().collect();
+    let numeric: Vec<&&RowEvaluation> = rows
+        .iter()
+        .filter(|r| r.row.value.value().is_some())
+        .collect();
+    let apes: Vec<f64> = numeric
+        .iter()
+        .filter_map(|r| Some(ape(r.predicted?, r.row.value.value()?)))
+        .collect();
+    let log_ratios: Vec<f64> = numeric
+        .iter()
+        .filter_map(|r| r.ratio.map(|x| x.ln().abs()))
+        .collect();
+    let within = numeric
+        .iter()
+        .filter(|r| r.ratio.is_some_and(|x| (x - 1.0).abs() <= 0.25))
+        .count();
+    let share = |count: usize, of: usize| (of > 0).then(|| count as f64 / of as f64);
+    Summary {
+        n: rows.len(),
+        n_numeric: numeric.len(),
+        n_na: rows.len() - numeric.len(),
+        median_ape: median(&apes),
+        p90_ape: quantile(&apes, 0.9),
+        median_abs_log_ratio: median(&log_ratios),
+        within_25pct: share(within, numeric.len()),
+        feasibility_accuracy: share(
+            rows.iter().filter(|r| r.feasibility_correct()).count(),
+            rows.len(),
+        ),
+    }
+}
+
+/// Summaries per metric, in metric order.
+pub fn summarize_by_metric(rows: &[RowEvaluation]) -> BTreeMap<Metric, Summary> {
+    let mut groups: BTreeMap<Metric, Vec<&RowEvaluation>> = BTreeMap::new();
+    for r in rows {
+        groups.entry(r.row.metric).or_default().push(r);
+    }
+    groups
+        .into_iter()
+        .map(|(m, rs)| (m, summarize(rs)))
+        .collect()
+}
+
+/// Summaries per GPU slug.
+pub fn summarize_by_gpu(rows: &[RowEvaluation]) -> BTreeMap<String, Summary> {
+    let mut groups: BTreeMap<String, Vec<&RowEvaluation>> = BTreeMap::new();
+    for r in rows {
+        groups.entry(r.row.gpu.clone()).or_default().push(r);
+    }
+    groups
+        .into_iter()
+        .map(|(g, rs)| (g, summarize(rs)))
+        .collect()
+}

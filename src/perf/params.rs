@@ -1,0 +1,255 @@
+//! The named, serialisable parameter set of the physical models (`roofline`, `serving`):
+//! efficiencies, overheads, memory policy and the tail factor, with defaults from the
+//! literature and per-GPU / per-GPU×precision overrides of the two efficiencies.
+//!
+//! ## References
+//! - Prefill efficiency ≈ 0.5–0.7 of dense peak: best-shape BF16 GEMMs reach 73–87 % of
+//!   peak (ml-engineering MAMF table), whole-model kernels with attention less.
+//! - Decode efficiency ≈ 0.6–0.85 of HBM bandwidth: aiconfigurator applies 0.8; an A100
+//!   read kernel reaches 88 %; paged KV reads reach far less (fact sheet, "Measured
+//!   achievable fractions").
+//! - Link efficiency ≈ 0.8: NCCL ring all-reduce reaches 80–82 % of NVLink bus bandwidth.
+//! - Memory utilisation 0.9: vLLM's `gpu_memory_utilization` default; TensorRT-LLM's
+//!   `kv_cache_free_gpu_mem_fraction` default is also 0.9.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::precision::Precision;
+
+/// How the load behind a TTFT budget is generated when searching for the largest rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetLoad {
+    /// A concurrency sweep of identical requests (how GenAI-Perf / NIM sizing charts
+    /// are measured): the largest concurrency whose TTFT meets the budget.
+    #[default]
+    ClosedLoop,
+    /// Poisson arrivals: the largest rate whose M/D/1 TTFT meets the budget.
+    Poisson,
+}
+
+/// Overrides of the two efficiencies for one GPU or one GPU×precision.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EfficiencyOverride {
+    /// Fraction of dense tensor peak reached by prefill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_efficiency: Option<f64>,
+    /// Fraction of memory bandwidth reached by decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_efficiency: Option<f64>,
+}
+
+/// Parameters of the `roofline` and `serving` models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServingParams {
+    /// η_pre: fraction of dense tensor peak reached by prefill (and compute-bound decode).
+    pub prefill_efficiency: f64,
+    /// η_dec: fraction of memory bandwidth reached by decode.
+    pub decode_efficiency: f64,
+    /// η_link: fraction of link bandwidth reached by ring all-reduce.
+    pub link_efficiency: f64,
+    /// α: fixed latency of one all-reduce, seconds.
+    pub allreduce_latency_s: f64,
+    /// τ_step: fixed overhead of one decode step (scheduling, sampling, launches), seconds.
+    pub step_overhead_s: f64,
+    /// τ_req: fixed overhead per request (tokenise, schedule, detokenise), seconds.
+    pub request_overhead_s: f64,
+    /// κ: queueing-tail factor; the p90 wait is κ times the mean wait.
+    pub tail_factor: f64,
+    /// u: fraction of device memory the engine may use.
+    pub memory_utilization: f64,
+    /// Per-GPU memory held back for activations and workspace, GB.
+    pub reserve_gb: f64,
+    /// Largest running batch the engine schedules (engine `max_batch_size`).
+    pub max_running_batch: f64,
+    /// Largest number of prompt tokens prefilled in one engine iteration (TensorRT-LLM
+    /// `max_num_tokens`, vLLM `max_num_batched_tokens`); short prompts share an iteration.
+    pub max_prefill_tokens: f64,
+    /// How the load behind a TTFT budget is generated.
+    pub budget_load: BudgetLoad,
+    /// Automatic TP picks the smallest power of two leaving at least this share of usable
+    /// memory for the KV cache.
+    pub auto_tp_min_kv_share: f64,
+    /// Efficiency overrides per GPU slug.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_gpu: BTreeMap<String, EfficiencyOverride>,
+    /// Efficiency overrides per `gpu:precision` (e.g. `h100-sxm:fp8`); win over `per_gpu`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_gpu_precision: BTreeMap<String, EfficiencyOverride>,
+}
+
+impl Default for ServingParams {
+    fn default() -> Self {
+        ServingParams {
+            prefill_efficiency: 0.6,
+            decode_efficiency: 0.75,
+            link_efficiency: 0.8,
+            allreduce_latency_s: 10e-6,
+            step_overhead_s: 1e-3,
+            request_overhead_s: 5e-3,
+            tail_factor: 2.3,
+            memory_utilization: 0.9,
+            reserve_gb: 2.0,
+            max_running_batch: 256.0,
+            max_prefill_tokens: 8192.0,
+            budget_load: BudgetLoad::ClosedLoop,
+            auto_tp_min_kv_share: 0.1,
+            per_gpu: BTreeMap::new(),
+            per_gpu_precision: BTreeMap::new(),
+        }
+    }
+}
+
+/// The key of a GPU×precision override.
+pub fn gpu_precision_key(gpu: &str, precision: Precision) -> String {
+    format!("{gpu}:{precision}")
+}
+
+impl ServingParams {
+    fn lookup(
+        &self,
+        gpu: &str,
+        precision: Precision,
+        pick: impl Fn(&EfficiencyOverride) -> Option<f64>,
+    ) -> Option<f64> {
+        self.per_gpu_precision
+            .get(&gpu_precision_key(gpu, precision))
+            .and_then(&pick)
+            .or_else(|| self.per_gpu.get(gpu).and_then(&pick))
+    }
+
+    /// η_pre for this GPU and weight precision (most specific override wins).
+    pub fn prefill_efficiency_for(&self, gpu: &str, precision: Precision) -> f64 {
+        self.lookup(gpu, precision, |o| o.prefill_efficiency)
+            .unwrap_or(self.prefill_efficiency)
+    }
+
+    /// η_dec for this GPU and weight precision (most specific override wins).
+    pub fn decode_efficiency_for(&self, gpu: &str, precision: Precision) -> f64 {
+        self.lookup(gpu, precision, |o| o.decode_efficiency)
+            .unwrap_or(self.decode_efficiency)
+    }
+
+    /// Checks every value is in its domain; the message names the parameter.
+    pub fn validate(&self) -> Result<(), String> {
+        let fractions = [
+            ("prefill_efficiency", self.prefill_efficiency),
+            ("decode_efficiency", self.decode_efficiency),
+            ("link_efficiency", self.link_efficiency),
+            ("memory_utilization", self.memory_utilization),
+        ];
+        for (name, v) in fractions {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(format!("{name} must be in (0, 1], got {v}"));
+            }
+        }
+        if !(0.0..1.0).contains(&self.auto_tp_min_kv_share) {
+            return Err(format!(
+                "auto_tp_min_kv_share must be in [0, 1), got {}",
+                self.auto_tp_min_kv_share
+            ));
+        }
+        let non_negative = [
+            ("allreduce_latency_s", self.allreduce_latency_s),
+            ("step_overhead_s", self.step_overhead_s),
+            ("request_overhead_s", self.request_overhead_s),
+            ("tail_factor", self.tail_factor),
+            ("reserve_gb", self.reserve_gb),
+        ];
+        for (name, v) in non_negative {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("{name} must be a finite number ≥ 0, got {v}"));
+            }
+        }
+        for (name, v) in [
+            ("max_running_batch", self.max_running_batch),
+            ("max_prefill_tokens", self.max_prefill_tokens),
+        ] {
+            if !(v.is_finite() && v >= 1.0) {
+                return Err(format!("{name} must be ≥ 1, got {v}"));
+            }
+        }
+        let overrides = self.per_gpu.iter().chain(self.per_gpu_precision.iter());
+        for (key, o) in overrides {
+            for (name, v) in [
+                ("prefill_efficiency", o.prefill_efficiency),
+                ("decode_efficiency", o.decode_efficiency),
+            ] {
+                if let Some(v) = v
+                    && !(v > 0.0 && v <= 1.0)
+                {
+                    return Err(format!("{key}.{name} must be in (0, 1], got {v}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_in_the_literature_ranges() {
+        let p = ServingParams::default();
+        p.validate().unwrap();
+        assert!((0.5..=0.7).contains(&p.prefill_efficiency));
+        assert!((0.6..=0.85).contains(&p.decode_efficiency));
+    }
+
+    #[test]
+    fn the_most_specific_override_wins() {
+        let mut p = ServingParams::default();
+        p.per_gpu.insert(
+            "h100-sxm".into(),
+            EfficiencyOverride {
+                prefill_efficiency: Some(0.5),
+                decode_efficiency: None,
+            },
+        );
+        p.per_gpu_precision.insert(
+            gpu_precision_key("h100-sxm", Precision::Fp8),
+            EfficiencyOverride {
+                prefill_efficiency: Some(0.4),
+                decode_efficiency: None,
+            },
+        );
+        assert!((p.prefill_efficiency_for("h100-sxm", Precision::Fp8) - 0.4).abs() < 1e-12);
+        assert!((p.prefill_efficiency_for("h100-sxm", Precision::Fp16) - 0.5).abs() < 1e-12);
+        assert!((p.prefill_efficiency_for("a100-sxm-80gb", Precision::Fp16) - 0.6).abs() < 1e-12);
+        assert!((p.decode_efficiency_for("h100-sxm", Precision::Fp8) - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn out_of_domain_values_are_named() {
+        let p = ServingParams {
+            decode_efficiency: 1.5,
+            ..ServingParams::default()
+        };
+        assert!(p.validate().unwrap_err().contains("decode_efficiency"));
+        let p = ServingParams {
+            step_overhead_s: -1.0,
+            ..ServingParams::default()
+        };
+        assert!(p.validate().unwrap_err().contains("step_overhead_s"));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let mut p = ServingParams::default();
+        p.per_gpu.insert(
+            "l40s".into(),
+            EfficiencyOverride {
+                prefill_efficiency: None,
+                decode_efficiency: Some(0.7),
+            },
+        );
+        let text = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<ServingParams>(&text).unwrap(), p);
+    }
+}

@@ -1,0 +1,251 @@
+//! The physical building blocks shared by the `roofline` and `serving` models: resolving
+//! a deployment (compute precision, tensor-parallel degree), the memory budget and KV-cache
+//! capacity, prefill time, the decode step and ring all-reduce. An [`Instance`] reduces a
+//! scenario and a parameter set to a handful of constants once, so that the queueing
+//! arithmetic built on top of it is a few multiplications per evaluation.
+//!
+//! ## References
+//! - Prefill FLOPs `2·N·S + 2·L·(h·d_h)·S²` (causal attention) and the decode roofline:
+//!   Kaplan et al., "Scaling Laws for Neural Language Models" (2020), §2.1; Pope et al.,
+//!   "Efficiently Scaling Transformer Inference" (2022), §2–3.
+//! - Ring all-reduce `2(t−1)/t · X / bandwidth + α`: Patarasuk & Yuan, "Bandwidth optimal
+//!   all-reduce algorithms for clusters of workstations" (2009); two per layer under
+//!   Megatron tensor parallelism (Shoeybi et al. 2019, §3).
+//! - KV bytes per token `2·L·h_kv·d_h·b_kv`: Pope et al. (2022), §3.
+
+use super::params::ServingParams;
+use super::{Bound, Infeasible};
+use crate::precision::Precision;
+use crate::scenario::Scenario;
+
+/// Tensor-parallel degrees automatic placement tries (one node).
+pub const AUTO_TP_DEGREES: [u32; 4] = [1, 2, 4, 8];
+
+/// Activations cross the link in 16 bits whatever the weight precision.
+const ACTIVATION_BYTES: f64 = 2.0;
+
+/// A decode step split into its linear pieces in the running batch B:
+/// `time(B) = max(memory.0 + memory.1·B, compute.0 + compute.1·B) + fixed.0 + fixed.1·B`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLine {
+    /// Memory-bound piece (weights + KV reads), (intercept, slope).
+    pub memory: (f64, f64),
+    /// Compute-bound piece, (intercept, slope).
+    pub compute: (f64, f64),
+    /// Overhead and all-reduce, (intercept, slope).
+    pub fixed: (f64, f64),
+}
+
+impl StepLine {
+    /// Step time at running batch `batch`, and what bounds it.
+    pub fn at(&self, batch: f64) -> (f64, Bound) {
+        let memory = self.memory.0 + self.memory.1 * batch;
+        let compute = self.compute.0 + self.compute.1 * batch;
+        let fixed = self.fixed.0 + self.fixed.1 * batch;
+        if compute > memory {
+            (compute + fixed, Bound::Compute)
+        } else {
+            (memory + fixed, Bound::Memory)
+        }
+    }
+
+    /// All-reduce time within a step at `batch`.
+    pub fn fixed_at(&self, batch: f64) -> f64 {
+        self.fixed.0 + self.fixed.1 * batch
+    }
+}
+
+/// A scenario's deployment resolved to constants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Instance {
+    /// GPUs per instance (TP × PP).
+    pub gpus: u32,
+    /// Tensor-parallel degree.
+    pub tp: u32,
+    /// Weight precision.
+    pub weights: Precision,
+    /// KV-cache precision.
+    pub kv: Precision,
+    /// Tensor-core precision.
+    pub compute: Precision,
+    /// Tokens of KV cache the instance holds.
+    pub kv_capacity_tokens: f64,
+    /// Effective FLOP/s of the instance (t·peak·η_pre).
+    effective_flops: f64,
+    /// Effective bytes/s of the instance (t·BW·η_dec).
+    effective_bandwidth: f64,
+    weight_bytes: f64,
+    kv_bytes_per_token: f64,
+    matmul_params: f64,
+    layer_attention_width: f64,
+    /// Seconds per token of activations all-reduced (both all-reduces of every layer).
+    allreduce_per_token_s: f64,
+    /// Fixed latency of the all-reduces of one forward pass.
+    allreduce_fixed_s: f64,
+    step_overhead_s: f64,
+    request_overhead_s: f64,
+}
+
+/// Usable bytes per GPU for weights and KV cache.
+fn usable_per_gpu(s: &Scenario<'_>, p: &ServingParams) -> f64 {
+    s.gpu.memory_bytes() * p.memory_utilization - p.reserve_gb * 1e9
+}
+
+/// The KV precision a deployment uses: as asked, else fp8 when the weights are 8-bit or
+/// less and the GPU has fp8 tensor cores (TensorRT-LLM and vLLM FP8 recipes quantise the
+/// cache too), else fp16.
+pub fn kv_precision(s: &Scenario<'_>) -> Precision {
+    s.deployment.kv_cache.unwrap_or_else(|| {
+        let small = s.deployment.weights.bytes() < 2.0;
+        if small && s.gpu.tflops.fp8.is_some() {
+            Precision::Fp8
+        } else {
+            Precision::Fp16
+        }
+    })
+}
+
+/// The tensor-parallel degree: as given, else the smallest power of two that holds the
+/// weights with at least `auto_tp_min_kv_share` of usable memory left for the KV cache,
+/// else the smallest that holds the weights at all.
+pub fn resolve_tp(s: &Scenario<'_>, p: &ServingParams) -> Result<u32, Infeasible> {
+    if let Some(tp) = s.deployment.tp {
+        return Ok(tp);
+    }
+    let weights = s.model.weight_bytes(s.deployment.weights);
+    let pp = f64::from(s.deployment.pp);
+    let free_share = |tp: u32| {
+        let usable = usable_per_gpu(s, p) * f64::from(tp) * pp;
+        (usable - weights) / usable
+    };
+    AUTO_TP_DEGREES
+        .into_iter()
+        .find(|&tp| free_share(tp) >= p.auto_tp_min_kv_share)
+        .or_else(|| AUTO_TP_DEGREES.into_iter().find(|&tp| free_share(tp) > 0.0))
+        .ok_or(Infeasible::NoParallelismFits {
+            max_tp: AUTO_TP_DEGREES[AUTO_TP_DEGREES.len() - 1],
+        })
+}
+
+impl Instance {
+    /// Resolves precision, TP and memory for `s`; infeasible when the GPU lacks tensor
+    /// cores for the weights or the weights leave no room for one request's KV cache.
+    pub fn resolve(s: &Scenario<'_>, p: &ServingParams) -> Result<Instance, Infeasible> {
+        let weights = s.deployment.weights;
+        let compute =
+            s.gpu
+                .compute_precision(weights)
+                .ok_or_else(|| Infeasible::UnsupportedPrecision {
+                    precision: weights,
+                    gpu: s.gpu.slug.clone(),
+                })?;
+        let kv = kv_precision(s);
+        if s.gpu.compute_precision(kv).is_none() && kv != Precision::Fp16 {
+            return Err(Infeasible::UnsupportedPrecision {
+                precision: kv,
+                gpu: s.gpu.slug.clone(),
+            });
+        }
+        let tp = resolve_tp(s, p)?;
+        let gpus = tp * s.deployment.pp;
+        let weight_bytes = s.model.weight_bytes(weights);
+        let usable = usable_per_gpu(s, p) * f64::from(gpus);
+        if usable <= weight_bytes {
+            return Err(Infeasible::WeightsDoNotFit {
+                weights_gb_per_gpu: weight_bytes / f64::from(gpus) / 1e9,
+                usable_gb_per_gpu: usable / f64::from(gpus) / 1e9,
+                tp,
+            });
+        }
+        let kv_bytes_per_token = s.model.kv_bytes_per_token(kv);
+        let kv_capacity_tokens = (usable - weight_bytes) / kv_bytes_per_token;
+        let tokens_needed = f64::from(s.isl) + f64::from(s.osl);
+        if kv_capacity_tokens < tokens_needed {
+            return Err(Infeasible::KvCacheTooSmall {
+                tokens_needed,
+                tokens_available: kv_capacity_tokens,
+            });
+        }
+        let t = f64::from(tp);
+        let peak = s.gpu.tensor_tflops(compute).unwrap_or(s.gpu.tflops.fp16) * 1e12;
+        let layers = s.model.layers as f64;
+        let (allreduce_per_token_s, allreduce_fixed_s) = if tp > 1 {
+            let link = s.gpu.link_bytes_per_s() * p.link_efficiency;
+            let ring = 2.0 * (t - 1.0) / t;
+            let per_token = 2.0 * layers * ring * s.model.hidden as f64 * ACTIVATION_BYTES / link;
+            (per_token, 2.0 * layers * p.allreduce_latency_s)
+        } else {
+            (0.0, 0.0)
+        };
+        Ok(Instance {
+            gpus,
+            tp,
+            weights,
+            kv,
+            compute,
+            kv_capacity_tokens,
+            effective_flops: t * peak * p.prefill_efficiency_for(&s.gpu.slug, weights),
+            effective_bandwidth: t
+                * s.gpu.memory_bw_bytes_per_s()
+                * p.decode_efficiency_for(&s.gpu.slug, weights),
+            weight_bytes,
+            kv_bytes_per_token,
+            matmul_params: s.model.matmul_params_per_token(),
+            layer_attention_width: layers * s.model.attention_width(),
+            allreduce_per_token_s,
+            allreduce_fixed_s,
+            step_overhead_s: p.step_overhead_s,
+            request_overhead_s: p.request_overhead_s,
+        })
+    }
+
+    /// All-reduce time for a forward pass over `tokens` tokens.
+    pub fn allreduce_s(&self, tokens: f64) -> f64 {
+        if self.tp > 1 {
+            self.allreduce_fixed_s + self.allreduce_per_token_s * tokens
+        } else {
+            0.0
+        }
+    }
+
+    /// Prefill of `batch` requests of `isl` tokens each, processed together: the roofline
+    /// of its FLOPs and one read of the weights, plus all-reduce and the per-request
+    /// overhead. Returns (total seconds, all-reduce seconds).
+    pub fn prefill_s(&self, isl: f64, batch: f64) -> (f64, f64) {
+        let flops =
+            batch * (2.0 * self.matmul_params * isl + 2.0 * self.layer_attention_width * isl * isl);
+        let compute = flops / self.effective_flops;
+        let memory = self.weight_bytes / self.effective_bandwidth;
+        let allreduce = self.allreduce_s(batch * isl);
+        (
+            compute.max(memory) + allreduce + self.request_overhead_s,
+            allreduce,
+        )
+    }
+
+    /// The decode step as linear pieces in the running batch, at mean context `context`.
+    pub fn step_line(&self, context: f64) -> StepLine {
+        let memory = (
+            self.weight_bytes / self.effective_bandwidth,
+            context * self.kv_bytes_per_token / self.effective_bandwidth,
+        );
+        let flops_per_sequence =
+            2.0 * self.matmul_params + 4.0 * self.layer_attention_width * context;
+        StepLine {
+            memory,
+            compute: (0.0, flops_per_sequence / self.effective_flops),
+            fixed: (
+                self.step_overhead_s + self.allreduce_fixed_s,
+                self.allreduce_per_token_s,
+            ),
+        }
+    }
+
+    /// Sequences of `tokens_per_sequence` the KV cache holds at once.
+    pub fn kv_batch_limit(&self, tokens_per_sequence: f64) -> f64 {
+        self.kv_capacity_tokens / tokens_per_sequence
+    }
+}
+
+#[cfg(test)]
+mod tests;

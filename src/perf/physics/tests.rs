@@ -1,0 +1,154 @@
+use super::*;
+use crate::catalog::Catalog;
+use crate::scenario::{Condition, Deployment, Scenario, Stat};
+
+fn scenario<'c>(
+    c: &'c Catalog,
+    model: &str,
+    gpu: &str,
+    weights: Precision,
+    tp: Option<u32>,
+) -> Scenario<'c> {
+    Scenario {
+        model: c.model(model).unwrap(),
+        gpu: c.gpu(gpu).unwrap(),
+        deployment: Deployment {
+            weights,
+            kv_cache: None,
+            tp,
+            pp: 1,
+        },
+        isl: 5000,
+        osl: 500,
+        condition: Condition::Saturated,
+        stat: Stat::Mean,
+    }
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs()
+}
+
+#[test]
+fn kv_capacity_is_usable_memory_minus_weights_over_kv_per_token() {
+    let c = Catalog::embedded().unwrap();
+    let s = scenario(&c, "llama-3.1-8b", "h100-sxm", Precision::Fp16, None);
+    let p = ServingParams::default();
+    let inst = Instance::resolve(&s, &p).unwrap();
+    let weights = 2.0 * s.model.total_params() as f64;
+    // 80 GB × 0.9 − 2 GB reserve − weights, over 128 KiB per token (fp16 cache).
+    let expected = (80e9 * 0.9 - 2e9 - weights) / 131_072.0;
+    assert!(
+        close(inst.kv_capacity_tokens, expected, 1e-12),
+        "{} vs {expected}",
+        inst.kv_capacity_tokens
+    );
+    assert_eq!(inst.tp, 1);
+}
+
+#[test]
+fn prefill_is_flops_over_effective_peak_plus_request_overhead() {
+    let c = Catalog::embedded().unwrap();
+    let s = scenario(&c, "llama-3.1-8b", "h100-sxm", Precision::Fp8, Some(1));
+    let inst = Instance::resolve(&s, &ServingParams::default()).unwrap();
+    let n = s.model.matmul_params_per_token();
+    let flops = 2.0 * n * 5000.0 + 2.0 * 32.0 * 4096.0 * 5000.0 * 5000.0;
+    let expected = flops / (1979e12 * 0.6) + 5e-3;
+    let (prefill, allreduce) = inst.prefill_s(5000.0, 1.0);
+    assert!(close(prefill, expected, 1e-12), "{prefill} vs {expected}");
+    assert!(allreduce.abs() < 1e-15, "no all-reduce at TP1");
+}
+
+#[test]
+fn ring_allreduce_of_70b_at_tp2_over_nvlink() {
+    let c = Catalog::embedded().unwrap();
+    let s = scenario(&c, "llama-3.1-70b", "h100-sxm", Precision::Fp8, Some(2));
+    let inst = Instance::resolve(&s, &ServingParams::default()).unwrap();
+    // Per token: 2 all-reduces × 80 layers × 2(t−1)/t = 1 × 8192 × 2 bytes / (450 GB/s × 0.8);
+    // plus 2 × 80 × 10 µs of latency.
+    let expected = 2.0 * 80.0 * 8192.0 * 2.0 / (450e9 * 0.8) * 5000.0 + 2.0 * 80.0 * 10e-6;
+    assert!(close(inst.allreduce_s(5000.0), expected, 1e-12));
+}
+
+#[test]
+fn automatic_tp_picks_the_smallest_power_of_two_with_kv_room() {
+    let c = Catalog::embedded().unwrap();
+    let p = ServingParams::default();
+    let tp = |m, g, w| resolve_tp(&scenario(&c, m, g, w, None), &p).unwrap();
+    // 141 GB of fp16 weights exceed two GPUs' 140 GB usable: never one 80 GB GPU.
+    assert_eq!(tp("llama-3.1-70b", "h100-sxm", Precision::Fp16), 4);
+    assert_eq!(tp("llama-3.1-70b", "h100-sxm", Precision::Fp8), 2);
+    assert_eq!(tp("llama-3.1-8b", "a10g", Precision::Fp16), 1);
+    assert_eq!(tp("llama-3.1-70b", "a10g", Precision::Fp16), 8);
+    let none = resolve_tp(
+        &scenario(&c, "llama-3.1-405b", "a10g", Precision::Fp16, None),
+        &p,
+    );
+    assert_eq!(none, Err(Infeasible::NoParallelismFits { max_tp: 8 }));
+}
+
+#[test]
+fn weights_that_do_not_fit_are_infeasible_with_numbers() {
+    let c = Catalog::embedded().unwrap();
+    let s = scenario(&c, "llama-3.1-70b", "h100-sxm", Precision::Fp16, Some(1));
+    match Instance::resolve(&s, &ServingParams::default()) {
+        Err(Infeasible::WeightsDoNotFit {
+            weights_gb_per_gpu,
+            usable_gb_per_gpu,
+            tp,
+        }) => {
+            assert_eq!(tp, 1);
+            assert!(weights_gb_per_gpu > 140.0 && close(usable_gb_per_gpu, 70.0, 1e-9));
+        }
+        other => panic!("expected WeightsDoNotFit, got {other:?}"),
+    }
+}
+
+#[test]
+fn fp8_on_ampere_is_unsupported() {
+    let c = Catalog::embedded().unwrap();
+    let s = scenario(&c, "llama-3.1-8b", "a100-sxm-80gb", Precision::Fp8, None);
+    assert!(matches!(
+        Instance::resolve(&s, &ServingParams::default()),
+        Err(Infeasible::UnsupportedPrecision { .. })
+    ));
+}
+
+#[test]
+fn fp8_weights_get_an_fp8_cache_where_the_gpu_has_fp8() {
+    let c = Catalog::embedded().unwrap();
+    assert_eq!(
+        kv_precision(&scenario(
+            &c,
+            "llama-3.1-8b",
+            "h100-sxm",
+            Precision::Fp8,
+            None
+        )),
+        Precision::Fp8
+    );
+    assert_eq!(
+        kv_precision(&scenario(
+            &c,
+            "llama-3.1-8b",
+            "a100-sxm-80gb",
+            Precision::Int4,
+            None
+        )),
+        Precision::Fp16
+    );
+}
+
+#[test]
+fn decode_step_is_memory_bound_at_small_batch_and_compute_bound_at_large() {
+    let c = Catalog::embedded().unwrap();
+    let s = scenario(&c, "llama-3.1-8b", "h100-sxm", Precision::Fp16, Some(1));
+    let inst = Instance::resolve(&s, &ServingParams::default()).unwrap();
+    let line = inst.step_line(192.0);
+    assert_eq!(line.at(1.0).1, Bound::Memory);
+    assert_eq!(line.at(2000.0).1, Bound::Compute);
+    // Batch 1: weights plus 192 tokens of KV over 3.35 TB/s × 0.75, plus 1 ms overhead.
+    let bytes = 2.0 * s.model.total_params() as f64 + 192.0 * 131_072.0;
+    let expected = bytes / (3350e9 * 0.75) + 1e-3;
+    assert!(close(line.at(1.0).0, expected, 1e-12));
+}

@@ -1,0 +1,97 @@
+//! The `roofline` model: the physics of the serving model without batching or queueing.
+//! One request at a time: prefill is the roofline of its FLOPs and one read of the
+//! weights; each output token is a decode step at batch 1, bound by reading the weights
+//! and the KV cache. Memory capacity, precision support and tensor parallelism are as in
+//! `serving`. It is the middle baseline between the reference calculator and `serving`:
+//! what memory bandwidth alone explains, before batching.
+//!
+//! ## References
+//! - Williams, Waterman & Patterson, "Roofline: an insightful visual performance model"
+//!   (CACM 2009); applied to LLM inference in Yuan et al., "LLM Inference Unveiled:
+//!   Survey and Roofline Model Insights" (2024).
+
+use super::params::ServingParams;
+use super::physics::Instance;
+use super::{Breakdown, Infeasible, Outcome, PerfModel, Prediction};
+use crate::scenario::{Condition, Scenario};
+
+/// The batch-1 roofline model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RooflineModel {
+    /// Its parameters (shared with `serving`; the queueing ones are unused).
+    pub params: ServingParams,
+}
+
+impl PerfModel for RooflineModel {
+    fn name(&self) -> &'static str {
+        "roofline"
+    }
+
+    fn predict(&self, s: &Scenario<'_>) -> Outcome {
+        let inst = Instance::resolve(s, &self.params)?;
+        let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
+        let batch = match s.condition {
+            Condition::StaticBatch { batch_size } => f64::from(batch_size),
+            _ => 1.0,
+        };
+        let tokens_needed = batch * (isl + osl);
+        if tokens_needed > inst.kv_capacity_tokens {
+            return Err(Infeasible::KvCacheTooSmall {
+                tokens_needed,
+                tokens_available: inst.kv_capacity_tokens,
+            });
+        }
+        let (prefill_s, allreduce_s) = inst.prefill_s(isl, batch);
+        let (step_s, bound) = inst.step_line(isl + osl / 2.0).at(batch);
+        let service_s = prefill_s + (osl - 1.0).max(0.0) * step_s;
+        let rate = batch / service_s;
+        // One at a time: C closed-loop clients each wait behind the C−1 others.
+        let queued = match s.condition {
+            Condition::Concurrency { clients } => (clients - 1.0).max(0.0) * service_s,
+            _ => 0.0,
+        };
+        let target = match s.condition {
+            Condition::TtftBudget {
+                budget_s,
+                target_rps,
+            } => {
+                if prefill_s > budget_s {
+                    return Err(Infeasible::PrefillExceedsBudget {
+                        prefill_s,
+                        budget_s,
+                    });
+                }
+                target_rps
+            }
+            Condition::ArrivalRate { rps } if rps > rate => {
+                return Err(Infeasible::Overloaded {
+                    offered_rps: rps,
+                    capacity_rps: rate,
+                });
+            }
+            _ => None,
+        };
+        let gpus = f64::from(inst.gpus);
+        Ok(Prediction {
+            tp: inst.tp,
+            precision: inst.weights,
+            ttft_s: prefill_s + queued,
+            itl_s: step_s,
+            e2e_s: service_s + queued,
+            output_tok_s: rate * osl,
+            req_per_s: rate,
+            req_per_s_per_gpu: rate / gpus,
+            gpus_for_target: target.map(|r| r / (rate / gpus)),
+            instances_for_target: target.map(|r| (r / rate).ceil() as u64),
+            running_batch: batch,
+            kv_capacity_tokens: Some(inst.kv_capacity_tokens),
+            breakdown: Breakdown {
+                prefill_s,
+                decode_step_s: step_s,
+                queue_wait_s: queued,
+                allreduce_s,
+                decode_bound: bound,
+            },
+        })
+    }
+}

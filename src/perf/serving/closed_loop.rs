@@ -1,0 +1,104 @@
+//! C closed-loop clients sending identical requests. Prompts are prefilled in groups of
+//! up to `max_prefill_tokens / ISL` per engine iteration; prefills preempt decoding, so
+//! request k of a burst gets its first token after k groups, its decode is stalled by the
+//! groups after it, and every request finishes at the same time: the clients stay
+//! synchronised. One cycle lasts `G·T_group + (S_out−1)·T_step(C)` for G groups; the rate
+//! is C per cycle; mean TTFT is `(G+1)/2·T_group`, a percentile q is `⌈q·G⌉·T_group`.
+//! Clients beyond the batch limit wait for a slot (Little's law sets their E2E).
+
+use super::{OperatingPoint, batch_limit, quantile_of};
+use crate::perf::Infeasible;
+use crate::perf::params::ServingParams;
+use crate::perf::physics::{Instance, StepLine};
+use crate::scenario::{Scenario, Stat};
+
+/// One scenario reduced to what the closed-loop arithmetic needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClosedLoop {
+    inst: Instance,
+    isl: f64,
+    osl: f64,
+    prompts_per_iteration: f64,
+    line: StepLine,
+    batch_limit: f64,
+    stat: Stat,
+}
+
+impl ClosedLoop {
+    pub(super) fn new(inst: &Instance, s: &Scenario<'_>, p: &ServingParams) -> ClosedLoop {
+        let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
+        ClosedLoop {
+            inst: *inst,
+            isl,
+            osl,
+            prompts_per_iteration: (p.max_prefill_tokens / isl).floor().max(1.0),
+            line: inst.step_line(isl + osl / 2.0),
+            batch_limit: batch_limit(inst, s, p).floor().max(1.0),
+            stat: s.stat,
+        }
+    }
+
+    /// The operating point with `clients` clients.
+    pub(super) fn at(&self, clients: f64) -> OperatingPoint {
+        let running = clients.min(self.batch_limit);
+        let group = running.min(self.prompts_per_iteration);
+        let groups = (running / group).ceil();
+        let (group_s, allreduce_s) = self.inst.prefill_s(self.isl, group);
+        let (step_s, bound) = self.line.at(running);
+        let decode_steps = (self.osl - 1.0).max(0.0);
+        let cycle_s = groups * group_s + decode_steps * step_s;
+        let rank = match quantile_of(self.stat) {
+            None => (groups + 1.0) / 2.0,
+            Some(q) => (q * groups).ceil().max(1.0),
+        };
+        let first_token_s = rank * group_s;
+        let rate = running / cycle_s;
+        // Clients beyond the batch limit queue for a slot: Little's law gives their E2E.
+        let e2e_s = clients / rate;
+        let slot_wait_s = e2e_s - cycle_s;
+        let mean_first_token_s = (groups + 1.0) / 2.0 * group_s;
+        let itl_s = if decode_steps > 0.0 {
+            (cycle_s - mean_first_token_s) / decode_steps
+        } else {
+            step_s
+        };
+        OperatingPoint {
+            rate,
+            batch: running,
+            prefill_s: group_s,
+            prefill_allreduce_s: allreduce_s,
+            step_s,
+            bound,
+            wait_s: first_token_s - group_s + slot_wait_s,
+            ttft_s: first_token_s + slot_wait_s,
+            itl_s,
+            e2e_s,
+        }
+    }
+
+    /// The highest whole concurrency (up to the batch limit) whose TTFT meets the
+    /// budget, as a concurrency sweep would find it. TTFT never falls as clients are
+    /// added, so a bisection over whole numbers suffices.
+    pub(super) fn under_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
+        let one = self.at(1.0);
+        if one.ttft_s > budget_s {
+            return Err(Infeasible::PrefillExceedsBudget {
+                prefill_s: one.ttft_s,
+                budget_s,
+            });
+        }
+        let (mut lo, mut hi) = (1.0_f64, self.batch_limit);
+        if self.at(hi).ttft_s <= budget_s {
+            return Ok(self.at(hi));
+        }
+        while hi - lo > 1.0 {
+            let mid = ((lo + hi) / 2.0).floor();
+            if self.at(mid).ttft_s <= budget_s {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(self.at(lo))
+    }
+}

@@ -1,0 +1,112 @@
+//! Poisson arrivals at rate λ per instance. Prefill occupies `u = λ·T_pre`; the running
+//! batch solves `B·(1−u) = λ·S_out·T_step(B)`. `T_step` is the maximum of two lines in B
+//! (memory- and compute-bound), so the smallest root is the larger of the two lines'
+//! roots. TTFT = `T_pre + m·u·T_pre/(2(1−u)) + T_step/2` (M/D/1 wait, m from the statistic);
+//! ITL = `T_step/(1−u)`; E2E = TTFT + (S_out−1)·ITL. Saturation is where B reaches the
+//! batch limit: `λ = B_max / (B_max·T_pre + S_out·T_step(B_max))`.
+
+use super::{OperatingPoint, batch_limit, bisect, wait_multiplier};
+use crate::perf::Infeasible;
+use crate::perf::params::ServingParams;
+use crate::perf::physics::{Instance, StepLine};
+use crate::scenario::Scenario;
+
+/// One scenario reduced to what the open-loop arithmetic needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OpenLoop {
+    osl: f64,
+    prefill_s: f64,
+    prefill_allreduce_s: f64,
+    line: StepLine,
+    batch_limit: f64,
+    wait_multiplier: f64,
+}
+
+impl OpenLoop {
+    pub(super) fn new(inst: &Instance, s: &Scenario<'_>, p: &ServingParams) -> OpenLoop {
+        let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
+        let (prefill_s, prefill_allreduce_s) = inst.prefill_s(isl, 1.0);
+        OpenLoop {
+            osl,
+            prefill_s,
+            prefill_allreduce_s,
+            line: inst.step_line(isl + osl / 2.0),
+            batch_limit: batch_limit(inst, s, p),
+            wait_multiplier: wait_multiplier(s.stat, p.tail_factor),
+        }
+    }
+
+    fn point(&self, rate: f64, batch: f64, busy: f64) -> OperatingPoint {
+        let (step_s, bound) = self.line.at(batch);
+        let wait_s = self.wait_multiplier * busy * self.prefill_s / (2.0 * (1.0 - busy));
+        let ttft_s = self.prefill_s + wait_s + step_s / 2.0;
+        let itl_s = step_s / (1.0 - busy);
+        OperatingPoint {
+            rate,
+            batch,
+            prefill_s: self.prefill_s,
+            prefill_allreduce_s: self.prefill_allreduce_s,
+            step_s,
+            bound,
+            wait_s,
+            ttft_s,
+            itl_s,
+            e2e_s: ttft_s + (self.osl - 1.0).max(0.0) * itl_s,
+        }
+    }
+
+    /// The operating point at `rate`, or `None` when the instance cannot keep up.
+    pub(super) fn steady(&self, rate: f64) -> Option<OperatingPoint> {
+        let busy = rate * self.prefill_s;
+        if busy >= 1.0 {
+            return None;
+        }
+        let tokens_per_s = rate * self.osl;
+        let mut batch: f64 = 0.0;
+        for (intercept, slope) in [self.line.memory, self.line.compute] {
+            let denominator = (1.0 - busy) - tokens_per_s * (slope + self.line.fixed.1);
+            if denominator <= 0.0 {
+                return None;
+            }
+            batch = batch.max(tokens_per_s * (intercept + self.line.fixed.0) / denominator);
+        }
+        if batch > self.batch_limit * (1.0 + 1e-9) {
+            return None;
+        }
+        Some(self.point(rate, batch, busy))
+    }
+
+    /// The largest sustainable rate: closed form at the batch limit, bisected instead when
+    /// a compute-bound step saturates before the batch limit is reached.
+    pub(super) fn saturation(&self) -> OperatingPoint {
+        let (step_s, _) = self.line.at(self.batch_limit);
+        let at_limit = self.batch_limit / (self.batch_limit * self.prefill_s + self.osl * step_s);
+        let candidate = at_limit * (1.0 - 1e-12);
+        if let Some(point) = self.steady(candidate) {
+            return point;
+        }
+        let rate = bisect(0.0, candidate, |r| self.steady(r).is_some());
+        // The bracket's lower end is always feasible (rate → 0 converges to an empty batch).
+        self.steady(rate)
+            .unwrap_or_else(|| self.point(0.0, 0.0, 0.0))
+    }
+
+    /// The largest rate whose TTFT meets `budget_s`.
+    pub(super) fn under_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
+        let idle = self.point(0.0, 0.0, 0.0);
+        if idle.ttft_s > budget_s {
+            return Err(Infeasible::PrefillExceedsBudget {
+                prefill_s: idle.ttft_s,
+                budget_s,
+            });
+        }
+        let saturated = self.saturation();
+        if saturated.ttft_s <= budget_s {
+            return Ok(saturated);
+        }
+        let rate = bisect(0.0, saturated.rate, |r| {
+            self.steady(r).is_some_and(|p| p.ttft_s <= budget_s)
+        });
+        Ok(self.steady(rate).unwrap_or(idle))
+    }
+}

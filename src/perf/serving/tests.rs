@@ -1,0 +1,220 @@
+use super::*;
+use crate::bench::load_csv;
+use crate::catalog::Catalog;
+use crate::perf::Bound;
+use crate::perf::params::BudgetLoad;
+use crate::scenario::Deployment;
+
+fn chart_scenario<'c>(c: &'c Catalog, model: &str, gpu: &str, budget_s: f64) -> Scenario<'c> {
+    let gpu = c.gpu(gpu).unwrap();
+    Scenario {
+        model: c.model(model).unwrap(),
+        gpu,
+        deployment: Deployment::assumed(gpu, None, None, None),
+        isl: 5000,
+        osl: 500,
+        condition: Condition::TtftBudget {
+            budget_s,
+            target_rps: Some(10.0),
+        },
+        stat: Stat::Mean,
+    }
+}
+
+#[test]
+fn wait_multiplier_is_one_for_the_mean_and_kappa_at_p90() {
+    assert!((wait_multiplier(Stat::Mean, 2.3) - 1.0).abs() < 1e-12);
+    assert!((wait_multiplier(Stat::P90, 2.3) - 2.3).abs() < 1e-12);
+    assert!((wait_multiplier(Stat::P99, 2.3) - 4.6).abs() < 1e-12);
+    assert!(wait_multiplier(Stat::P50, 2.3) < 1.0);
+}
+
+#[test]
+fn the_steady_state_satisfies_its_own_balance_equation() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = chart_scenario(&c, "llama-3.1-8b", "h100-sxm", 3.0);
+    s.condition = Condition::ArrivalRate { rps: 3.0 };
+    let p = ServingModel::default().predict(&s).unwrap();
+    let busy = 3.0 * p.breakdown.prefill_s;
+    let lhs = p.running_batch * (1.0 - busy);
+    let rhs = 3.0 * 500.0 * p.breakdown.decode_step_s;
+    assert!((lhs - rhs).abs() < 1e-9 * rhs, "{lhs} vs {rhs}");
+    assert!((p.itl_s - p.breakdown.decode_step_s / (1.0 - busy)).abs() < 1e-12);
+    let wait = busy * p.breakdown.prefill_s / (2.0 * (1.0 - busy));
+    assert!(
+        (p.ttft_s - (p.breakdown.prefill_s + wait + p.breakdown.decode_step_s / 2.0)).abs() < 1e-12
+    );
+    assert!((p.e2e_s - (p.ttft_s + 499.0 * p.itl_s)).abs() < 1e-9);
+}
+
+#[test]
+fn saturation_fills_the_batch_limit() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = chart_scenario(&c, "llama-3.1-8b", "a100-sxm-80gb", 3.0);
+    s.condition = Condition::Saturated;
+    let p = ServingModel::default().predict(&s).unwrap();
+    let limit = p.kv_capacity_tokens.unwrap() / 5500.0;
+    assert!(
+        (p.running_batch - limit).abs() < 1e-6 * limit,
+        "{} vs {limit}",
+        p.running_batch
+    );
+    assert_eq!(p.breakdown.decode_bound, Bound::Memory);
+    s.condition = Condition::ArrivalRate {
+        rps: p.req_per_s * 1.01,
+    };
+    assert!(matches!(
+        ServingModel::default().predict(&s),
+        Err(Infeasible::Overloaded { .. })
+    ));
+}
+
+#[test]
+fn the_poisson_budget_search_lands_on_the_budget_when_it_binds() {
+    let c = Catalog::embedded().unwrap();
+    let s = chart_scenario(&c, "llama-3.1-8b", "a100-sxm-80gb", 0.5);
+    let params = ServingParams {
+        budget_load: BudgetLoad::Poisson,
+        ..ServingParams::default()
+    };
+    let p = ServingModel { params }.predict(&s).unwrap();
+    assert!((p.ttft_s - 0.5).abs() < 1e-6, "{}", p.ttft_s);
+    assert!((p.gpus_for_target.unwrap() - 10.0 / p.req_per_s_per_gpu).abs() < 1e-9);
+    assert_eq!(
+        p.instances_for_target.unwrap(),
+        (10.0 / p.req_per_s).ceil() as u64
+    );
+}
+
+#[test]
+fn the_concurrency_sweep_stops_where_one_more_client_breaks_the_budget() {
+    let c = Catalog::embedded().unwrap();
+    let model = ServingModel::default();
+    let mut s = chart_scenario(&c, "llama-3.1-8b", "h100-sxm", 0.5);
+    let best = model.predict(&s).unwrap();
+    assert!(best.ttft_s <= 0.5);
+    s.condition = Condition::Concurrency {
+        clients: best.running_batch + 1.0,
+    };
+    assert!(model.predict(&s).unwrap().ttft_s > 0.5);
+    s.condition = Condition::Concurrency {
+        clients: best.running_batch,
+    };
+    let same = model.predict(&s).unwrap();
+    assert!((same.req_per_s - best.req_per_s).abs() < 1e-12);
+}
+
+#[test]
+fn one_client_runs_prefill_then_decode_alone() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = chart_scenario(&c, "llama-3.1-8b", "a100-sxm-80gb", 0.5);
+    s.condition = Condition::Concurrency { clients: 1.0 };
+    let p = ServingModel::default().predict(&s).unwrap();
+    let expected = p.breakdown.prefill_s + 499.0 * p.breakdown.decode_step_s;
+    assert!((p.e2e_s - expected).abs() < 1e-12);
+    assert!((p.ttft_s - p.breakdown.prefill_s).abs() < 1e-12);
+    assert!((p.req_per_s - 1.0 / expected).abs() < 1e-12);
+}
+
+#[test]
+fn short_prompts_share_a_prefill_iteration() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = chart_scenario(&c, "llama-3-8b", "h100-sxm", 0.5);
+    s.isl = 200;
+    s.osl = 50;
+    s.condition = Condition::Concurrency { clients: 10.0 };
+    let p = ServingModel::default().predict(&s).unwrap();
+    // 8192 / 200 = 40 prompts fit one iteration: ten clients are one group, no waiting.
+    assert!(
+        p.breakdown.queue_wait_s.abs() < 1e-12,
+        "{}",
+        p.breakdown.queue_wait_s
+    );
+    assert!((p.ttft_s - p.breakdown.prefill_s).abs() < 1e-12);
+}
+
+#[test]
+fn closed_loop_satisfies_littles_law() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = chart_scenario(&c, "llama-3-8b", "h100-sxm", 1.0);
+    s.isl = 200;
+    s.osl = 50;
+    for clients in [1.0, 10.0, 100.0, 10_000.0] {
+        s.condition = Condition::Concurrency { clients };
+        let p = ServingModel::default().predict(&s).unwrap();
+        assert!(
+            (p.req_per_s * p.e2e_s - clients).abs() < 1e-6 * clients,
+            "C={clients}"
+        );
+    }
+}
+
+#[test]
+fn static_batch_prefills_the_whole_batch_before_the_first_token() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = chart_scenario(&c, "llama-2-7b", "h100-sxm", 1.0);
+    s.isl = 128;
+    s.osl = 128;
+    s.condition = Condition::StaticBatch { batch_size: 1 };
+    let one = ServingModel::default().predict(&s).unwrap();
+    s.condition = Condition::StaticBatch { batch_size: 64 };
+    let many = ServingModel::default().predict(&s).unwrap();
+    assert!(many.ttft_s > one.ttft_s);
+    assert!(
+        many.output_tok_s > 10.0 * one.output_tok_s,
+        "batching multiplies throughput"
+    );
+    s.condition = Condition::StaticBatch {
+        batch_size: 100_000,
+    };
+    assert!(matches!(
+        ServingModel::default().predict(&s),
+        Err(Infeasible::KvCacheTooSmall { .. })
+    ));
+}
+
+#[test]
+fn the_charts_na_cells_are_infeasible_with_a_reason_and_numeric_cells_feasible() {
+    let c = Catalog::embedded().unwrap();
+    let (name, text) = crate::bench::EMBEDDED_FILES[0];
+    let model = ServingModel::default();
+    for row in load_csv(name, text, &c).unwrap() {
+        let Condition::TtftBudget { budget_s, .. } = row.condition else {
+            unreachable!()
+        };
+        let outcome = model.predict(&chart_scenario(&c, &row.model, &row.gpu, budget_s));
+        match row.value {
+            crate::bench::Observed::NotAchievable => {
+                let reason = outcome
+                    .expect_err("chart N/A must be infeasible")
+                    .to_string();
+                assert!(!reason.is_empty(), "{}", row.origin);
+            }
+            crate::bench::Observed::Value(_) => {
+                assert!(
+                    outcome.is_ok(),
+                    "{} {}/{} @ {budget_s}: {:?}",
+                    row.origin,
+                    row.model,
+                    row.gpu,
+                    outcome
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn seventy_b_on_h100_is_a_feasible_multi_gpu_deployment() {
+    let c = Catalog::embedded().unwrap();
+    let p = ServingModel::default()
+        .predict(&chart_scenario(&c, "llama-3.1-70b", "h100-sxm", 3.0))
+        .unwrap();
+    assert!(p.tp >= 2);
+    assert!(p.breakdown.allreduce_s > 0.0);
+    let a10g = ServingModel::default().predict(&chart_scenario(&c, "llama-3.1-70b", "a10g", 0.5));
+    assert!(
+        matches!(a10g, Err(Infeasible::PrefillExceedsBudget { .. })),
+        "{a10g:?}"
+    );
+}

@@ -1,0 +1,163 @@
+//! Rendering of an evaluation: per-row predictions with their ratio, and the summary
+//! (overall, per metric, per GPU) as Markdown, CSV or one JSON document.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{csv_table, markdown_table, sig};
+use crate::bench::Metric;
+use crate::evaluate::{RowEvaluation, Summary, summarize, summarize_by_gpu, summarize_by_metric};
+
+/// An evaluation ready to render.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluationReport {
+    /// Performance model name.
+    pub perf_model: String,
+    /// Every row with its prediction.
+    pub rows: Vec<RowEvaluation>,
+    /// Overall, per-metric and per-GPU summaries.
+    pub summary: SummaryTables,
+}
+
+/// The summaries.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryTables {
+    /// All rows.
+    pub overall: Summary,
+    /// Per metric.
+    pub per_metric: BTreeMap<Metric, Summary>,
+    /// Per GPU.
+    pub per_gpu: BTreeMap<String, Summary>,
+}
+
+impl EvaluationReport {
+    /// Builds the report with its summaries.
+    pub fn new(perf_model: &str, rows: Vec<RowEvaluation>) -> EvaluationReport {
+        let summary = SummaryTables {
+            overall: summarize(&rows),
+            per_metric: summarize_by_metric(&rows),
+            per_gpu: summarize_by_gpu(&rows),
+        };
+        EvaluationReport {
+            perf_model: perf_model.to_string(),
+            rows,
+            summary,
+        }
+    }
+
+    /// Markdown: rows, then summaries.
+    pub fn to_markdown(&self) -> String {
+        let header = [
+            "file:line",
+            "model",
+            "gpu",
+            "condition",
+            "metric",
+            "stat",
+            "measured",
+            "predicted",
+            "pred/meas",
+            "infeasible because",
+        ];
+        let right = [
+            false, false, false, false, false, false, true, true, true, false,
+        ];
+        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| row_cells(r, "N/A")).collect();
+        let mut out = markdown_table(&header, &right, &rows);
+        out.push_str(&format!("\nSummary of `{}`:\n\n", self.perf_model));
+        out.push_str(&summary_markdown("scope", self.summary_rows()));
+        out
+    }
+
+    fn summary_rows(&self) -> Vec<(String, &Summary)> {
+        let mut rows = vec![("overall".to_string(), &self.summary.overall)];
+        rows.extend(
+            self.summary
+                .per_metric
+                .iter()
+                .map(|(m, s)| (format!("metric {m}"), s)),
+        );
+        rows.extend(
+            self.summary
+                .per_gpu
+                .iter()
+                .map(|(g, s)| (format!("gpu {g}"), s)),
+        );
+        rows
+    }
+
+    /// CSV: one line per row.
+    pub fn to_csv(&self) -> String {
+        let header = [
+            "origin",
+            "model",
+            "gpu",
+            "condition",
+            "metric",
+            "stat",
+            "measured",
+            "predicted",
+            "ratio",
+            "infeasible_reason",
+        ];
+        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| row_cells(r, "NA")).collect();
+        csv_table(&header, &rows)
+    }
+
+    /// One JSON document: `perf_model`, `rows`, `summary`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+fn row_cells(r: &RowEvaluation, na: &str) -> Vec<String> {
+    let num = |x: Option<f64>| x.map_or(na.to_string(), |v| sig(v, 4));
+    vec![
+        r.row.origin.to_string(),
+        r.row.model.clone(),
+        r.row.gpu.clone(),
+        super::condition_text(&r.row.condition),
+        r.row.metric.to_string(),
+        r.row.stat.to_string(),
+        num(r.row.value.value()),
+        num(r.predicted),
+        num(r.ratio),
+        r.infeasible_reason.clone().unwrap_or_default(),
+    ]
+}
+
+/// The summary table: one line per scope.
+pub fn summary_markdown(scope: &str, rows: Vec<(String, &Summary)>) -> String {
+    let header = [
+        scope,
+        "rows",
+        "numeric",
+        "NA",
+        "median APE %",
+        "p90 APE %",
+        "median |ln ratio|",
+        "within 25 %",
+        "feasibility",
+    ];
+    let right = [false, true, true, true, true, true, true, true, true];
+    let pct = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.0} %", 100.0 * v));
+    let num = |x: Option<f64>| x.map_or("n/a".into(), |v| sig(v, 3));
+    let cells: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(name, s)| {
+            vec![
+                name,
+                s.n.to_string(),
+                s.n_numeric.to_string(),
+                s.n_na.to_string(),
+                num(s.median_ape),
+                num(s.p90_ape),
+                num(s.median_abs_log_ratio),
+                pct(s.within_25pct),
+                pct(s.feasibility_accuracy),
+            ]
+        })
+        .collect();
+    markdown_table(&header, &right, &cells)
+}

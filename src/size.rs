@@ -1,0 +1,160 @@
+//! Sizing: for a model, a TTFT budget and a target rate, every deployment worth
+//! considering (GPU × weight precision × tensor-parallel degree) predicted by a
+//! performance model and ranked by the GPUs it needs, with the reason each GPU that
+//! cannot serve the target is ruled out.
+
+use serde::Serialize;
+
+use crate::catalog::{Gpu, Model};
+use crate::perf::physics::AUTO_TP_DEGREES;
+use crate::perf::{Infeasible, PerfModel};
+use crate::precision::Precision;
+use crate::scenario::{Condition, Deployment, Scenario, Stat};
+
+/// The question: serve `model` at `target_rps` with TTFT (at `stat`) within `budget_s`.
+#[derive(Debug, Clone, Copy)]
+pub struct SizingQuestion<'c> {
+    /// The model.
+    pub model: &'c Model,
+    /// Input tokens.
+    pub isl: u32,
+    /// Output tokens.
+    pub osl: u32,
+    /// TTFT budget, seconds.
+    pub budget_s: f64,
+    /// Rate to serve, requests/s.
+    pub target_rps: f64,
+    /// Statistic the budget applies to.
+    pub stat: Stat,
+}
+
+/// One feasible deployment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deployable {
+    /// GPU slug.
+    pub gpu: String,
+    /// Weight precision.
+    pub precision: Precision,
+    /// GPUs per instance.
+    pub tp: u32,
+    /// Max req/s per GPU under the budget.
+    pub req_per_s_per_gpu: f64,
+    /// GPUs for the target, fractional (the sizing-chart figure).
+    pub gpus_for_target: f64,
+    /// Whole instances for the target.
+    pub instances: u64,
+    /// Whole GPUs for the target (instances × TP).
+    pub whole_gpus: u64,
+    /// TTFT at that rate, seconds.
+    pub ttft_s: f64,
+    /// ITL at that rate, seconds.
+    pub itl_s: f64,
+}
+
+/// A GPU with no feasible deployment, and why (the reason at its largest TP per precision).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuledOut {
+    /// GPU slug.
+    pub gpu: String,
+    /// (precision, TP, reason) for each precision tried.
+    pub reasons: Vec<(Precision, u32, String)>,
+}
+
+/// Every feasible deployment ranked by whole GPUs then fractional GPUs, and the GPUs
+/// ruled out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sizing {
+    /// Feasible deployments, best first.
+    pub deployable: Vec<Deployable>,
+    /// GPUs without any.
+    pub ruled_out: Vec<RuledOut>,
+}
+
+impl Sizing {
+    /// The best deployment of each GPU, best GPU first.
+    pub fn best_per_gpu(&self) -> Vec<&Deployable> {
+        let mut seen = std::collections::HashSet::new();
+        self.deployable
+            .iter()
+            .filter(|d| seen.insert(d.gpu.as_str()))
+            .collect()
+    }
+}
+
+/// Sizes `q` on every GPU in `gpus` with weight precisions `precisions` (those a GPU lacks
+/// tensor cores for are skipped) and TP 1, 2, 4, 8.
+pub fn size(
+    q: &SizingQuestion<'_>,
+    gpus: &[&Gpu],
+    precisions: &[Precision],
+    model: &dyn PerfModel,
+) -> Sizing {
+    let mut deployable = Vec::new();
+    let mut ruled_out = Vec::new();
+    for gpu in gpus {
+        let mut reasons = Vec::new();
+        let mut any = false;
+        for &precision in precisions
+            .iter()
+            .filter(|p| gpu.compute_precision(**p).is_some())
+        {
+            let mut last_reason: Option<(u32, Infeasible)> = None;
+            for tp in AUTO_TP_DEGREES {
+                let scenario = Scenario {
+                    model: q.model,
+                    gpu,
+                    deployment: Deployment {
+                        weights: precision,
+                        kv_cache: None,
+                        tp: Some(tp),
+                        pp: 1,
+                    },
+                    isl: q.isl,
+                    osl: q.osl,
+                    condition: Condition::TtftBudget {
+                        budget_s: q.budget_s,
+                        target_rps: Some(q.target_rps),
+                    },
+                    stat: q.stat,
+                };
+                match model.predict(&scenario) {
+                    Ok(p) => {
+                        any = true;
+                        let instances = p.instances_for_target.unwrap_or(0);
+                        deployable.push(Deployable {
+                            gpu: gpu.slug.clone(),
+                            precision,
+                            tp: p.tp,
+                            req_per_s_per_gpu: p.req_per_s_per_gpu,
+                            gpus_for_target: p.gpus_for_target.unwrap_or(f64::INFINITY),
+                            instances,
+                            whole_gpus: instances * u64::from(p.tp),
+                            ttft_s: p.ttft_s,
+                            itl_s: p.itl_s,
+                        });
+                    }
+                    Err(why) => last_reason = Some((tp, why)),
+                }
+            }
+            if let Some((tp, why)) = last_reason {
+                reasons.push((precision, tp, why.to_string()));
+            }
+        }
+        if !any {
+            ruled_out.push(RuledOut {
+                gpu: gpu.slug.clone(),
+                reasons,
+            });
+        }
+    }
+    deployable.sort_by(|a, b| {
+        a.whole_gpus
+            .cmp(&b.whole_gpus)
+            .then(a.gpus_for_target.total_cmp(&b.gpus_for_target))
+            .then(a.gpu.cmp(&b.gpu))
+    });
+    Sizing {
+        deployable,
+        ruled_out,
+    }
+}
