@@ -1,31 +1,77 @@
-//! Prediction speed: one call of each performance model on a chart scenario.
-//! Run with `cargo bench --bench predict`; figures go in the README.
+//! Prediction speed: one call of each performance model per observable, on the chart's
+//! 70B/H100 scenario (5000 in, 500 out). Run with `cargo bench --bench predict`; the
+//! figures go in the README.
+
+use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use infercal::catalog::Catalog;
 use infercal::perf::PerfModel;
+use infercal::perf::params::{BudgetLoad, ServingParams};
+use infercal::perf::roofline::RooflineModel;
 use infercal::perf::seed::SeedModel;
+use infercal::perf::serving::ServingModel;
 use infercal::scenario::{Condition, Deployment, Scenario, Stat};
-use std::hint::black_box;
 
 fn predictions(c: &mut Criterion) {
     let catalog = Catalog::embedded().expect("embedded catalog");
-    let scenario = Scenario {
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let base = Scenario {
         model: catalog.model("llama-3.1-70b").unwrap(),
-        gpu: catalog.gpu("h100-sxm").unwrap(),
-        deployment: Deployment::default(),
+        gpu,
+        deployment: Deployment::assumed(gpu, None, None, None),
         isl: 5000,
         osl: 500,
-        condition: Condition::TtftBudget {
-            budget_s: 3.0,
-            target_rps: Some(10.0),
-        },
+        condition: Condition::Saturated,
         stat: Stat::Mean,
     };
-    let seed = SeedModel::default();
-    c.bench_function("seed/ttft_budget", |b| {
-        b.iter(|| seed.predict(black_box(&scenario)))
-    });
+    let budget = Condition::TtftBudget {
+        budget_s: 3.0,
+        target_rps: Some(10.0),
+    };
+    let serving = ServingModel::default();
+    let poisson = ServingModel {
+        params: ServingParams {
+            budget_load: BudgetLoad::Poisson,
+            ..ServingParams::default()
+        },
+    };
+    let cases: [(&str, &dyn PerfModel, Condition); 9] = [
+        ("seed/ttft_budget", &SeedModel::default(), budget),
+        ("roofline/ttft_budget", &RooflineModel::default(), budget),
+        (
+            "serving/static_batch",
+            &serving,
+            Condition::StaticBatch { batch_size: 16 },
+        ),
+        (
+            "serving/concurrency",
+            &serving,
+            Condition::Concurrency { clients: 16.0 },
+        ),
+        (
+            "serving/arrival_rate",
+            &serving,
+            Condition::ArrivalRate { rps: 0.5 },
+        ),
+        ("serving/saturated", &serving, Condition::Saturated),
+        ("serving/ttft_budget_closed_loop", &serving, budget),
+        ("serving/ttft_budget_poisson", &poisson, budget),
+        ("serving/ttft_budget_p90", &serving, budget),
+    ];
+    for (name, model, condition) in cases {
+        let stat = if name.ends_with("p90") {
+            Stat::P90
+        } else {
+            Stat::Mean
+        };
+        let scenario = Scenario {
+            condition,
+            stat,
+            ..base
+        };
+        c.bench_function(name, |b| b.iter(|| model.predict(black_box(&scenario))));
+    }
 }
 
 criterion_group!(benches, predictions);

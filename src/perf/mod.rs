@@ -12,6 +12,8 @@
 pub mod params;
 pub mod params_file;
 pub mod physics;
+#[cfg(test)]
+mod properties;
 pub mod roofline;
 pub mod seed;
 pub mod serving;

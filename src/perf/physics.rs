@@ -199,28 +199,42 @@ impl Instance {
         })
     }
 
-    /// All-reduce time for a forward pass over `tokens` tokens.
+    /// All-reduce time for one forward pass over `tokens` tokens.
     pub fn allreduce_s(&self, tokens: f64) -> f64 {
-        if self.tp > 1 {
-            self.allreduce_fixed_s + self.allreduce_per_token_s * tokens
-        } else {
-            0.0
-        }
+        self.prefill_tokens_s(tokens, 1.0, f64::INFINITY).1
     }
 
-    /// Prefill of `batch` requests of `isl` tokens each, processed together: the roofline
-    /// of its FLOPs and one read of the weights, plus all-reduce and the per-request
-    /// overhead. Returns (total seconds, all-reduce seconds).
-    pub fn prefill_s(&self, isl: f64, batch: f64) -> (f64, f64) {
-        let flops =
-            batch * (2.0 * self.matmul_params * isl + 2.0 * self.layer_attention_width * isl * isl);
+    /// Prefill of `tokens` prompt tokens from prompts of `isl` tokens each, in engine
+    /// iterations of at most `chunk_tokens` tokens (chunked prefill): the roofline of the
+    /// FLOPs against one read of the weights per iteration, plus all-reduce. Iterations are
+    /// counted fractionally, so time is continuous and non-decreasing in `tokens` and
+    /// `isl`. Returns (seconds, all-reduce seconds); no per-request overhead.
+    pub fn prefill_tokens_s(&self, tokens: f64, isl: f64, chunk_tokens: f64) -> (f64, f64) {
+        let iterations = (tokens / chunk_tokens).max(1.0);
+        let flops = tokens * (2.0 * self.matmul_params + 2.0 * self.layer_attention_width * isl);
         let compute = flops / self.effective_flops;
-        let memory = self.weight_bytes / self.effective_bandwidth;
-        let allreduce = self.allreduce_s(batch * isl);
-        (
-            compute.max(memory) + allreduce + self.request_overhead_s,
-            allreduce,
-        )
+        let memory = iterations * self.weight_bytes / self.effective_bandwidth;
+        let allreduce = if self.tp > 1 {
+            iterations * self.allreduce_fixed_s + self.allreduce_per_token_s * tokens
+        } else {
+            0.0
+        };
+        (compute.max(memory) + allreduce, allreduce)
+    }
+
+    /// Prefill of `batch` requests of `isl` tokens processed in one pass (a static batch
+    /// or a lone request), plus the per-request overhead. Returns (total seconds,
+    /// all-reduce seconds).
+    pub fn prefill_s(&self, isl: f64, batch: f64) -> (f64, f64) {
+        let (seconds, allreduce) = self.prefill_tokens_s(batch * isl, isl, f64::INFINITY);
+        (seconds + self.request_overhead_s, allreduce)
+    }
+
+    /// Time from a burst's start to the first token of a request whose prompt ends
+    /// `tokens` tokens into the burst, with chunked prefill of `chunk_tokens` per iteration.
+    pub fn first_token_s(&self, tokens: f64, isl: f64, chunk_tokens: f64) -> (f64, f64) {
+        let (seconds, allreduce) = self.prefill_tokens_s(tokens, isl, chunk_tokens);
+        (seconds + self.request_overhead_s, allreduce)
     }
 
     /// The decode step as linear pieces in the running batch, at mean context `context`.

@@ -4,6 +4,7 @@
 mod catalog;
 mod compare;
 mod data;
+mod serving;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

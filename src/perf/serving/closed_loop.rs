@@ -1,10 +1,12 @@
-//! C closed-loop clients sending identical requests. Prompts are prefilled in groups of
-//! up to `max_prefill_tokens / ISL` per engine iteration; prefills preempt decoding, so
-//! request k of a burst gets its first token after k groups, its decode is stalled by the
-//! groups after it, and every request finishes at the same time: the clients stay
-//! synchronised. One cycle lasts `G·T_group + (S_out−1)·T_step(C)` for G groups; the rate
-//! is C per cycle; mean TTFT is `(G+1)/2·T_group`, a percentile q is `⌈q·G⌉·T_group`.
-//! Clients beyond the batch limit wait for a slot (Little's law sets their E2E).
+//! C closed-loop clients sending identical requests. Prompt tokens are prefilled in
+//! chunks of up to `max_prefill_tokens` per engine iteration; prefills preempt decoding,
+//! so request k of a burst gets its first token once k·ISL prompt tokens are processed,
+//! its decode is stalled by the prompts after it, and every request finishes at the same
+//! time: the clients stay synchronised. One cycle lasts `T_prefill(C·ISL) +
+//! (S_out−1)·T_step(C)`; the rate is C per cycle; mean TTFT is `T_prefill((C+1)/2·ISL)`
+//! (the mean over k, with prefill time near-linear in tokens), a percentile q is
+//! `T_prefill(⌈q·C⌉·ISL)`. Clients beyond the batch limit wait for a slot (Little's law
+//! sets their E2E).
 
 use super::{OperatingPoint, batch_limit, quantile_of};
 use crate::perf::Infeasible;
@@ -18,7 +20,7 @@ pub(super) struct ClosedLoop {
     inst: Instance,
     isl: f64,
     osl: f64,
-    prompts_per_iteration: f64,
+    chunk_tokens: f64,
     line: StepLine,
     batch_limit: f64,
     stat: Stat,
@@ -31,32 +33,37 @@ impl ClosedLoop {
             inst: *inst,
             isl,
             osl,
-            prompts_per_iteration: (p.max_prefill_tokens / isl).floor().max(1.0),
+            chunk_tokens: p.max_prefill_tokens,
             line: inst.step_line(isl + osl / 2.0),
             batch_limit: batch_limit(inst, s, p).floor().max(1.0),
             stat: s.stat,
         }
     }
 
+    /// First token of the request whose prompt is the `rank`-th of the burst.
+    fn first_token_s(&self, rank: f64) -> (f64, f64) {
+        self.inst
+            .first_token_s(rank * self.isl, self.isl, self.chunk_tokens)
+    }
+
     /// The operating point with `clients` clients.
     pub(super) fn at(&self, clients: f64) -> OperatingPoint {
         let running = clients.min(self.batch_limit);
-        let group = running.min(self.prompts_per_iteration);
-        let groups = (running / group).ceil();
-        let (group_s, allreduce_s) = self.inst.prefill_s(self.isl, group);
+        let (burst_s, _) = self.first_token_s(running);
         let (step_s, bound) = self.line.at(running);
         let decode_steps = (self.osl - 1.0).max(0.0);
-        let cycle_s = groups * group_s + decode_steps * step_s;
+        let cycle_s = burst_s + decode_steps * step_s;
         let rank = match quantile_of(self.stat) {
-            None => (groups + 1.0) / 2.0,
-            Some(q) => (q * groups).ceil().max(1.0),
+            None => (running + 1.0) / 2.0,
+            Some(q) => (q * running).ceil().max(1.0),
         };
-        let first_token_s = rank * group_s;
+        let (first_token_s, _) = self.first_token_s(rank);
+        let (alone_s, allreduce_s) = self.first_token_s(1.0);
+        let (mean_first_token_s, _) = self.first_token_s((running + 1.0) / 2.0);
         let rate = running / cycle_s;
         // Clients beyond the batch limit queue for a slot: Little's law gives their E2E.
         let e2e_s = clients / rate;
         let slot_wait_s = e2e_s - cycle_s;
-        let mean_first_token_s = (groups + 1.0) / 2.0 * group_s;
         let itl_s = if decode_steps > 0.0 {
             (cycle_s - mean_first_token_s) / decode_steps
         } else {
@@ -65,20 +72,21 @@ impl ClosedLoop {
         OperatingPoint {
             rate,
             batch: running,
-            prefill_s: group_s,
+            prefill_s: alone_s,
             prefill_allreduce_s: allreduce_s,
             step_s,
             bound,
-            wait_s: first_token_s - group_s + slot_wait_s,
+            wait_s: first_token_s - alone_s + slot_wait_s,
             ttft_s: first_token_s + slot_wait_s,
             itl_s,
             e2e_s,
         }
     }
 
-    /// The highest whole concurrency (up to the batch limit) whose TTFT meets the
-    /// budget, as a concurrency sweep would find it. TTFT never falls as clients are
-    /// added, so a bisection over whole numbers suffices.
+    /// The highest whole concurrency (up to the batch limit) whose TTFT meets the budget,
+    /// as a concurrency sweep finds it. TTFT never falls and the rate never falls as
+    /// clients are added (each adds a request per cycle at less than a cycle's cost), so
+    /// a bisection over whole numbers finds the best rate within the budget.
     pub(super) fn under_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
         let one = self.at(1.0);
         if one.ttft_s > budget_s {

@@ -2,9 +2,9 @@
 //! fits. Prefills preempt decoding; decode runs the whole running batch each step. Two
 //! load models sit on top of the same physics ([`Instance`]):
 //!
-//! - [`open_loop`]: Poisson arrivals at a rate — the M/D/1 prefill queue and the running
+//! - `open_loop`: Poisson arrivals at a rate — the M/D/1 prefill queue and the running
 //!   batch that keeps decode up with arrivals; also saturation.
-//! - [`closed_loop`]: C clients sending identical requests, as benchmark tools do. They
+//! - `closed_loop`: C clients sending identical requests, as benchmark tools do. They
 //!   stay synchronised: request k of a burst gets its first token after k prefill
 //!   iterations, and all finish together.
 //!

@@ -25,7 +25,7 @@ pub(super) struct OpenLoop {
 impl OpenLoop {
     pub(super) fn new(inst: &Instance, s: &Scenario<'_>, p: &ServingParams) -> OpenLoop {
         let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
-        let (prefill_s, prefill_allreduce_s) = inst.prefill_s(isl, 1.0);
+        let (prefill_s, prefill_allreduce_s) = inst.first_token_s(isl, isl, p.max_prefill_tokens);
         OpenLoop {
             osl,
             prefill_s,
