@@ -6,25 +6,60 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bench::{BenchRow, Metric, Observed};
 use crate::catalog::{Catalog, CatalogError};
 use crate::perf::PerfModel;
+use crate::precision::Precision;
 use crate::scenario::{Deployment, Scenario};
 use crate::stats::{ape, median, quantile};
 
-/// The scenario a row describes, with the deployment it states or the default assumption
-/// for what it leaves empty ([`Deployment::assumed`]).
+/// Deployment choices for rows that leave them empty: precision per GPU slug and TP per
+/// model slug. What is not listed follows [`Deployment::assumed`] (fp8 where the GPU has
+/// it, automatic TP). A calibration records the hypothesis it chose as one of these.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Assumptions {
+    /// Weight precision per GPU slug.
+    pub precision: BTreeMap<String, Precision>,
+    /// Tensor-parallel degree per model slug.
+    pub tp: BTreeMap<String, u32>,
+}
+
+impl Assumptions {
+    /// A short label: `h100-sxm=fp8, llama-3.1-70b tp=8`, or `auto`.
+    pub fn label(&self) -> String {
+        let parts: Vec<String> = self
+            .precision
+            .iter()
+            .map(|(g, p)| format!("{g}={p}"))
+            .chain(self.tp.iter().map(|(m, t)| format!("{m} tp={t}")))
+            .collect();
+        if parts.is_empty() {
+            "auto".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// The scenario a row describes: the deployment it states, else `assumptions`, else the
+/// default assumption ([`Deployment::assumed`]).
 pub fn scenario_for<'c>(
     row: &BenchRow,
     catalog: &'c Catalog,
+    assumptions: &Assumptions,
 ) -> Result<Scenario<'c>, CatalogError> {
     let gpu = catalog.gpu(&row.gpu)?;
+    let precision = row
+        .precision
+        .or_else(|| assumptions.precision.get(&gpu.slug).copied());
+    let tp = row.tp.or_else(|| assumptions.tp.get(&row.model).copied());
     Ok(Scenario {
         model: catalog.model(&row.model)?,
         gpu,
-        deployment: Deployment::assumed(gpu, row.precision, row.tp, row.pp),
+        deployment: Deployment::assumed(gpu, precision, tp, row.pp),
         isl: row.isl,
         osl: row.osl,
         condition: row.condition,
@@ -57,10 +92,11 @@ pub fn evaluate_rows(
     rows: &[BenchRow],
     catalog: &Catalog,
     model: &dyn PerfModel,
+    assumptions: &Assumptions,
 ) -> Result<Vec<RowEvaluation>, CatalogError> {
     rows.iter()
         .map(|row| {
-            let scenario = scenario_for(row, catalog)?;
+            let scenario = scenario_for(row, catalog, assumptions)?;
             let (predicted, infeasible_reason) = match model.predict(&scenario) {
                 Ok(p) => (p.metric(row.metric), None),
                 Err(why) => (None, Some(why.to_string())),

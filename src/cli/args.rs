@@ -184,12 +184,13 @@ pub struct WorkloadArgs {
     /// Statistic the latencies and the TTFT budget refer to.
     #[arg(long, value_enum, default_value_t)]
     pub stat: StatName,
-    /// Parameter file (JSON; a subset of the serving parameters, the rest default).
+    /// Parameter file: a calibration's fitted.json, or JSON with a subset of the serving
+    /// parameters (the rest default).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
-    /// Performance model.
-    #[arg(long, value_enum, default_value = "serving")]
-    pub perf_model: PerfModelName,
+    /// Performance model (default: the one the --params file was fitted for, else serving).
+    #[arg(long, value_enum)]
+    pub perf_model: Option<PerfModelName>,
 }
 
 /// `infercal predict`.
@@ -269,9 +270,9 @@ pub struct EvaluateArgs {
     /// Parameter file (JSON).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
-    /// Performance model.
-    #[arg(long, value_enum, default_value = "serving")]
-    pub perf_model: PerfModelName,
+    /// Performance model (default: the one the --params file was fitted for, else serving).
+    #[arg(long, value_enum)]
+    pub perf_model: Option<PerfModelName>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: TableFormat,
@@ -287,9 +288,10 @@ pub struct CompareArgs {
         default_value = "data/benchmarks/nim-sizing-rag-5000-500.csv"
     )]
     pub data: String,
-    /// Performance model to compare.
-    #[arg(long, value_enum, default_value = "seed")]
-    pub perf_model: PerfModelName,
+    /// Performance model to compare (default: the one the --params file was fitted for,
+    /// else seed).
+    #[arg(long, value_enum)]
+    pub perf_model: Option<PerfModelName>,
     /// Parameter file for `roofline` / `serving` (JSON).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,

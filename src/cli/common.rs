@@ -1,25 +1,39 @@
-//! Conversions every command shares: parameter files, precision names and positive
-//! numbers from the command line into validated library values.
+//! Conversions every command shares: parameter files, model choice, precision names and
+//! positive numbers from the command line into validated library values.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use infercal::perf::params::ServingParams;
-use infercal::perf::params_file::parse_params;
+use infercal::perf::PerfModelKind;
+use infercal::perf::params_file::{LoadedParams, parse_params};
 use infercal::precision::Precision;
 
 use super::BadInput;
+use super::args::PerfModelName;
 
 /// The parameters in `path`, or the defaults.
-pub fn load_params(path: Option<&Path>) -> Result<ServingParams> {
+pub fn load_params(path: Option<&Path>) -> Result<LoadedParams> {
     let Some(path) = path else {
-        return Ok(ServingParams::default());
+        return Ok(LoadedParams::default());
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
     parse_params(&path.display().to_string(), &text)
         .map_err(|e| BadInput(e.to_string()))
         .context("loading the parameter file")
+}
+
+/// The model to run: as asked, else the one the parameter file was fitted for, else
+/// `default`.
+pub fn model_kind(
+    asked: Option<PerfModelName>,
+    loaded: &LoadedParams,
+    default: PerfModelKind,
+) -> PerfModelKind {
+    asked
+        .map(PerfModelKind::from)
+        .or(loaded.perf_model)
+        .unwrap_or(default)
 }
 
 /// A precision named on the command line by flag `flag`.

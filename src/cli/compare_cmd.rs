@@ -4,36 +4,35 @@ use anyhow::Result;
 use infercal::bench::load_file;
 use infercal::catalog::Catalog;
 use infercal::evaluate::scenario_for;
-use infercal::perf::seed::{SeedModel, SeedParams};
+use infercal::perf::params_file::LoadedParams;
 use infercal::perf::{PerfModel, PerfModelKind};
 use infercal::report::compare::{build, chart_cells};
 
 use super::BadInput;
-use super::args::{CompareArgs, PerfModelName, TableFormat};
-use super::common::load_params;
+use super::args::{CompareArgs, TableFormat};
+use super::common::{load_params, model_kind};
 
-fn perf_model(args: &CompareArgs) -> Result<Box<dyn PerfModel>> {
-    if args.perf_model != PerfModelName::Seed {
-        if args.efficiency.is_some() {
+fn perf_model(
+    args: &CompareArgs,
+    loaded: &mut LoadedParams,
+) -> Result<(PerfModelKind, Box<dyn PerfModel>)> {
+    let kind = model_kind(args.perf_model, loaded, PerfModelKind::Seed);
+    if let Some(e) = args.efficiency {
+        if kind != PerfModelKind::Seed {
             return Err(BadInput("--efficiency applies to --perf-model seed only".into()).into());
         }
-        return Ok(
-            PerfModelKind::from(args.perf_model).with_params(&load_params(args.params.as_deref())?)
-        );
-    }
-    let mut params = SeedParams::published();
-    if let Some(e) = args.efficiency {
         if !(e > 0.0 && e <= 1.0) {
             return Err(BadInput(format!("--efficiency must be in (0, 1], got {e}")).into());
         }
-        params.efficiency = e;
+        loaded.set.seed.efficiency = e;
     }
-    Ok(Box::new(SeedModel { params }))
+    Ok((kind, kind.with_params(&loaded.set)))
 }
 
 /// Runs the comparison and renders it in the requested format.
 pub fn compare(catalog: &Catalog, args: &CompareArgs) -> Result<String> {
-    let model = perf_model(args)?;
+    let mut loaded = load_params(args.params.as_deref())?;
+    let (_, model) = perf_model(args, &mut loaded)?;
     let rows = load_file(&args.data, catalog)?;
     let cells = chart_cells(&rows);
     if cells.is_empty() {
@@ -45,7 +44,7 @@ pub fn compare(catalog: &Catalog, args: &CompareArgs) -> Result<String> {
     }
     let mut outcomes = Vec::with_capacity(cells.len());
     for cell in &cells {
-        outcomes.push(model.predict(&scenario_for(cell.first(), catalog)?));
+        outcomes.push(model.predict(&scenario_for(cell.first(), catalog, &loaded.assumptions)?));
     }
     let table = build(model.name(), &cells, &outcomes);
     Ok(match args.format {

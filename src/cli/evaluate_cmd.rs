@@ -8,7 +8,7 @@ use infercal::perf::PerfModelKind;
 use infercal::report::evaluate::EvaluationReport;
 
 use super::args::{EvaluateArgs, TableFormat};
-use super::common::load_params;
+use super::common::{load_params, model_kind};
 
 /// Loads the files, predicts every row and renders rows and summaries.
 pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
@@ -16,11 +16,12 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
     for file in &a.data {
         rows.extend(load_file(file, catalog)?);
     }
-    let kind = PerfModelKind::from(a.perf_model);
-    let model = kind.with_params(&load_params(a.params.as_deref())?);
+    let loaded = load_params(a.params.as_deref())?;
+    let kind = model_kind(a.perf_model, &loaded, PerfModelKind::Serving);
+    let model = kind.with_params(&loaded.set);
     let report = EvaluationReport::new(
         kind.as_str(),
-        evaluate_rows(&rows, catalog, model.as_ref())?,
+        evaluate_rows(&rows, catalog, model.as_ref(), &loaded.assumptions)?,
     );
     Ok(match a.format {
         TableFormat::Md => report.to_markdown(),

@@ -9,7 +9,7 @@ use infercal::scenario::{Condition, Deployment, Scenario};
 use serde_json::{Value, json};
 
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{load_params, positive, precision};
+use super::common::{load_params, model_kind, positive, precision};
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -41,12 +41,17 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let w = &a.workload;
     let model = catalog.model(&w.model)?;
     let gpu = catalog.gpu(&a.gpu)?;
+    let loaded = load_params(w.params.as_deref())?;
+    // A fitted file's deployment assumptions apply where the flags are silent.
     let weights = a
         .precision
         .as_deref()
         .map(|p| precision("--precision", p))
         .transpose()?;
-    let mut deployment = Deployment::assumed(gpu, weights, a.tp, None);
+    let weights = weights.or_else(|| loaded.assumptions.precision.get(&gpu.slug).copied());
+    let tp =
+        a.tp.or_else(|| loaded.assumptions.tp.get(&model.slug).copied());
+    let mut deployment = Deployment::assumed(gpu, weights, tp, None);
     deployment.kv_cache = a
         .kv_precision
         .as_deref()
@@ -61,14 +66,13 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         condition: condition(a)?,
         stat: w.stat.into(),
     };
-    let kind = PerfModelKind::from(w.perf_model);
-    let params = load_params(w.params.as_deref())?;
-    let outcome = kind.with_params(&params).predict(&scenario);
+    let kind = model_kind(w.perf_model, &loaded, PerfModelKind::Serving);
+    let outcome = kind.with_params(&loaded.set).predict(&scenario);
     // An infeasible answer still says which TP it tried.
     scenario.deployment.tp = scenario
         .deployment
         .tp
-        .or(resolve_tp(&scenario, &params).ok());
+        .or(resolve_tp(&scenario, &loaded.set.serving).ok());
     Ok(match a.format {
         RecordFormat::Json => {
             serde_json::to_string_pretty(&to_json(&scenario, kind, &outcome))? + "\n"

@@ -8,7 +8,7 @@ use infercal::report::sizing;
 use infercal::size::{SizingQuestion, size};
 
 use super::args::{SizeArgs, TableFormat};
-use super::common::{load_params, positive, precision};
+use super::common::{load_params, model_kind, positive, precision};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -37,7 +37,8 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             .map(|p| precision("--precisions", p))
             .collect::<Result<_>>()?
     };
-    let model = PerfModelKind::from(w.perf_model).with_params(&load_params(w.params.as_deref())?);
+    let loaded = load_params(w.params.as_deref())?;
+    let model = model_kind(w.perf_model, &loaded, PerfModelKind::Serving).with_params(&loaded.set);
     let result = size(&question, &gpus, &precisions, model.as_ref());
     let shown = if a.all {
         result.deployable.iter().collect()

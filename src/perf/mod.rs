@@ -14,6 +14,7 @@ pub mod params_file;
 pub mod physics;
 #[cfg(test)]
 mod properties;
+pub mod registry;
 pub mod roofline;
 pub mod seed;
 pub mod serving;
@@ -226,20 +227,17 @@ impl PerfModelKind {
         }
     }
 
-    /// This model with its default (literature) parameters.
-    pub fn with_defaults(self) -> Box<dyn PerfModel> {
-        self.with_params(&params::ServingParams::default())
-    }
-
-    /// This model with `params` (`seed` ignores them: its parameters are its own).
-    pub fn with_params(self, params: &params::ServingParams) -> Box<dyn PerfModel> {
+    /// This model with its parameters taken from `set`.
+    pub fn with_params(self, set: &registry::ParamSet) -> Box<dyn PerfModel> {
         match self {
-            PerfModelKind::Seed => Box::new(seed::SeedModel::default()),
+            PerfModelKind::Seed => Box::new(seed::SeedModel {
+                params: set.seed.clone(),
+            }),
             PerfModelKind::Roofline => Box::new(roofline::RooflineModel {
-                params: params.clone(),
+                params: set.serving.clone(),
             }),
             PerfModelKind::Serving => Box::new(serving::ServingModel {
-                params: params.clone(),
+                params: set.serving.clone(),
             }),
         }
     }

@@ -80,6 +80,9 @@ pub struct ServingParams {
     /// Efficiency overrides per `gpu:precision` (e.g. `h100-sxm:fp8`); win over `per_gpu`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_gpu_precision: BTreeMap<String, EfficiencyOverride>,
+    /// Efficiency overrides per model slug; `per_gpu` and `per_gpu_precision` win.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_model: BTreeMap<String, EfficiencyOverride>,
 }
 
 impl Default for ServingParams {
@@ -100,8 +103,20 @@ impl Default for ServingParams {
             auto_tp_min_kv_share: 0.1,
             per_gpu: BTreeMap::new(),
             per_gpu_precision: BTreeMap::new(),
+            per_model: BTreeMap::new(),
         }
     }
+}
+
+/// Where a model runs: what the efficiency overrides are keyed by.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement<'a> {
+    /// GPU slug.
+    pub gpu: &'a str,
+    /// Weight precision.
+    pub precision: Precision,
+    /// Model slug.
+    pub model: &'a str,
 }
 
 /// The key of a GPU×precision override.
@@ -112,25 +127,25 @@ pub fn gpu_precision_key(gpu: &str, precision: Precision) -> String {
 impl ServingParams {
     fn lookup(
         &self,
-        gpu: &str,
-        precision: Precision,
+        at: &Placement<'_>,
         pick: impl Fn(&EfficiencyOverride) -> Option<f64>,
     ) -> Option<f64> {
         self.per_gpu_precision
-            .get(&gpu_precision_key(gpu, precision))
+            .get(&gpu_precision_key(at.gpu, at.precision))
             .and_then(&pick)
-            .or_else(|| self.per_gpu.get(gpu).and_then(&pick))
+            .or_else(|| self.per_gpu.get(at.gpu).and_then(&pick))
+            .or_else(|| self.per_model.get(at.model).and_then(&pick))
     }
 
-    /// η_pre for this GPU and weight precision (most specific override wins).
-    pub fn prefill_efficiency_for(&self, gpu: &str, precision: Precision) -> f64 {
-        self.lookup(gpu, precision, |o| o.prefill_efficiency)
+    /// η_pre for this placement (most specific override wins: GPU×precision, GPU, model).
+    pub fn prefill_efficiency_for(&self, at: &Placement<'_>) -> f64 {
+        self.lookup(at, |o| o.prefill_efficiency)
             .unwrap_or(self.prefill_efficiency)
     }
 
-    /// η_dec for this GPU and weight precision (most specific override wins).
-    pub fn decode_efficiency_for(&self, gpu: &str, precision: Precision) -> f64 {
-        self.lookup(gpu, precision, |o| o.decode_efficiency)
+    /// η_dec for this placement (most specific override wins: GPU×precision, GPU, model).
+    pub fn decode_efficiency_for(&self, at: &Placement<'_>) -> f64 {
+        self.lookup(at, |o| o.decode_efficiency)
             .unwrap_or(self.decode_efficiency)
     }
 
@@ -173,7 +188,11 @@ impl ServingParams {
                 return Err(format!("{name} must be ≥ 1, got {v}"));
             }
         }
-        let overrides = self.per_gpu.iter().chain(self.per_gpu_precision.iter());
+        let overrides = self
+            .per_gpu
+            .iter()
+            .chain(&self.per_gpu_precision)
+            .chain(&self.per_model);
         for (key, o) in overrides {
             for (name, v) in [
                 ("prefill_efficiency", o.prefill_efficiency),
@@ -219,10 +238,42 @@ mod tests {
                 decode_efficiency: None,
             },
         );
-        assert!((p.prefill_efficiency_for("h100-sxm", Precision::Fp8) - 0.4).abs() < 1e-12);
-        assert!((p.prefill_efficiency_for("h100-sxm", Precision::Fp16) - 0.5).abs() < 1e-12);
-        assert!((p.prefill_efficiency_for("a100-sxm-80gb", Precision::Fp16) - 0.6).abs() < 1e-12);
-        assert!((p.decode_efficiency_for("h100-sxm", Precision::Fp8) - 0.75).abs() < 1e-12);
+        p.per_model.insert(
+            "llama-3.1-8b".into(),
+            EfficiencyOverride {
+                prefill_efficiency: Some(0.3),
+                decode_efficiency: None,
+            },
+        );
+        let at = |gpu, precision, model| Placement {
+            gpu,
+            precision,
+            model,
+        };
+        assert!(
+            (p.prefill_efficiency_for(&at("h100-sxm", Precision::Fp8, "llama-3.1-8b")) - 0.4).abs()
+                < 1e-12
+        );
+        assert!(
+            (p.prefill_efficiency_for(&at("h100-sxm", Precision::Fp16, "llama-3.1-8b")) - 0.5)
+                .abs()
+                < 1e-12
+        );
+        assert!(
+            (p.prefill_efficiency_for(&at("a100-sxm-80gb", Precision::Fp16, "llama-3.1-8b")) - 0.3)
+                .abs()
+                < 1e-12
+        );
+        assert!(
+            (p.prefill_efficiency_for(&at("a100-sxm-80gb", Precision::Fp16, "llama-3.1-70b"))
+                - 0.6)
+                .abs()
+                < 1e-12
+        );
+        assert!(
+            (p.decode_efficiency_for(&at("h100-sxm", Precision::Fp8, "llama-3.1-8b")) - 0.75).abs()
+                < 1e-12
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //!   Megatron tensor parallelism (Shoeybi et al. 2019, §3).
 //! - KV bytes per token `2·L·h_kv·d_h·b_kv`: Pope et al. (2022), §3.
 
-use super::params::ServingParams;
+use super::params::{Placement, ServingParams};
 use super::{Bound, Infeasible};
 use crate::precision::Precision;
 use crate::scenario::Scenario;
@@ -167,6 +167,11 @@ impl Instance {
             });
         }
         let t = f64::from(tp);
+        let placement = Placement {
+            gpu: &s.gpu.slug,
+            precision: weights,
+            model: &s.model.slug,
+        };
         let peak = s.gpu.tensor_tflops(compute).unwrap_or(s.gpu.tflops.fp16) * 1e12;
         let layers = s.model.layers as f64;
         let (allreduce_per_token_s, allreduce_fixed_s) = if tp > 1 {
@@ -184,10 +189,10 @@ impl Instance {
             kv,
             compute,
             kv_capacity_tokens,
-            effective_flops: t * peak * p.prefill_efficiency_for(&s.gpu.slug, weights),
+            effective_flops: t * peak * p.prefill_efficiency_for(&placement),
             effective_bandwidth: t
                 * s.gpu.memory_bw_bytes_per_s()
-                * p.decode_efficiency_for(&s.gpu.slug, weights),
+                * p.decode_efficiency_for(&placement),
             weight_bytes,
             kv_bytes_per_token,
             matmul_params: s.model.matmul_params_per_token(),

@@ -22,6 +22,7 @@ use crate::scenario::{Condition, Scenario};
 
 /// The calculator's parameters: one efficiency factor and its own TFLOPS table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SeedParams {
     /// Fraction of the TFLOPS figure achieved, (0, 1].
     pub efficiency: f64,

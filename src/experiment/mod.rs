@@ -1,0 +1,277 @@
+//! Calibration experiments: TOML files that say which performance model to fit to which
+//! benchmark rows, how rows that leave precision or TP open are deployed (a value, `auto`,
+//! or discrete hypotheses the search enumerates), which parameters are fixed, free or tied
+//! per group (with bounds, initial value and prior), the loss and the search. An
+//! experiment reaches the fitter only as a [`ValidExperiment`]: [`validate`] checks every
+//! rule first and names the field that breaks one. Shipped experiments are embedded.
+
+mod raw;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use raw::RawExperiment;
+pub use validate::validate;
+
+use crate::bench::Metric;
+use crate::perf::PerfModelKind;
+use crate::perf::registry::{ParamKind, Tie};
+use crate::precision::Precision;
+
+/// Experiments shipped with infercal, embedded: (name, TOML text).
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "seed-efficiency",
+        include_str!("../../experiments/seed-efficiency.toml"),
+    ),
+    (
+        "roofline-global",
+        include_str!("../../experiments/roofline-global.toml"),
+    ),
+    (
+        "serving-global",
+        include_str!("../../experiments/serving-global.toml"),
+    ),
+    (
+        "serving-per-gpu",
+        include_str!("../../experiments/serving-per-gpu.toml"),
+    ),
+    (
+        "serving-hypotheses",
+        include_str!("../../experiments/serving-hypotheses.toml"),
+    ),
+];
+
+/// The experiment `infercal calibrate` runs without an argument.
+pub const DEFAULT_EXPERIMENT: &str = "serving-per-gpu";
+
+/// A rejected experiment: one line naming the file and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ExperimentError {
+    /// The experiment file (or embedded name).
+    pub file: String,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+/// Parses experiment TOML; errors carry line and column.
+pub fn parse(file: &str, text: &str) -> Result<RawExperiment, ExperimentError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map_or((1, 1), |s| crate::catalog::line_column(text, s.start));
+        ExperimentError {
+            file: format!("{file}:{line}:{column}"),
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+/// How rows that leave precision empty are deployed on one GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrecisionChoice {
+    /// fp8 where the GPU has fp8 tensor cores, else fp16.
+    Auto,
+    /// This precision.
+    Fixed(Precision),
+}
+
+/// How rows that leave TP empty are deployed for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TpChoice {
+    /// The smallest power of two that fits.
+    Auto,
+    /// This degree.
+    Fixed(u32),
+}
+
+/// Which rows an experiment keeps (empty = all).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Filter {
+    /// Metrics kept.
+    pub metrics: Vec<Metric>,
+    /// GPU slugs kept.
+    pub gpus: Vec<String>,
+    /// Model slugs kept.
+    pub models: Vec<String>,
+    /// Sources kept.
+    pub sources: Vec<String>,
+}
+
+/// The choices per GPU (precision) and per model (TP); key `default` for the rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AssumptionSpace {
+    /// Precision choices per GPU slug or `default`.
+    pub precision: BTreeMap<String, Vec<PrecisionChoice>>,
+    /// TP choices per model slug or `default`.
+    pub tp: BTreeMap<String, Vec<TpChoice>>,
+}
+
+/// A Gaussian prior on the transformed parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Prior {
+    /// Center, in natural units.
+    pub center: f64,
+    /// Standard deviation in the transformed (logit) space.
+    pub width: f64,
+}
+
+/// A free parameter's search domain.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FreeSpec {
+    /// Initial value (natural units).
+    pub init: f64,
+    /// Lower bound.
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+    /// Prior (defaults to a weak one centred on `init`).
+    pub prior: Prior,
+    /// Transform kind.
+    #[serde(skip)]
+    pub kind: ParamKind,
+}
+
+/// Fixed or free.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Held at a value.
+    Fixed(f64),
+    /// Fitted.
+    Free(FreeSpec),
+}
+
+/// One parameter's treatment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Parameter {
+    /// Registered name.
+    pub name: &'static str,
+    /// One copy per group of this kind.
+    pub tie: Tie,
+    /// Fixed or free.
+    pub mode: Mode,
+}
+
+/// Robust loss on log residuals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// ½r².
+    Squared,
+    /// Quadratic within the scale, linear beyond.
+    Huber,
+    /// (s²/2)·ln(1 + (r/s)²): large residuals barely count.
+    Cauchy,
+}
+
+/// How `NA` rows count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NaPolicy {
+    /// A penalty residual when the model calls the row feasible.
+    Infeasible,
+    /// Ignored.
+    Skip,
+}
+
+/// The loss.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Loss {
+    /// Robust function.
+    pub kind: LossKind,
+    /// Its scale, in log units.
+    pub scale: f64,
+    /// NA rows.
+    pub na: NaPolicy,
+    /// Residual (log units) charged for a feasibility the model gets wrong.
+    pub infeasible_residual: f64,
+    /// Weights per metric (default 1).
+    pub metric_weights: BTreeMap<Metric, f64>,
+    /// Weights per source (default 1).
+    pub source_weights: BTreeMap<String, f64>,
+}
+
+/// Space-filling design of the grid stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GridKind {
+    /// Owen-scrambled Sobol points.
+    Sobol,
+    /// Latin hypercube.
+    Lhs,
+    /// A Cartesian product (≤ 3 free parameters).
+    Cartesian,
+}
+
+/// The search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Search {
+    /// Grid design.
+    pub grid: GridKind,
+    /// Grid points per hypothesis.
+    pub points: usize,
+    /// Nelder-Mead runs from the best grid points.
+    pub refine: usize,
+    /// Nelder-Mead iteration cap.
+    pub max_iters: u64,
+    /// Stop when the simplex's cost spread falls below this.
+    pub sd_tolerance: f64,
+    /// Initial simplex offset per parameter, transformed units.
+    pub simplex_step: f64,
+    /// Seed of the grid.
+    pub seed: u64,
+}
+
+/// An experiment every rule has accepted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidExperiment {
+    /// Name (used for the output directory).
+    pub name: String,
+    /// What it tests.
+    pub description: String,
+    /// Model fitted.
+    pub perf_model: PerfModelKind,
+    /// Benchmark files.
+    pub data: Vec<String>,
+    /// Row filter.
+    pub filter: Filter,
+    /// Deployment assumptions.
+    pub assumptions: AssumptionSpace,
+    /// Parameters (fixed and free).
+    pub parameters: Vec<Parameter>,
+    /// Loss.
+    pub loss: Loss,
+    /// Search.
+    pub search: Search,
+    /// Hash of the experiment text.
+    pub hash: String,
+}
+
+impl ValidExperiment {
+    /// The free parameters, in file order.
+    pub fn free(&self) -> impl Iterator<Item = (&Parameter, &FreeSpec)> {
+        self.parameters.iter().filter_map(|p| match &p.mode {
+            Mode::Free(spec) => Some((p, spec)),
+            Mode::Fixed(_) => None,
+        })
+    }
+}
+
+/// FNV-1a, 64 bits: a stable content hash for provenance (not for security).
+pub fn content_hash(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,479 @@
+//! The rules an experiment must satisfy before anything runs. Each rule is one check with
+//! one message naming the field; `tests.rs` has a test per rule.
+
+use std::collections::BTreeMap;
+
+use super::raw::{RawChoice, RawExperiment, RawFilter, RawLoss, RawParameter, RawSearch};
+use super::{
+    AssumptionSpace, ExperimentError, Filter, FreeSpec, GridKind, Loss, LossKind, Mode, NaPolicy,
+    Parameter, PrecisionChoice, Prior, Search, TpChoice, ValidExperiment,
+};
+use crate::bench::Metric;
+use crate::catalog::{Catalog, names};
+use crate::perf::registry::{self, PARAMETERS, ParamKind, Tie};
+use crate::precision::Precision;
+
+/// Largest number of hypothesis combinations an experiment may enumerate.
+pub const MAX_HYPOTHESES: usize = 64;
+/// The prior width (transformed units) when an experiment gives none: weak.
+pub const DEFAULT_PRIOR_WIDTH: f64 = 3.0;
+
+type Check<T> = Result<T, String>;
+
+/// Validates `raw` (from `file`, whose text hashes to `hash`). `data_exists` says whether
+/// a data file can be read (on disk or embedded); the check does no IO of its own.
+pub fn validate(
+    raw: RawExperiment,
+    file: &str,
+    hash: String,
+    catalog: &Catalog,
+    data_exists: &dyn Fn(&str) -> bool,
+) -> Result<ValidExperiment, ExperimentError> {
+    let fail = |message: String| ExperimentError {
+        file: file.to_string(),
+        message,
+    };
+    check_name(&raw.name).map_err(fail)?;
+    check_data(&raw.data, data_exists).map_err(fail)?;
+    let parameters = raw
+        .parameters
+        .iter()
+        .map(|(name, spec)| parameter(name, spec, raw.perf_model))
+        .collect::<Check<Vec<_>>>()
+        .map_err(fail)?;
+    if !parameters.iter().any(|p| matches!(p.mode, Mode::Free(_))) {
+        return Err(fail("no free parameter: nothing to calibrate".into()));
+    }
+    let search = search(
+        &raw.search,
+        parameters
+            .iter()
+            .filter(|p| matches!(p.mode, Mode::Free(_)))
+            .count(),
+    )
+    .map_err(fail)?;
+    let assumptions = assumptions(&raw, catalog).map_err(fail)?;
+    Ok(ValidExperiment {
+        name: raw.name,
+        description: raw.description,
+        perf_model: raw.perf_model,
+        data: raw.data,
+        filter: filter(&raw.filter, catalog).map_err(fail)?,
+        assumptions,
+        parameters,
+        loss: loss(&raw.loss).map_err(fail)?,
+        search,
+        hash,
+    })
+}
+
+fn check_name(name: &str) -> Check<()> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "name `{name}` must be non-empty letters, digits, `-`, `_` or `.` (it names the output directory)"
+        ))
+    }
+}
+
+fn check_data(data: &[String], exists: &dyn Fn(&str) -> bool) -> Check<()> {
+    if data.is_empty() {
+        return Err("data: no benchmark files listed".into());
+    }
+    match data.iter().find(|f| !exists(f)) {
+        Some(f) => Err(format!(
+            "data: file `{f}` not found (neither on disk nor embedded)"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn closest_parameter(name: &str) -> String {
+    let mut ranked: Vec<(usize, &str)> = PARAMETERS
+        .iter()
+        .map(|p| (names::edit_distance(name, p.name), p.name))
+        .collect();
+    ranked.sort();
+    ranked
+        .iter()
+        .take(3)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn parameter(
+    name: &str,
+    spec: &RawParameter,
+    model: crate::perf::PerfModelKind,
+) -> Check<Parameter> {
+    let info = registry::info(name).ok_or_else(|| {
+        format!(
+            "parameters.{name}: unknown parameter; closest: {}",
+            closest_parameter(name)
+        )
+    })?;
+    if !info.models.contains(&model) {
+        return Err(format!(
+            "parameters.{name}: not a parameter of the `{model}` model"
+        ));
+    }
+    if spec.per != Tie::Global && !info.groupable {
+        return Err(format!(
+            "parameters.{name}: cannot be tied per group (only prefill_efficiency and decode_efficiency can)"
+        ));
+    }
+    let mode = match spec.mode.as_str() {
+        "fixed" => Mode::Fixed(fixed_value(name, spec, info.kind)?),
+        "free" => Mode::Free(free_spec(name, spec, info.kind)?),
+        other => {
+            return Err(format!(
+                "parameters.{name}.mode: expected `free` or `fixed`, found `{other}`"
+            ));
+        }
+    };
+    Ok(Parameter {
+        name: info.name,
+        tie: spec.per,
+        mode,
+    })
+}
+
+fn in_domain(kind: ParamKind, v: f64) -> bool {
+    match kind {
+        ParamKind::Fraction => v > 0.0 && v <= 1.0,
+        ParamKind::Positive => v.is_finite() && v > 0.0,
+    }
+}
+
+fn domain_text(kind: ParamKind) -> &'static str {
+    match kind {
+        ParamKind::Fraction => "in (0, 1]",
+        ParamKind::Positive => "positive",
+    }
+}
+
+fn fixed_value(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<f64> {
+    let v = spec
+        .value
+        .ok_or_else(|| format!("parameters.{name}: a fixed parameter needs `value`"))?;
+    if !in_domain(kind, v) {
+        return Err(format!(
+            "parameters.{name}.value: {v} must be {}",
+            domain_text(kind)
+        ));
+    }
+    Ok(v)
+}
+
+fn free_spec(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<FreeSpec> {
+    let [lo, hi] = spec
+        .bounds
+        .ok_or_else(|| format!("parameters.{name}: a free parameter needs `bounds = [lo, hi]`"))?;
+    if lo >= hi {
+        return Err(format!(
+            "parameters.{name}.bounds: lo ({lo}) must be below hi ({hi})"
+        ));
+    }
+    if !in_domain(kind, lo) || !in_domain(kind, hi) {
+        return Err(format!(
+            "parameters.{name}.bounds: both must be {}",
+            domain_text(kind)
+        ));
+    }
+    let init = spec
+        .init
+        .ok_or_else(|| format!("parameters.{name}: a free parameter needs `init`"))?;
+    if !(lo < init && init < hi) {
+        return Err(format!(
+            "parameters.{name}.init: {init} is outside the bounds ({lo}, {hi})"
+        ));
+    }
+    let prior = match spec.prior {
+        Some(p) if !(p.width > 0.0 && p.width.is_finite()) => {
+            return Err(format!(
+                "parameters.{name}.prior.width: {} must be positive",
+                p.width
+            ));
+        }
+        Some(p) if !(lo < p.center && p.center < hi) => {
+            return Err(format!(
+                "parameters.{name}.prior.center: {} is outside the bounds ({lo}, {hi})",
+                p.center
+            ));
+        }
+        Some(p) => Prior {
+            center: p.center,
+            width: p.width,
+        },
+        None => Prior {
+            center: init,
+            width: DEFAULT_PRIOR_WIDTH,
+        },
+    };
+    if spec.value.is_some() {
+        return Err(format!(
+            "parameters.{name}: `value` is for fixed parameters; a free one has `init`"
+        ));
+    }
+    Ok(FreeSpec {
+        init,
+        lo,
+        hi,
+        prior,
+        kind,
+    })
+}
+
+fn metric_names(names: &[String], field: &str) -> Check<Vec<Metric>> {
+    names
+        .iter()
+        .map(|m| m.parse::<Metric>().map_err(|e| format!("{field}: {e}")))
+        .collect()
+}
+
+fn filter(raw: &RawFilter, catalog: &Catalog) -> Check<Filter> {
+    let gpus = raw
+        .gpus
+        .iter()
+        .map(|g| {
+            catalog
+                .gpu(g)
+                .map(|g| g.slug.clone())
+                .map_err(|e| format!("filter.gpus: {e}"))
+        })
+        .collect::<Check<_>>()?;
+    let models = raw
+        .models
+        .iter()
+        .map(|m| {
+            catalog
+                .model(m)
+                .map(|m| m.slug.clone())
+                .map_err(|e| format!("filter.models: {e}"))
+        })
+        .collect::<Check<_>>()?;
+    Ok(Filter {
+        metrics: metric_names(&raw.metrics, "filter.metrics")?,
+        gpus,
+        models,
+        sources: raw.sources.clone(),
+    })
+}
+
+fn choices(raw: &RawChoice) -> Vec<&toml::Value> {
+    match raw {
+        RawChoice::One(v) => vec![v],
+        RawChoice::Many(vs) => vs.iter().collect(),
+    }
+}
+
+fn precision_choice(field: &str, v: &toml::Value) -> Check<PrecisionChoice> {
+    match v.as_str() {
+        Some("auto") => Ok(PrecisionChoice::Auto),
+        Some(s) => s
+            .parse::<Precision>()
+            .map(PrecisionChoice::Fixed)
+            .map_err(|e| format!("{field}: {e}")),
+        None => Err(format!(
+            "{field}: expected a precision name or \"auto\", found {v}"
+        )),
+    }
+}
+
+fn tp_choice(field: &str, v: &toml::Value) -> Check<TpChoice> {
+    match (v.as_str(), v.as_integer()) {
+        (Some("auto"), _) => Ok(TpChoice::Auto),
+        (_, Some(n)) if (1..=64).contains(&n) => Ok(TpChoice::Fixed(n as u32)),
+        _ => Err(format!(
+            "{field}: expected a TP degree from 1 to 64 or \"auto\", found {v}"
+        )),
+    }
+}
+
+fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace> {
+    let mut space = AssumptionSpace::default();
+    for (key, choice) in &raw.assumptions.precision {
+        let slug = if key == "default" {
+            key.clone()
+        } else {
+            catalog
+                .gpu(key)
+                .map_err(|e| format!("assumptions.precision: {e}"))?
+                .slug
+                .clone()
+        };
+        let field = format!("assumptions.precision.{key}");
+        let list = choices(choice)
+            .into_iter()
+            .map(|v| precision_choice(&field, v))
+            .collect::<Check<Vec<_>>>()?;
+        space.precision.insert(slug, dedup_nonempty(list, &field)?);
+    }
+    for (key, choice) in &raw.assumptions.tp {
+        let slug = if key == "default" {
+            key.clone()
+        } else {
+            catalog
+                .model(key)
+                .map_err(|e| format!("assumptions.tp: {e}"))?
+                .slug
+                .clone()
+        };
+        let field = format!("assumptions.tp.{key}");
+        let list = choices(choice)
+            .into_iter()
+            .map(|v| tp_choice(&field, v))
+            .collect::<Check<Vec<_>>>()?;
+        space.tp.insert(slug, dedup_nonempty(list, &field)?);
+    }
+    let combinations = space
+        .precision
+        .values()
+        .map(Vec::len)
+        .product::<usize>()
+        .saturating_mul(space.tp.values().map(Vec::len).product::<usize>());
+    if combinations > MAX_HYPOTHESES {
+        return Err(format!(
+            "assumptions: {combinations} hypothesis combinations, at most {MAX_HYPOTHESES}"
+        ));
+    }
+    Ok(space)
+}
+
+fn dedup_nonempty<T: PartialEq>(list: Vec<T>, field: &str) -> Check<Vec<T>> {
+    if list.is_empty() {
+        return Err(format!("{field}: an empty list of choices"));
+    }
+    let mut out: Vec<T> = Vec::with_capacity(list.len());
+    for item in list {
+        if out.contains(&item) {
+            return Err(format!("{field}: a choice is listed twice"));
+        }
+        out.push(item);
+    }
+    Ok(out)
+}
+
+fn loss(raw: &RawLoss) -> Check<Loss> {
+    let kind = match raw.kind.as_str() {
+        "squared" => LossKind::Squared,
+        "huber" => LossKind::Huber,
+        "cauchy" => LossKind::Cauchy,
+        other => {
+            return Err(format!(
+                "loss.kind: expected squared, huber or cauchy, found `{other}`"
+            ));
+        }
+    };
+    let na = match raw.na.as_str() {
+        "infeasible" => NaPolicy::Infeasible,
+        "skip" => NaPolicy::Skip,
+        other => {
+            return Err(format!(
+                "loss.na: expected infeasible or skip, found `{other}`"
+            ));
+        }
+    };
+    if !(raw.scale > 0.0 && raw.scale.is_finite()) {
+        return Err(format!("loss.scale: {} must be positive", raw.scale));
+    }
+    if !(raw.infeasible_residual > 0.0 && raw.infeasible_residual.is_finite()) {
+        return Err(format!(
+            "loss.infeasible_residual: {} must be positive",
+            raw.infeasible_residual
+        ));
+    }
+    let mut metric_weights = BTreeMap::new();
+    for (name, w) in &raw.metric_weights {
+        let metric = name
+            .parse::<Metric>()
+            .map_err(|e| format!("loss.metric_weights: {e}"))?;
+        metric_weights.insert(metric, weight(&format!("loss.metric_weights.{name}"), *w)?);
+    }
+    let mut source_weights = BTreeMap::new();
+    for (name, w) in &raw.source_weights {
+        source_weights.insert(
+            name.clone(),
+            weight(&format!("loss.source_weights.{name}"), *w)?,
+        );
+    }
+    Ok(Loss {
+        kind,
+        scale: raw.scale,
+        na,
+        infeasible_residual: raw.infeasible_residual,
+        metric_weights,
+        source_weights,
+    })
+}
+
+fn weight(field: &str, w: f64) -> Check<f64> {
+    if w.is_finite() && w >= 0.0 {
+        Ok(w)
+    } else {
+        Err(format!("{field}: {w} must be a finite number ≥ 0"))
+    }
+}
+
+fn search(raw: &RawSearch, free: usize) -> Check<Search> {
+    let grid = match raw.grid.as_str() {
+        "sobol" => GridKind::Sobol,
+        "lhs" => GridKind::Lhs,
+        "cartesian" => GridKind::Cartesian,
+        other => {
+            return Err(format!(
+                "search.grid: expected sobol, lhs or cartesian, found `{other}`"
+            ));
+        }
+    };
+    if grid == GridKind::Cartesian && free > 3 {
+        return Err(format!(
+            "search.grid: cartesian is for at most 3 free parameters, this experiment has {free}"
+        ));
+    }
+    if grid == GridKind::Sobol && raw.points > 1 << 16 {
+        return Err(format!(
+            "search.points: {} exceeds the 65536 Sobol points available",
+            raw.points
+        ));
+    }
+    if raw.points == 0 {
+        return Err("search.points: must be at least 1".into());
+    }
+    if raw.refine == 0 || raw.refine > raw.points {
+        return Err(format!(
+            "search.refine: {} must be between 1 and points ({})",
+            raw.refine, raw.points
+        ));
+    }
+    if raw.max_iters == 0 {
+        return Err("search.max_iters: must be at least 1".into());
+    }
+    if !(raw.sd_tolerance > 0.0 && raw.sd_tolerance.is_finite()) {
+        return Err(format!(
+            "search.sd_tolerance: {} must be positive",
+            raw.sd_tolerance
+        ));
+    }
+    if !(raw.simplex_step > 0.0 && raw.simplex_step.is_finite()) {
+        return Err(format!(
+            "search.simplex_step: {} must be positive",
+            raw.simplex_step
+        ));
+    }
+    Ok(Search {
+        grid,
+        points: raw.points,
+        refine: raw.refine,
+        max_iters: raw.max_iters,
+        sd_tolerance: raw.sd_tolerance,
+        simplex_step: raw.simplex_step,
+        seed: raw.seed,
+    })
+}

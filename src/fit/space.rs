@@ -1,0 +1,203 @@
+//! The parameter space the optimiser searches: every free parameter (one copy per group
+//! when tied) mapped to an unbounded coordinate u by a bounds transform, the fixed values
+//! applied once, and the Gaussian priors in u. Nelder-Mead and the grid work in u; the
+//! performance model sees natural units.
+//!
+//! ## References
+//! - Bounds by reparameterisation (logistic): Nocedal & Wright, *Numerical Optimization*
+//!   (2006), §17.1; the delta method for the back-transform: Casella & Berger (2002), §5.5.4.
+
+use crate::experiment::{FreeSpec, Mode, Prior, ValidExperiment};
+use crate::perf::registry::{ParamKind, ParamSet, Tie};
+
+/// σ(u) = 1/(1+e^−u).
+pub fn sigmoid(u: f64) -> f64 {
+    1.0 / (1.0 + (-u).exp())
+}
+
+/// ln(p/(1−p)), for p strictly inside (0, 1).
+pub fn logit(p: f64) -> f64 {
+    (p / (1.0 - p)).ln()
+}
+
+/// One free coordinate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreeParam {
+    /// Registered name.
+    pub name: &'static str,
+    /// How it is tied.
+    pub tie: Tie,
+    /// The group this copy belongs to (empty for global).
+    pub group: String,
+    /// Bounds, init, prior, kind.
+    pub spec: FreeSpec,
+}
+
+impl FreeParam {
+    /// The fraction of the bounds' span (linear or logarithmic) that `value` sits at.
+    fn fraction_of(&self, value: f64) -> f64 {
+        let s = &self.spec;
+        match s.kind {
+            ParamKind::Fraction => (value - s.lo) / (s.hi - s.lo),
+            ParamKind::Positive => (value.ln() - s.lo.ln()) / (s.hi.ln() - s.lo.ln()),
+        }
+    }
+
+    /// Natural value at coordinate `u`.
+    pub fn natural(&self, u: f64) -> f64 {
+        let s = &self.spec;
+        let p = sigmoid(u);
+        match s.kind {
+            ParamKind::Fraction => s.lo + (s.hi - s.lo) * p,
+            ParamKind::Positive => (s.lo.ln() + (s.hi.ln() - s.lo.ln()) * p).exp(),
+        }
+    }
+
+    /// dθ/du at `u` (for the delta method).
+    pub fn derivative(&self, u: f64) -> f64 {
+        let s = &self.spec;
+        let p = sigmoid(u);
+        match s.kind {
+            ParamKind::Fraction => (s.hi - s.lo) * p * (1.0 - p),
+            ParamKind::Positive => self.natural(u) * (s.hi.ln() - s.lo.ln()) * p * (1.0 - p),
+        }
+    }
+
+    /// Coordinate of a natural value strictly inside the bounds.
+    pub fn coordinate(&self, value: f64) -> f64 {
+        logit(self.fraction_of(value).clamp(1e-9, 1.0 - 1e-9))
+    }
+
+    /// Coordinate of the point a unit-cube sample `p` in (0, 1) names.
+    pub fn coordinate_of_sample(&self, p: f64) -> f64 {
+        logit(p.clamp(1e-6, 1.0 - 1e-6))
+    }
+
+    /// Whether `u` sits within 0.5 % of the span from a bound.
+    pub fn at_bound(&self, u: f64) -> bool {
+        let p = sigmoid(u);
+        !(0.005..=0.995).contains(&p)
+    }
+
+    fn prior(&self) -> (f64, f64) {
+        let Prior { center, width } = self.spec.prior;
+        (self.coordinate(center), width)
+    }
+}
+
+/// The search space of one experiment on one data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpace {
+    /// Fixed values applied; free ones at their initial values.
+    pub base: ParamSet,
+    /// Free coordinates, in experiment order, groups sorted.
+    pub free: Vec<FreeParam>,
+}
+
+impl ParamSpace {
+    /// Builds the space: fixed parameters set on the defaults; each free parameter once,
+    /// or once per group in `groups(tie)` when tied.
+    pub fn new(experiment: &ValidExperiment, groups: &dyn Fn(Tie) -> Vec<String>) -> Result<ParamSpace, String> {
+        let mut base = ParamSet::default();
+        let mut free = Vec::new();
+        for p in &experiment.parameters {
+            match p.mode {
+                Mode::Fixed(value) => base.set(p.name, Tie::Global, "", value)?,
+                Mode::Free(spec) => {
+                    let copies = if p.tie == Tie::Global { vec![String::new()] } else { groups(p.tie) };
+                    for group in copies {
+                        base.set(p.name, p.tie, &group, spec.init)?;
+                        free.push(FreeParam { name: p.name, tie: p.tie, group, spec });
+                    }
+                }
+            }
+        }
+        Ok(ParamSpace { base, free })
+    }
+
+    /// Number of free coordinates.
+    pub fn dim(&self) -> usize {
+        self.free.len()
+    }
+
+    /// The coordinates of the initial values.
+    pub fn initial(&self) -> Vec<f64> {
+        self.free.iter().map(|f| f.coordinate(f.spec.init)).collect()
+    }
+
+    /// The parameter set at coordinates `u`.
+    pub fn params_at(&self, u: &[f64]) -> ParamSet {
+        let mut set = self.base.clone();
+        for (f, &x) in self.free.iter().zip(u) {
+            // Registered names and supported ties were checked when the space was built.
+            let _ = set.set(f.name, f.tie, &f.group, f.natural(x));
+        }
+        set
+    }
+
+    /// ½·Σ((u − u₀)/w)²: the priors' contribution to the loss.
+    pub fn prior_penalty(&self, u: &[f64]) -> f64 {
+        self.free
+            .iter()
+            .zip(u)
+            .map(|(f, &x)| {
+                let (center, width) = f.prior();
+                0.5 * ((x - center) / width).powi(2)
+            })
+            .sum()
+    }
+
+    /// A display label: `name` or `name[group]`.
+    pub fn label(&self, i: usize) -> String {
+        let f = &self.free[i];
+        if f.group.is_empty() { f.name.to_string() } else { format!("{}[{}]", f.name, f.group) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(kind: ParamKind, lo: f64, hi: f64) -> FreeParam {
+        let spec = FreeSpec { init: (lo + hi) / 2.0, lo, hi, prior: Prior { center: (lo + hi) / 2.0, width: 1.0 }, kind };
+        FreeParam { name: "x", tie: Tie::Global, group: String::new(), spec }
+    }
+
+    #[test]
+    fn transforms_round_trip_and_stay_inside_bounds() {
+        for p in [param(ParamKind::Fraction, 0.1, 0.9), param(ParamKind::Positive, 1e-4, 0.5)] {
+            for value in [p.spec.lo * 1.01, p.spec.init, p.spec.hi * 0.99] {
+                let back = p.natural(p.coordinate(value));
+                assert!((back - value).abs() < 1e-9 * value, "{value} -> {back}");
+            }
+            for u in [-50.0, -3.0, 0.0, 3.0, 50.0] {
+                let v = p.natural(u);
+                assert!(v >= p.spec.lo && v <= p.spec.hi, "{u} -> {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn derivative_matches_finite_differences() {
+        for p in [param(ParamKind::Fraction, 0.1, 0.9), param(ParamKind::Positive, 1e-4, 0.5)] {
+            for u in [-2.0, 0.0, 1.5] {
+                let h = 1e-6;
+                let numeric = (p.natural(u + h) - p.natural(u - h)) / (2.0 * h);
+                assert!((numeric - p.derivative(u)).abs() < 1e-6 * numeric.abs().max(1e-12));
+            }
+        }
+    }
+
+    #[test]
+    fn positive_parameters_sample_logarithmically() {
+        let p = param(ParamKind::Positive, 1e-4, 1.0);
+        // The middle of the unit interval is the geometric middle of the bounds.
+        assert!((p.natural(p.coordinate_of_sample(0.5)) - 1e-2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bounds_are_detected() {
+        let p = param(ParamKind::Fraction, 0.1, 0.9);
+        assert!(p.at_bound(10.0) && p.at_bound(-10.0) && !p.at_bound(0.0));
+    }
+}
