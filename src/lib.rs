@@ -44,6 +44,7 @@ pub mod bench;
 pub mod catalog;
 pub mod evaluate;
 pub mod experiment;
+pub mod fit;
 pub mod perf;
 pub mod precision;
 pub mod report;

@@ -61,13 +61,14 @@ pub enum DataError {
     },
 }
 
-/// Reads `path` from disk; a path that does not exist but names an embedded file (for
-/// example `data/benchmarks/nim-sizing-rag-5000-500.csv`) loads the embedded copy.
-pub fn load_file(path: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+/// The text of benchmark file `path` and the name to report it by: from disk, or the
+/// embedded copy when no such file exists but an embedded one has that name (for example
+/// `data/benchmarks/nim-sizing-rag-5000-500.csv`).
+pub fn read_source(path: &str) -> Result<(String, String), DataError> {
     if !Path::new(path).exists()
         && let Some((name, text)) = embedded_file(path)
     {
-        return load_csv(name, text, catalog);
+        return Ok((name.to_string(), text.to_string()));
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
         let embedded: Vec<&str> = EMBEDDED_FILES.iter().map(|(n, _)| *n).collect();
@@ -76,7 +77,13 @@ pub fn load_file(path: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataErr
             message: format!("{e} (embedded files: {})", embedded.join(", ")),
         }
     })?;
-    load_csv(path, &text, catalog)
+    Ok((path.to_string(), text))
+}
+
+/// Reads and parses benchmark file `path` (see [`read_source`]).
+pub fn load_file(path: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+    let (name, text) = read_source(path)?;
+    load_csv(&name, &text, catalog)
 }
 
 /// A field-level failure before the file and line are attached.

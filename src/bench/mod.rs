@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Finding, check_rows};
-pub use load::{COLUMNS, DataError, load_csv, load_file};
+pub use load::{COLUMNS, DataError, load_csv, load_file, read_source};
 
 use crate::precision::Precision;
 use crate::scenario::{Condition, Stat};

@@ -24,6 +24,8 @@ Examples:
   infercal predict --model llama-3.1-70b --gpu h100-sxm --isl 5000 --osl 500 --ttft-budget 3
   infercal size --model llama-3.1-8b --ttft-budget 0.5 --target-rps 10 --isl 5000 --osl 500
   infercal evaluate --data data/benchmarks/nim-sizing-rag-5000-500.csv --perf-model serving
+  infercal calibrate                        # fit serving-per-gpu to the embedded chart
+  infercal calibrate serving-hypotheses --out out/hyp
   infercal compare                          # reference calculator vs the embedded sizing chart
   infercal compare --format json | jq .summary
   infercal list gpus
@@ -49,6 +51,31 @@ pub enum Command {
     Size(SizeArgs),
     /// Predict every row of benchmark files and summarise the errors.
     Evaluate(EvaluateArgs),
+    /// Fit a performance model's parameters to benchmark rows (grid + Nelder-Mead) and
+    /// write fitted.json, residuals.csv, report.md, parity.svg and residuals.svg.
+    Calibrate(CalibrateArgs),
+}
+
+/// `infercal calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Experiment: a TOML file, or the name of a shipped one (seed-efficiency,
+    /// roofline-global, serving-global, serving-per-gpu, serving-hypotheses).
+    /// Default: serving-per-gpu.
+    #[arg(value_name = "EXPERIMENT")]
+    pub experiment: Option<String>,
+    /// Output directory (default: out/<experiment name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: one per core). The result does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Grid seed (default: the experiment's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// What to list or show.

@@ -4,11 +4,13 @@
 //! to exit codes (2 for bad input, 1 for anything else).
 
 mod args;
+mod calibrate_cmd;
 mod catalog_cmd;
 mod common;
 mod compare_cmd;
 mod data_cmd;
 mod evaluate_cmd;
+mod output;
 mod predict_cmd;
 mod size_cmd;
 
@@ -20,6 +22,8 @@ use args::{Cli, Command};
 use clap::Parser;
 use infercal::bench::DataError;
 use infercal::catalog::{Catalog, CatalogError};
+use infercal::experiment::ExperimentError;
+use infercal::perf::params_file::ParamsFileError;
 
 /// Input the user can fix: bad arguments, data or catalog files. Exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Predict(a) => predict_cmd::predict(&catalog, &a).map(Report::ok),
         Command::Size(a) => size_cmd::run(&catalog, &a).map(Report::ok),
         Command::Evaluate(a) => evaluate_cmd::evaluate(&catalog, &a).map(Report::ok),
+        Command::Calibrate(a) => calibrate_cmd::run(&catalog, &a).map(Report::ok),
     }
 }
 
@@ -104,7 +109,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     let bad_input = e.chain().any(|cause| {
-        cause.is::<BadInput>() || cause.is::<DataError>() || cause.is::<CatalogError>()
+        cause.is::<BadInput>()
+            || cause.is::<DataError>()
+            || cause.is::<CatalogError>()
+            || cause.is::<ExperimentError>()
+            || cause.is::<ParamsFileError>()
     });
     if bad_input { 2 } else { 1 }
 }

@@ -110,6 +110,8 @@ pub struct AssumptionSpace {
     pub precision: BTreeMap<String, Vec<PrecisionChoice>>,
     /// TP choices per model slug or `default`.
     pub tp: BTreeMap<String, Vec<TpChoice>>,
+    /// Concurrencies the benchmark swept, for the closed-loop budget search (empty: all).
+    pub concurrency_sweep: Vec<u32>,
 }
 
 /// A Gaussian prior on the transformed parameter.
@@ -224,6 +226,8 @@ pub struct Search {
     pub sd_tolerance: f64,
     /// Initial simplex offset per parameter, transformed units.
     pub simplex_step: f64,
+    /// Fresh-simplex restarts from a run's best point while they still improve.
+    pub restarts: u32,
     /// Seed of the grid.
     pub seed: u64,
 }

@@ -68,6 +68,8 @@ pub struct RawAssumptions {
     pub precision: BTreeMap<String, RawChoice>,
     #[serde(default)]
     pub tp: BTreeMap<String, RawChoice>,
+    #[serde(default)]
+    pub concurrency_sweep: Vec<u32>,
 }
 
 /// A Gaussian prior in the transformed space.
@@ -126,6 +128,7 @@ pub struct RawSearch {
     pub max_iters: u64,
     pub sd_tolerance: f64,
     pub simplex_step: f64,
+    pub restarts: u32,
     pub seed: u64,
 }
 
@@ -138,6 +141,7 @@ impl Default for RawSearch {
             max_iters: 800,
             sd_tolerance: 1e-10,
             simplex_step: 0.3,
+            restarts: 3,
             seed: 42,
         }
     }

@@ -343,3 +343,11 @@ fn hashes_are_stable_and_sensitive() {
     assert_ne!(content_hash(b"abc"), content_hash(b"abd"));
     assert_eq!(content_hash(b""), "fnv1a64:cbf29ce484222325");
 }
+
+#[test]
+fn rule_sweep_levels_positive() {
+    rejected(
+        &with("[assumptions]\nconcurrency_sweep = [0, 1]"),
+        "concurrency_sweep",
+    );
+}

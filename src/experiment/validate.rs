@@ -298,6 +298,10 @@ fn tp_choice(field: &str, v: &toml::Value) -> Check<TpChoice> {
 
 fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace> {
     let mut space = AssumptionSpace::default();
+    if raw.assumptions.concurrency_sweep.contains(&0) {
+        return Err("assumptions.concurrency_sweep: levels must be at least 1".into());
+    }
+    space.concurrency_sweep = raw.assumptions.concurrency_sweep.clone();
     for (key, choice) in &raw.assumptions.precision {
         let slug = if key == "default" {
             key.clone()
@@ -474,6 +478,7 @@ fn search(raw: &RawSearch, free: usize) -> Check<Search> {
         max_iters: raw.max_iters,
         sd_tolerance: raw.sd_tolerance,
         simplex_step: raw.simplex_step,
+        restarts: raw.restarts,
         seed: raw.seed,
     })
 }

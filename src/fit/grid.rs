@@ -28,7 +28,11 @@ fn sobol(points: usize, dim: usize, seed: u64) -> Vec<Vec<f64>> {
     // sobol_burley takes a 32-bit seed; fold the 64-bit one so both halves matter.
     let seed = (seed ^ (seed >> 32)) as u32;
     (0..points as u32)
-        .map(|i| (0..dim as u32).map(|d| f64::from(sobol_burley::sample(i, d, seed))).collect())
+        .map(|i| {
+            (0..dim as u32)
+                .map(|d| f64::from(sobol_burley::sample(i, d, seed)))
+                .collect()
+        })
         .collect()
 }
 
@@ -38,9 +42,16 @@ fn latin_hypercube(points: usize, dim: usize, seed: u64) -> Vec<Vec<f64>> {
     for _ in 0..dim {
         let mut strata: Vec<usize> = (0..points).collect();
         strata.shuffle(&mut rng);
-        columns.push(strata.iter().map(|&s| (s as f64 + rng.random::<f64>()) / points as f64).collect());
+        columns.push(
+            strata
+                .iter()
+                .map(|&s| (s as f64 + rng.random::<f64>()) / points as f64)
+                .collect(),
+        );
     }
-    (0..points).map(|i| columns.iter().map(|c| c[i]).collect()).collect()
+    (0..points)
+        .map(|i| columns.iter().map(|c| c[i]).collect())
+        .collect()
 }
 
 fn cartesian(points: usize, dim: usize) -> Vec<Vec<f64>> {
@@ -71,16 +82,31 @@ mod tests {
         for kind in [GridKind::Sobol, GridKind::Lhs, GridKind::Cartesian] {
             let points = design(kind, 64, 3, 7);
             assert!(points.len() >= 64);
-            assert!(points.iter().flatten().all(|x| *x >= 0.0 && *x < 1.0), "{kind:?}");
+            assert!(
+                points.iter().flatten().all(|x| *x >= 0.0 && *x < 1.0),
+                "{kind:?}"
+            );
         }
     }
 
     #[test]
     fn designs_are_reproducible_and_seed_dependent() {
-        assert_eq!(design(GridKind::Sobol, 16, 4, 1), design(GridKind::Sobol, 16, 4, 1));
-        assert_ne!(design(GridKind::Sobol, 16, 4, 1), design(GridKind::Sobol, 16, 4, 2));
-        assert_eq!(design(GridKind::Lhs, 16, 4, 1), design(GridKind::Lhs, 16, 4, 1));
-        assert_ne!(design(GridKind::Lhs, 16, 4, 1), design(GridKind::Lhs, 16, 4, 2));
+        assert_eq!(
+            design(GridKind::Sobol, 16, 4, 1),
+            design(GridKind::Sobol, 16, 4, 1)
+        );
+        assert_ne!(
+            design(GridKind::Sobol, 16, 4, 1),
+            design(GridKind::Sobol, 16, 4, 2)
+        );
+        assert_eq!(
+            design(GridKind::Lhs, 16, 4, 1),
+            design(GridKind::Lhs, 16, 4, 1)
+        );
+        assert_ne!(
+            design(GridKind::Lhs, 16, 4, 1),
+            design(GridKind::Lhs, 16, 4, 2)
+        );
     }
 
     #[test]

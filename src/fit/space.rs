@@ -97,17 +97,30 @@ pub struct ParamSpace {
 impl ParamSpace {
     /// Builds the space: fixed parameters set on the defaults; each free parameter once,
     /// or once per group in `groups(tie)` when tied.
-    pub fn new(experiment: &ValidExperiment, groups: &dyn Fn(Tie) -> Vec<String>) -> Result<ParamSpace, String> {
+    pub fn new(
+        experiment: &ValidExperiment,
+        groups: &dyn Fn(Tie) -> Vec<String>,
+    ) -> Result<ParamSpace, String> {
         let mut base = ParamSet::default();
+        base.serving.concurrency_sweep = experiment.assumptions.concurrency_sweep.clone();
         let mut free = Vec::new();
         for p in &experiment.parameters {
             match p.mode {
                 Mode::Fixed(value) => base.set(p.name, Tie::Global, "", value)?,
                 Mode::Free(spec) => {
-                    let copies = if p.tie == Tie::Global { vec![String::new()] } else { groups(p.tie) };
+                    let copies = if p.tie == Tie::Global {
+                        vec![String::new()]
+                    } else {
+                        groups(p.tie)
+                    };
                     for group in copies {
                         base.set(p.name, p.tie, &group, spec.init)?;
-                        free.push(FreeParam { name: p.name, tie: p.tie, group, spec });
+                        free.push(FreeParam {
+                            name: p.name,
+                            tie: p.tie,
+                            group,
+                            spec,
+                        });
                     }
                 }
             }
@@ -122,7 +135,10 @@ impl ParamSpace {
 
     /// The coordinates of the initial values.
     pub fn initial(&self) -> Vec<f64> {
-        self.free.iter().map(|f| f.coordinate(f.spec.init)).collect()
+        self.free
+            .iter()
+            .map(|f| f.coordinate(f.spec.init))
+            .collect()
     }
 
     /// The parameter set at coordinates `u`.
@@ -150,7 +166,11 @@ impl ParamSpace {
     /// A display label: `name` or `name[group]`.
     pub fn label(&self, i: usize) -> String {
         let f = &self.free[i];
-        if f.group.is_empty() { f.name.to_string() } else { format!("{}[{}]", f.name, f.group) }
+        if f.group.is_empty() {
+            f.name.to_string()
+        } else {
+            format!("{}[{}]", f.name, f.group)
+        }
     }
 }
 
@@ -159,13 +179,30 @@ mod tests {
     use super::*;
 
     fn param(kind: ParamKind, lo: f64, hi: f64) -> FreeParam {
-        let spec = FreeSpec { init: (lo + hi) / 2.0, lo, hi, prior: Prior { center: (lo + hi) / 2.0, width: 1.0 }, kind };
-        FreeParam { name: "x", tie: Tie::Global, group: String::new(), spec }
+        let spec = FreeSpec {
+            init: (lo + hi) / 2.0,
+            lo,
+            hi,
+            prior: Prior {
+                center: (lo + hi) / 2.0,
+                width: 1.0,
+            },
+            kind,
+        };
+        FreeParam {
+            name: "x",
+            tie: Tie::Global,
+            group: String::new(),
+            spec,
+        }
     }
 
     #[test]
     fn transforms_round_trip_and_stay_inside_bounds() {
-        for p in [param(ParamKind::Fraction, 0.1, 0.9), param(ParamKind::Positive, 1e-4, 0.5)] {
+        for p in [
+            param(ParamKind::Fraction, 0.1, 0.9),
+            param(ParamKind::Positive, 1e-4, 0.5),
+        ] {
             for value in [p.spec.lo * 1.01, p.spec.init, p.spec.hi * 0.99] {
                 let back = p.natural(p.coordinate(value));
                 assert!((back - value).abs() < 1e-9 * value, "{value} -> {back}");
@@ -179,7 +216,10 @@ mod tests {
 
     #[test]
     fn derivative_matches_finite_differences() {
-        for p in [param(ParamKind::Fraction, 0.1, 0.9), param(ParamKind::Positive, 1e-4, 0.5)] {
+        for p in [
+            param(ParamKind::Fraction, 0.1, 0.9),
+            param(ParamKind::Positive, 1e-4, 0.5),
+        ] {
             for u in [-2.0, 0.0, 1.5] {
                 let h = 1e-6;
                 let numeric = (p.natural(u + h) - p.natural(u - h)) / (2.0 * h);

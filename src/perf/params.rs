@@ -8,6 +8,8 @@
 //! - Decode efficiency ≈ 0.6–0.85 of HBM bandwidth: aiconfigurator applies 0.8; an A100
 //!   read kernel reaches 88 %; paged KV reads reach far less (fact sheet, "Measured
 //!   achievable fractions").
+//! - KV-cache read efficiency ≈ 0.5: paged KV reads measured at 1.4 of 3.35 TB/s (42 %)
+//!   on H100 against 2.8 TB/s (84 %) for coalesced weight loads (fact sheet).
 //! - Link efficiency ≈ 0.8: NCCL ring all-reduce reaches 80–82 % of NVLink bus bandwidth.
 //! - Memory utilisation 0.9: vLLM's `gpu_memory_utilization` default; TensorRT-LLM's
 //!   `kv_cache_free_gpu_mem_fraction` default is also 0.9.
@@ -48,8 +50,11 @@ pub struct EfficiencyOverride {
 pub struct ServingParams {
     /// η_pre: fraction of dense tensor peak reached by prefill (and compute-bound decode).
     pub prefill_efficiency: f64,
-    /// η_dec: fraction of memory bandwidth reached by decode.
+    /// η_dec: fraction of memory bandwidth reached reading the weights in decode.
     pub decode_efficiency: f64,
+    /// Fraction of memory bandwidth reached reading the KV cache in decode attention
+    /// (paged, scattered reads: well below the weights' coalesced reads).
+    pub kv_read_efficiency: f64,
     /// η_link: fraction of link bandwidth reached by ring all-reduce.
     pub link_efficiency: f64,
     /// α: fixed latency of one all-reduce, seconds.
@@ -60,6 +65,10 @@ pub struct ServingParams {
     pub request_overhead_s: f64,
     /// κ: queueing-tail factor; the p90 wait is κ times the mean wait.
     pub tail_factor: f64,
+    /// How much of a synchronised burst's prefill wait closed-loop clients see: 1 when
+    /// identical requests stay in lockstep, less as they drift apart (varying output
+    /// lengths, prefill chunks mixed with decode). The closed loop's κ.
+    pub burst_factor: f64,
     /// u: fraction of device memory the engine may use.
     pub memory_utilization: f64,
     /// Per-GPU memory held back for activations and workspace, GB.
@@ -71,6 +80,10 @@ pub struct ServingParams {
     pub max_prefill_tokens: f64,
     /// How the load behind a TTFT budget is generated.
     pub budget_load: BudgetLoad,
+    /// Concurrencies a closed-loop budget search may pick from, as the benchmark that
+    /// produced the data swept them (empty: every whole number up to the batch limit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub concurrency_sweep: Vec<u32>,
     /// Automatic TP picks the smallest power of two leaving at least this share of usable
     /// memory for the KV cache.
     pub auto_tp_min_kv_share: f64,
@@ -90,16 +103,19 @@ impl Default for ServingParams {
         ServingParams {
             prefill_efficiency: 0.6,
             decode_efficiency: 0.75,
+            kv_read_efficiency: 0.5,
             link_efficiency: 0.8,
             allreduce_latency_s: 10e-6,
             step_overhead_s: 1e-3,
             request_overhead_s: 5e-3,
             tail_factor: 2.3,
+            burst_factor: 1.0,
             memory_utilization: 0.9,
             reserve_gb: 2.0,
             max_running_batch: 256.0,
             max_prefill_tokens: 8192.0,
             budget_load: BudgetLoad::ClosedLoop,
+            concurrency_sweep: Vec::new(),
             auto_tp_min_kv_share: 0.1,
             per_gpu: BTreeMap::new(),
             per_gpu_precision: BTreeMap::new(),
@@ -154,8 +170,10 @@ impl ServingParams {
         let fractions = [
             ("prefill_efficiency", self.prefill_efficiency),
             ("decode_efficiency", self.decode_efficiency),
+            ("kv_read_efficiency", self.kv_read_efficiency),
             ("link_efficiency", self.link_efficiency),
             ("memory_utilization", self.memory_utilization),
+            ("burst_factor", self.burst_factor),
         ];
         for (name, v) in fractions {
             if !(v > 0.0 && v <= 1.0) {
@@ -179,6 +197,9 @@ impl ServingParams {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!("{name} must be a finite number ≥ 0, got {v}"));
             }
+        }
+        if self.concurrency_sweep.contains(&0) {
+            return Err("concurrency_sweep: levels must be at least 1".to_string());
         }
         for (name, v) in [
             ("max_running_batch", self.max_running_batch),

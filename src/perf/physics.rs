@@ -72,8 +72,10 @@ pub struct Instance {
     pub kv_capacity_tokens: f64,
     /// Effective FLOP/s of the instance (t·peak·η_pre).
     effective_flops: f64,
-    /// Effective bytes/s of the instance (t·BW·η_dec).
+    /// Effective bytes/s of the instance reading weights (t·BW·η_dec).
     effective_bandwidth: f64,
+    /// Effective bytes/s of the instance reading the KV cache.
+    effective_kv_bandwidth: f64,
     weight_bytes: f64,
     kv_bytes_per_token: f64,
     matmul_params: f64,
@@ -193,6 +195,7 @@ impl Instance {
             effective_bandwidth: t
                 * s.gpu.memory_bw_bytes_per_s()
                 * p.decode_efficiency_for(&placement),
+            effective_kv_bandwidth: t * s.gpu.memory_bw_bytes_per_s() * p.kv_read_efficiency,
             weight_bytes,
             kv_bytes_per_token,
             matmul_params: s.model.matmul_params_per_token(),
@@ -246,7 +249,7 @@ impl Instance {
     pub fn step_line(&self, context: f64) -> StepLine {
         let memory = (
             self.weight_bytes / self.effective_bandwidth,
-            context * self.kv_bytes_per_token / self.effective_bandwidth,
+            context * self.kv_bytes_per_token / self.effective_kv_bandwidth,
         );
         let flops_per_sequence =
             2.0 * self.matmul_params + 4.0 * self.layer_attention_width * context;

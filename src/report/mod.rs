@@ -1,8 +1,10 @@
 //! Rendering: tables as Markdown, CSV and JSON strings. Reports compute summaries from
 //! predictions they are handed; they never run a model, read a file or print.
 
+pub mod calibration;
 pub mod compare;
 pub mod evaluate;
+pub mod plots;
 pub mod sizing;
 
 use crate::scenario::Condition;

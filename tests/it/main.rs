@@ -1,6 +1,7 @@
 //! End-to-end tests: run the `infercal` binary as a user would and check its output,
 //! its exit code and that it never panics. One test binary, modules per command.
 
+mod calibrate;
 mod catalog;
 mod compare;
 mod data;

@@ -147,8 +147,10 @@ fn decode_step_is_memory_bound_at_small_batch_and_compute_bound_at_large() {
     let line = inst.step_line(192.0);
     assert_eq!(line.at(1.0).1, Bound::Memory);
     assert_eq!(line.at(2000.0).1, Bound::Compute);
-    // Batch 1: weights plus 192 tokens of KV over 3.35 TB/s × 0.75, plus 1 ms overhead.
-    let bytes = 2.0 * s.model.total_params() as f64 + 192.0 * 131_072.0;
-    let expected = bytes / (3350e9 * 0.75) + 1e-3;
+    // Batch 1: weights over 3.35 TB/s × 0.75, 192 tokens of KV over 3.35 TB/s × 0.5,
+    // plus 1 ms overhead.
+    let expected = 2.0 * s.model.total_params() as f64 / (3350e9 * 0.75)
+        + 192.0 * 131_072.0 / (3350e9 * 0.5)
+        + 1e-3;
     assert!(close(line.at(1.0).0, expected, 1e-12));
 }

@@ -6,7 +6,8 @@
 //! (S_out−1)·T_step(C)`; the rate is C per cycle; mean TTFT is `T_prefill((C+1)/2·ISL)`
 //! (the mean over k, with prefill time near-linear in tokens), a percentile q is
 //! `T_prefill(⌈q·C⌉·ISL)`. Clients beyond the batch limit wait for a slot (Little's law
-//! sets their E2E).
+//! sets their E2E). The burst wait (first token of the k-th request minus a lone
+//! prefill) is scaled by `burst_factor`: 1 for lockstep clients, less as they drift apart.
 
 use super::{OperatingPoint, batch_limit, quantile_of};
 use crate::perf::Infeasible;
@@ -16,18 +17,20 @@ use crate::scenario::{Scenario, Stat};
 
 /// One scenario reduced to what the closed-loop arithmetic needs.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct ClosedLoop {
+pub(super) struct ClosedLoop<'p> {
     inst: Instance,
     isl: f64,
     osl: f64,
     chunk_tokens: f64,
     line: StepLine,
     batch_limit: f64,
+    burst_factor: f64,
+    sweep: &'p [u32],
     stat: Stat,
 }
 
-impl ClosedLoop {
-    pub(super) fn new(inst: &Instance, s: &Scenario<'_>, p: &ServingParams) -> ClosedLoop {
+impl<'p> ClosedLoop<'p> {
+    pub(super) fn new(inst: &Instance, s: &Scenario<'_>, p: &'p ServingParams) -> ClosedLoop<'p> {
         let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
         ClosedLoop {
             inst: *inst,
@@ -36,20 +39,30 @@ impl ClosedLoop {
             chunk_tokens: p.max_prefill_tokens,
             line: inst.step_line(isl + osl / 2.0),
             batch_limit: batch_limit(inst, s, p).floor().max(1.0),
+            burst_factor: p.burst_factor,
+            sweep: &p.concurrency_sweep,
             stat: s.stat,
         }
     }
 
     /// First token of the request whose prompt is the `rank`-th of the burst.
+    /// A lone prefill plus the burst's wait, scaled by the burst factor.
     fn first_token_s(&self, rank: f64) -> (f64, f64) {
-        self.inst
-            .first_token_s(rank * self.isl, self.isl, self.chunk_tokens)
+        let (alone, allreduce) = self
+            .inst
+            .first_token_s(self.isl, self.isl, self.chunk_tokens);
+        let (burst, _) = self
+            .inst
+            .first_token_s(rank * self.isl, self.isl, self.chunk_tokens);
+        (alone + self.burst_factor * (burst - alone), allreduce)
     }
 
     /// The operating point with `clients` clients.
     pub(super) fn at(&self, clients: f64) -> OperatingPoint {
         let running = clients.min(self.batch_limit);
-        let (burst_s, _) = self.first_token_s(running);
+        let (burst_s, _) = self
+            .inst
+            .first_token_s(running * self.isl, self.isl, self.chunk_tokens);
         let (step_s, bound) = self.line.at(running);
         let decode_steps = (self.osl - 1.0).max(0.0);
         let cycle_s = burst_s + decode_steps * step_s;
@@ -94,6 +107,16 @@ impl ClosedLoop {
                 prefill_s: one.ttft_s,
                 budget_s,
             });
+        }
+        if !self.sweep.is_empty() {
+            // The highest swept level that meets the budget (TTFT rises with clients).
+            let best = self
+                .sweep
+                .iter()
+                .map(|&c| f64::from(c))
+                .filter(|&c| self.at(c).ttft_s <= budget_s)
+                .fold(1.0, f64::max);
+            return Ok(self.at(best));
         }
         let (mut lo, mut hi) = (1.0_f64, self.batch_limit);
         if self.at(hi).ttft_s <= budget_s {

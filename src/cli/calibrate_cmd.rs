@@ -1,0 +1,227 @@
+//! `infercal calibrate`: resolve and validate the experiment, load its data, fit with
+//! progress bars on stderr, write every output atomically, print a one-screen summary.
+//! Ctrl-C stops the search; the best parameters so far are written, marked interrupted.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use infercal::bench::{embedded_file, load_csv, read_source};
+use infercal::catalog::Catalog;
+use infercal::evaluate::summarize_by_metric;
+use infercal::experiment::{
+    DEFAULT_EXPERIMENT, EMBEDDED, ValidExperiment, content_hash, parse, validate,
+};
+use infercal::fit::{Calibration, Options, Progress, calibrate};
+use infercal::report::calibration::{
+    DataFile, as_evaluations, fitted_json, report_markdown, residuals_csv,
+};
+use infercal::report::evaluate::summary_markdown;
+use infercal::report::{plots, sig};
+
+use super::BadInput;
+use super::args::CalibrateArgs;
+use super::output::write_atomic;
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Progress bars on stderr, hidden when stderr is not a terminal or with `--quiet`.
+struct Bars {
+    visible: bool,
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for Bars {
+    fn start(&self, stage: &str, total: u64) {
+        let target = if self.visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), target);
+        if let Ok(style) = ProgressStyle::with_template("{msg:>7} [{bar:40}] {pos}/{len} {elapsed}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(stage.to_string());
+        if let Ok(mut slot) = self.current.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(slot) = self.current.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.current.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The experiment's (file name, text): a path, or a shipped name (with or without
+/// `experiments/` and `.toml`).
+fn experiment_source(asked: Option<&str>) -> Result<(String, String)> {
+    let asked = asked.unwrap_or(DEFAULT_EXPERIMENT);
+    if Path::new(asked).is_file() {
+        let text = std::fs::read_to_string(asked)
+            .map_err(|e| BadInput(format!("cannot read {asked}: {e}")))?;
+        return Ok((asked.to_string(), text));
+    }
+    let name = asked
+        .trim_start_matches("experiments/")
+        .trim_end_matches(".toml");
+    match EMBEDDED.iter().find(|(n, _)| *n == name) {
+        Some((n, text)) => Ok((format!("experiments/{n}.toml"), text.to_string())),
+        None => {
+            let shipped: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+            Err(BadInput(format!(
+                "experiment `{asked}` is neither a file nor a shipped experiment ({})",
+                shipped.join(", ")
+            ))
+            .into())
+        }
+    }
+}
+
+fn load(
+    catalog: &Catalog,
+    args: &CalibrateArgs,
+) -> Result<(
+    ValidExperiment,
+    Vec<infercal::bench::BenchRow>,
+    Vec<DataFile>,
+)> {
+    let (file, text) = experiment_source(args.experiment.as_deref())?;
+    let raw = parse(&file, &text)?;
+    let exists = |f: &str| Path::new(f).is_file() || embedded_file(f).is_some();
+    let experiment = validate(raw, &file, content_hash(text.as_bytes()), catalog, &exists)?;
+    let mut rows = Vec::new();
+    let mut files = Vec::new();
+    for path in &experiment.data {
+        let (name, data) = read_source(path)?;
+        let loaded = load_csv(&name, &data, catalog)?;
+        files.push(DataFile {
+            path: name,
+            hash: content_hash(data.as_bytes()),
+            rows: loaded.len(),
+        });
+        rows.extend(loaded);
+    }
+    Ok((experiment, rows, files))
+}
+
+/// Runs the calibration and writes its files; returns the summary for stdout.
+pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<String> {
+    let (experiment, rows, files) = load(catalog, args)?;
+    // A second handler cannot be installed (tests run commands in one process); the
+    // first one sets the same flag.
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+    let bars = Bars {
+        visible: !args.quiet && std::io::stderr().is_terminal(),
+        current: Mutex::new(None),
+    };
+    let options = Options {
+        seed: args.seed,
+        cancel: &CANCEL,
+        progress: &bars,
+    };
+    let threads = args.threads.map_or(0, |n| n as usize);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")?;
+    let calibration = pool.install(|| calibrate(&experiment, &rows, catalog, &options))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&experiment.name));
+    let written = write_outputs(&out, &experiment, &calibration, &files)?;
+    Ok(summary(&experiment, &calibration, &out, &written))
+}
+
+fn write_outputs(
+    out: &Path,
+    e: &ValidExperiment,
+    c: &Calibration,
+    files: &[DataFile],
+) -> Result<Vec<&'static str>> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let svg = |r: Result<String, String>| r.map_err(|e| anyhow::anyhow!("drawing a plot: {e}"));
+    let outputs = [
+        ("fitted.json", fitted_json(e, c, files)),
+        ("residuals.csv", residuals_csv(c)),
+        ("report.md", report_markdown(e, c, files)),
+        ("parity.svg", svg(plots::parity_svg(c))?),
+        ("residuals.svg", svg(plots::residuals_svg(c))?),
+    ];
+    for (name, contents) in &outputs {
+        write_atomic(&out.join(name), contents.as_bytes())?;
+    }
+    Ok(outputs.iter().map(|(n, _)| *n).collect())
+}
+
+fn summary(e: &ValidExperiment, c: &Calibration, out: &Path, written: &[&str]) -> String {
+    let mut text = format!(
+        "{} ({} model): {} rows, loss {}, {} evaluations in {:.2} s{}\n\n",
+        e.name,
+        e.perf_model,
+        c.rows.len(),
+        sig(c.loss, 5),
+        c.evaluations,
+        c.wall_time_s,
+        if c.interrupted {
+            " — INTERRUPTED, best so far"
+        } else {
+            ""
+        }
+    );
+    for est in c.estimates.iter().filter(|x| x.free) {
+        let name = if est.group.is_empty() {
+            est.name.clone()
+        } else {
+            format!("{}[{}]", est.name, est.group)
+        };
+        let se = est
+            .std_error
+            .map_or("  ±?".to_string(), |s| format!("± {}", sig(s, 2)));
+        let flag = if est.flags.is_empty() {
+            ""
+        } else {
+            "  (flagged)"
+        };
+        text.push_str(&format!(
+            "  {name:<36} {:>10} {se}{flag}\n",
+            sig(est.value, 4)
+        ));
+    }
+    if c.hypotheses.len() > 1 {
+        text.push_str(&format!("\n  deployment: {}\n", c.assumptions.label()));
+    }
+    let evals = as_evaluations(c);
+    let scopes: Vec<(String, _)> = summarize_by_metric(&evals)
+        .into_iter()
+        .map(|(m, s)| (m.to_string(), s))
+        .collect();
+    text.push('\n');
+    text.push_str(&summary_markdown(
+        "metric",
+        scopes.iter().map(|(n, s)| (n.clone(), s)).collect(),
+    ));
+    text.push_str(&format!(
+        "\nwrote {} in {}\n",
+        written.join(", "),
+        out.display()
+    ));
+    text
+}

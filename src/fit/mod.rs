@@ -1,0 +1,439 @@
+//! Calibration: fitting a performance model's free parameters to benchmark rows. Stage 1
+//! evaluates a seeded space-filling grid over the free parameters under every deployment
+//! hypothesis, in parallel; stage 2 runs Nelder-Mead from the best grid points (and from
+//! each hypothesis's best, so hypotheses can be ranked), in parallel; the best result is
+//! kept, then its uncertainty is estimated. The result is the same for a seed whatever
+//! the number of threads: work is indexed, collected in order and ties break by index.
+//! The fitter does no IO; progress goes through the [`Progress`] trait.
+
+pub mod grid;
+pub mod objective;
+pub mod refine;
+pub mod space;
+pub mod uncertainty;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::bench::BenchRow;
+use crate::catalog::{Catalog, CatalogError};
+use crate::evaluate::{Assumptions, scenario_for};
+use crate::experiment::{AssumptionSpace, Filter, PrecisionChoice, TpChoice, ValidExperiment};
+use crate::perf::registry::{ParamSet, Tie, info};
+use objective::{Objective, RowFit};
+use refine::{Refined, nelder_mead};
+use space::ParamSpace;
+use uncertainty::UncertaintyReport;
+
+/// Why a calibration could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FitError {
+    /// The filter left no rows.
+    #[error("no benchmark rows left after the experiment's filter")]
+    NoRows,
+    /// A row names something the catalog lacks.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The parameter space could not be built.
+    #[error("parameter space: {0}")]
+    Space(String),
+    /// argmin refused its settings.
+    #[error("optimiser: {0}")]
+    Optimiser(String),
+}
+
+/// Where the fitter reports progress (the CLI draws bars; tests ignore it).
+pub trait Progress: Sync {
+    /// A stage with `total` steps begins.
+    fn start(&self, _stage: &str, _total: u64) {}
+    /// `n` steps of the current stage are done.
+    fn advance(&self, _n: u64) {}
+    /// The current stage is over.
+    fn finish(&self) {}
+}
+
+/// Progress that goes nowhere.
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// How to run a calibration.
+pub struct Options<'a> {
+    /// Overrides the experiment's grid seed.
+    pub seed: Option<u64>,
+    /// Set to stop early; the best point so far is returned, marked interrupted.
+    pub cancel: &'a AtomicBool,
+    /// Progress sink.
+    pub progress: &'a dyn Progress,
+}
+
+/// One free parameter's estimate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Registered name.
+    pub name: String,
+    /// Group (empty when global).
+    pub group: String,
+    /// Natural value.
+    pub value: f64,
+    /// Unit.
+    pub unit: String,
+    /// Fixed or free.
+    pub free: bool,
+    /// Standard error.
+    pub std_error: Option<f64>,
+    /// 95 % interval.
+    pub interval_95: Option<[f64; 2]>,
+    /// Warnings.
+    pub flags: Vec<String>,
+}
+
+/// A hypothesis and the best loss found under it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HypothesisScore {
+    /// The deployment choices.
+    pub assumptions: Assumptions,
+    /// Best loss.
+    pub loss: f64,
+}
+
+/// A finished calibration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Calibration {
+    /// Fitted parameter set (fixed values included).
+    pub params: ParamSet,
+    /// The deployment hypothesis chosen.
+    pub assumptions: Assumptions,
+    /// Every parameter with its uncertainty (free first, then fixed).
+    pub estimates: Vec<Estimate>,
+    /// Correlations of the free parameters, in `estimates` order.
+    pub correlation: Vec<Vec<f64>>,
+    /// Hypotheses ranked by loss (best first).
+    pub hypotheses: Vec<HypothesisScore>,
+    /// Final loss.
+    pub loss: f64,
+    /// Best loss of the grid stage.
+    pub grid_loss: f64,
+    /// The rows fitted (after the filter).
+    pub rows: Vec<BenchRow>,
+    /// Each row's fit at the optimum.
+    pub fits: Vec<RowFit>,
+    /// Each row's weight.
+    pub weights: Vec<f64>,
+    /// Each row's loss term.
+    pub row_losses: Vec<f64>,
+    /// Objective evaluations.
+    pub evaluations: u64,
+    /// Wall time, seconds.
+    pub wall_time_s: f64,
+    /// Seed used.
+    pub seed: u64,
+    /// Whether the run was cancelled before finishing.
+    pub interrupted: bool,
+}
+
+/// The rows an experiment keeps.
+pub fn filter_rows(rows: &[BenchRow], filter: &Filter) -> Vec<BenchRow> {
+    let keep = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
+    rows.iter()
+        .filter(|r| filter.metrics.is_empty() || filter.metrics.contains(&r.metric))
+        .filter(|r| {
+            keep(&filter.gpus, &r.gpu)
+                && keep(&filter.models, &r.model)
+                && keep(&filter.sources, &r.source)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Every combination of the choices for the GPUs and models present in `rows`.
+pub fn hypotheses(space: &AssumptionSpace, rows: &[BenchRow]) -> Vec<Assumptions> {
+    let gpus: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.precision.is_none())
+        .map(|r| r.gpu.as_str())
+        .collect();
+    let models: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.tp.is_none())
+        .map(|r| r.model.as_str())
+        .collect();
+    let mut all = vec![Assumptions::default()];
+    for gpu in gpus {
+        let choices = space
+            .precision
+            .get(gpu)
+            .or_else(|| space.precision.get("default"));
+        let choices = choices
+            .cloned()
+            .unwrap_or_else(|| vec![PrecisionChoice::Auto]);
+        all = all
+            .into_iter()
+            .flat_map(|a| {
+                choices.iter().map(move |c| {
+                    let mut a = a.clone();
+                    if let PrecisionChoice::Fixed(p) = c {
+                        a.precision.insert(gpu.to_string(), *p);
+                    }
+                    a
+                })
+            })
+            .collect();
+    }
+    for model in models {
+        let choices = space.tp.get(model).or_else(|| space.tp.get("default"));
+        let choices = choices.cloned().unwrap_or_else(|| vec![TpChoice::Auto]);
+        all = all
+            .into_iter()
+            .flat_map(|a| {
+                choices.iter().map(move |c| {
+                    let mut a = a.clone();
+                    if let TpChoice::Fixed(t) = c {
+                        a.tp.insert(model.to_string(), *t);
+                    }
+                    a
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+/// The groups a tie creates copies for, given the rows and hypotheses.
+fn groups(
+    tie: Tie,
+    rows: &[BenchRow],
+    catalog: &Catalog,
+    hypotheses: &[Assumptions],
+) -> Vec<String> {
+    let set: BTreeSet<String> = match tie {
+        Tie::Global => BTreeSet::from([String::new()]),
+        Tie::Gpu => rows.iter().map(|r| r.gpu.clone()).collect(),
+        Tie::Model => rows.iter().map(|r| r.model.clone()).collect(),
+        Tie::GpuPrecision => hypotheses
+            .iter()
+            .flat_map(|h| {
+                rows.iter()
+                    .filter_map(move |r| scenario_for(r, catalog, h).ok())
+            })
+            .map(|s| crate::perf::params::gpu_precision_key(&s.gpu.slug, s.deployment.weights))
+            .collect(),
+    };
+    set.into_iter().collect()
+}
+
+/// Calibrates `experiment` on `rows` (all loaded rows; the filter is applied here).
+pub fn calibrate(
+    experiment: &ValidExperiment,
+    rows: &[BenchRow],
+    catalog: &Catalog,
+    options: &Options<'_>,
+) -> Result<Calibration, FitError> {
+    let started = Instant::now();
+    let rows = filter_rows(rows, &experiment.filter);
+    if rows.is_empty() {
+        return Err(FitError::NoRows);
+    }
+    let hypotheses = hypotheses(&experiment.assumptions, &rows);
+    let space = ParamSpace::new(experiment, &|tie| groups(tie, &rows, catalog, &hypotheses))
+        .map_err(FitError::Space)?;
+    let objective = Objective::new(
+        experiment.perf_model,
+        &rows,
+        catalog,
+        experiment.loss.clone(),
+        space,
+        hypotheses,
+    )?;
+    let seed = options.seed.unwrap_or(experiment.search.seed);
+    let evaluations = AtomicU64::new(0);
+    let grid = grid_stage(&objective, experiment, seed, options, &evaluations);
+    let starts = starting_points(&grid, experiment.search.refine, objective.hypotheses.len());
+    options.progress.start("refine", starts.len() as u64);
+    let refined = starts
+        .par_iter()
+        .map(|&(h, ref u, _)| {
+            let run = nelder_mead(
+                &objective,
+                h,
+                u,
+                &experiment.search,
+                &evaluations,
+                options.cancel,
+            );
+            options.progress.advance(1);
+            run
+        })
+        .collect::<Result<Vec<Refined>, FitError>>()?;
+    options.progress.finish();
+    let grid_loss = grid.iter().map(|g| g.2).fold(f64::INFINITY, f64::min);
+    let best = refined
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.cost.total_cmp(&b.1.cost).then(a.0.cmp(&b.0)))
+        .map(|(_, r)| r.clone())
+        .unwrap_or_else(|| Refined {
+            hypothesis: 0,
+            u: objective.space.initial(),
+            cost: f64::INFINITY,
+            iterations: 0,
+        });
+    let ranking = rank_hypotheses(&objective, &grid, &refined);
+    let uncertainty = uncertainty::estimate(&objective, best.hypothesis, &best.u);
+    Ok(Calibration {
+        params: objective.space.params_at(&best.u),
+        assumptions: objective.hypotheses[best.hypothesis].clone(),
+        estimates: estimates(experiment, &objective, &best.u, &uncertainty),
+        correlation: uncertainty.correlation.clone(),
+        hypotheses: ranking,
+        loss: best.cost,
+        grid_loss,
+        fits: objective.row_fits(best.hypothesis, &best.u),
+        weights: objective.weights().to_vec(),
+        row_losses: objective.row_losses(best.hypothesis, &best.u),
+        rows: rows.clone(),
+        evaluations: evaluations.load(Ordering::Relaxed),
+        wall_time_s: started.elapsed().as_secs_f64(),
+        seed,
+        interrupted: options.cancel.load(Ordering::Relaxed),
+    })
+}
+
+/// (hypothesis, coordinates, cost) of every grid point, the initial values first.
+type GridPoint = (usize, Vec<f64>, f64);
+
+fn grid_stage(
+    objective: &Objective<'_>,
+    experiment: &ValidExperiment,
+    seed: u64,
+    options: &Options<'_>,
+    evaluations: &AtomicU64,
+) -> Vec<GridPoint> {
+    let space = &objective.space;
+    let mut points = vec![space.initial()];
+    points.extend(
+        grid::design(
+            experiment.search.grid,
+            experiment.search.points,
+            space.dim(),
+            seed,
+        )
+        .into_iter()
+        .map(|p| {
+            space
+                .free
+                .iter()
+                .zip(p)
+                .map(|(f, x)| f.coordinate_of_sample(x))
+                .collect::<Vec<f64>>()
+        }),
+    );
+    let jobs: Vec<(usize, &Vec<f64>)> = (0..objective.hypotheses.len())
+        .flat_map(|h| points.iter().map(move |p| (h, p)))
+        .collect();
+    options.progress.start("grid", jobs.len() as u64);
+    let costs: Vec<f64> = jobs
+        .par_iter()
+        .map(|(h, u)| {
+            let cost = if options.cancel.load(Ordering::Relaxed) {
+                objective::PENALTY
+            } else {
+                evaluations.fetch_add(1, Ordering::Relaxed);
+                objective.cost(*h, u)
+            };
+            options.progress.advance(1);
+            cost
+        })
+        .collect();
+    options.progress.finish();
+    jobs.into_iter()
+        .zip(costs)
+        .map(|((h, u), c)| (h, u.clone(), c))
+        .collect()
+}
+
+/// The `k` best grid points overall, plus the best of every hypothesis not among them.
+fn starting_points(grid: &[GridPoint], k: usize, hypotheses: usize) -> Vec<GridPoint> {
+    let mut order: Vec<usize> = (0..grid.len()).collect();
+    order.sort_by(|&a, &b| grid[a].2.total_cmp(&grid[b].2).then(a.cmp(&b)));
+    let mut chosen: Vec<usize> = order.iter().copied().take(k).collect();
+    for h in 0..hypotheses {
+        if !chosen.iter().any(|&i| grid[i].0 == h)
+            && let Some(&best) = order.iter().find(|&&i| grid[i].0 == h)
+        {
+            chosen.push(best);
+        }
+    }
+    chosen.into_iter().map(|i| grid[i].clone()).collect()
+}
+
+fn rank_hypotheses(
+    objective: &Objective<'_>,
+    grid: &[GridPoint],
+    refined: &[Refined],
+) -> Vec<HypothesisScore> {
+    let mut scores: Vec<HypothesisScore> = objective
+        .hypotheses
+        .iter()
+        .enumerate()
+        .map(|(h, assumptions)| {
+            let from_grid = grid.iter().filter(|g| g.0 == h).map(|g| g.2);
+            let from_refine = refined.iter().filter(|r| r.hypothesis == h).map(|r| r.cost);
+            let loss = from_grid.chain(from_refine).fold(f64::INFINITY, f64::min);
+            HypothesisScore {
+                assumptions: assumptions.clone(),
+                loss,
+            }
+        })
+        .collect();
+    scores.sort_by(|a, b| a.loss.total_cmp(&b.loss));
+    scores
+}
+
+fn estimates(
+    experiment: &ValidExperiment,
+    objective: &Objective<'_>,
+    u: &[f64],
+    uncertainty: &UncertaintyReport,
+) -> Vec<Estimate> {
+    let unit = |name: &str| info(name).map_or("", |i| i.unit).to_string();
+    let mut out: Vec<Estimate> = objective
+        .space
+        .free
+        .iter()
+        .zip(u)
+        .zip(&uncertainty.parameters)
+        .map(|((f, &x), unc)| Estimate {
+            name: f.name.to_string(),
+            group: f.group.clone(),
+            value: f.natural(x),
+            unit: unit(f.name),
+            free: true,
+            std_error: unc.std_error,
+            interval_95: unc.interval_95,
+            flags: unc.flags.clone(),
+        })
+        .collect();
+    for p in &experiment.parameters {
+        if let crate::experiment::Mode::Fixed(value) = p.mode {
+            out.push(Estimate {
+                name: p.name.to_string(),
+                group: String::new(),
+                value,
+                unit: unit(p.name),
+                free: false,
+                std_error: None,
+                interval_95: None,
+                flags: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,303 @@
+use std::sync::atomic::AtomicBool;
+
+use super::*;
+use crate::bench::{EMBEDDED_FILES, Metric, Observed, load_csv};
+use crate::experiment::{EMBEDDED, content_hash, parse, validate};
+use crate::perf::PerfModelKind;
+use crate::scenario::{Condition, Deployment, Scenario, Stat};
+
+fn experiment(text: &str) -> ValidExperiment {
+    let catalog = Catalog::embedded().unwrap();
+    let raw = parse("t.toml", text).unwrap();
+    validate(
+        raw,
+        "t.toml",
+        content_hash(text.as_bytes()),
+        &catalog,
+        &|_| true,
+    )
+    .unwrap()
+}
+
+fn shipped(name: &str) -> ValidExperiment {
+    let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == name).unwrap();
+    experiment(text)
+}
+
+fn chart() -> Vec<BenchRow> {
+    let (name, text) = EMBEDDED_FILES[0];
+    load_csv(name, text, &Catalog::embedded().unwrap()).unwrap()
+}
+
+fn run(e: &ValidExperiment, rows: &[BenchRow]) -> Calibration {
+    let cancel = AtomicBool::new(false);
+    let options = Options {
+        seed: None,
+        cancel: &cancel,
+        progress: &Silent,
+    };
+    calibrate(e, rows, &Catalog::embedded().unwrap(), &options).unwrap()
+}
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn same_seed_same_parameters_on_one_two_and_sixteen_threads() {
+    let e = shipped("serving-global");
+    let rows = chart();
+    let one = in_pool(1, || run(&e, &rows));
+    let two = in_pool(2, || run(&e, &rows));
+    let sixteen = in_pool(16, || run(&e, &rows));
+    let json = |c: &Calibration| serde_json::to_string(&c.params).unwrap();
+    assert_eq!(json(&one), json(&two));
+    assert_eq!(json(&one), json(&sixteen));
+    assert_eq!(one.loss.to_bits(), two.loss.to_bits());
+    assert_eq!(one.evaluations, sixteen.evaluations);
+}
+
+#[test]
+fn refinement_never_loses_to_the_grid() {
+    let c = run(&shipped("serving-global"), &chart());
+    assert!(c.loss <= c.grid_loss, "{} > {}", c.loss, c.grid_loss);
+}
+
+fn rate_median_ape(c: &Calibration) -> f64 {
+    let apes: Vec<f64> = c
+        .rows
+        .iter()
+        .zip(&c.fits)
+        .filter(|(r, _)| r.metric == Metric::ReqPerSPerGpu)
+        .filter_map(|(r, f)| Some(crate::stats::ape(f.predicted?, r.value.value()?)))
+        .collect();
+    crate::stats::median(&apes).unwrap()
+}
+
+fn every_na_right(c: &Calibration) -> bool {
+    c.rows
+        .iter()
+        .zip(&c.fits)
+        .all(|(r, f)| (r.value == Observed::NotAchievable) == f.predicted.is_none())
+}
+
+#[test]
+fn serving_per_gpu_fits_the_chart_within_fifteen_percent() {
+    let c = run(&shipped("serving-per-gpu"), &chart());
+    let ape = rate_median_ape(&c);
+    assert!(ape <= 15.0, "in-sample median APE {ape:.1} %");
+    assert!(every_na_right(&c), "every N/A cell right");
+}
+
+#[test]
+fn no_single_seed_efficiency_fits_the_chart() {
+    let c = run(&shipped("seed-efficiency"), &chart());
+    let ratios: Vec<f64> = c
+        .rows
+        .iter()
+        .zip(&c.fits)
+        .filter_map(|(r, f)| Some(f.predicted? / r.value.value()?))
+        .collect();
+    let spread = ratios.iter().copied().fold(0.0, f64::max)
+        / ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        spread > 10.0,
+        "the best single factor still leaves a {spread:.0}× spread of ratios"
+    );
+    assert!(rate_median_ape(&c) > 50.0);
+}
+
+#[test]
+fn hypotheses_are_enumerated_and_ranked() {
+    let c = run(&shipped("serving-hypotheses"), &chart());
+    assert_eq!(c.hypotheses.len(), 12);
+    assert!(c.hypotheses.windows(2).all(|w| w[0].loss <= w[1].loss));
+    assert_eq!(c.assumptions, c.hypotheses[0].assumptions);
+}
+
+/// Rows the model itself generates at `truth`: static-batch TTFT and ITL at two prompt
+/// lengths and two batch sizes per GPU — enough to identify efficiencies and overheads.
+fn synthetic_rows(truth: &ParamSet, gpus: &[&str]) -> Vec<BenchRow> {
+    let catalog = Catalog::embedded().unwrap();
+    let model = PerfModelKind::Serving.with_params(truth);
+    let mut rows = Vec::new();
+    for gpu_slug in gpus {
+        let gpu = catalog.gpu(gpu_slug).unwrap();
+        for (isl, batch) in [(2048, 1), (256, 1), (2048, 32), (256, 64)] {
+            let scenario = Scenario {
+                model: catalog.model("llama-3.1-8b").unwrap(),
+                gpu,
+                deployment: Deployment::assumed(gpu, None, None, None),
+                isl,
+                osl: 128,
+                condition: Condition::StaticBatch { batch_size: batch },
+                stat: Stat::Mean,
+            };
+            let p = model.predict(&scenario).unwrap();
+            for (metric, value) in [(Metric::TtftS, p.ttft_s), (Metric::ItlS, p.itl_s)] {
+                rows.push(BenchRow {
+                    source: "synthetic".into(),
+                    model: "llama-3.1-8b".into(),
+                    gpu: gpu.slug.clone(),
+                    tp: None,
+                    pp: None,
+                    precision: None,
+                    engine: String::new(),
+                    isl,
+                    osl: 128,
+                    condition: scenario.condition,
+                    metric,
+                    stat: Stat::Mean,
+                    value: Observed::Value(value),
+                    note: String::new(),
+                    origin: crate::bench::Origin {
+                        file: "synthetic".into(),
+                        line: rows.len() as u64 + 2,
+                    },
+                });
+            }
+        }
+    }
+    rows
+}
+
+fn recovery_experiment(per: &str) -> ValidExperiment {
+    experiment(&format!(
+        r#"
+name = "recovery"
+perf_model = "serving"
+data = ["synthetic.csv"]
+[parameters.prefill_efficiency]
+mode = "free"
+per = "{per}"
+init = 0.5
+bounds = [0.05, 1.0]
+prior = {{ center = 0.5, width = 1000.0 }}
+[parameters.decode_efficiency]
+mode = "free"
+per = "{per}"
+init = 0.5
+bounds = [0.05, 1.0]
+prior = {{ center = 0.5, width = 1000.0 }}
+[parameters.step_overhead_s]
+mode = "free"
+init = 0.002
+bounds = [0.0001, 0.05]
+prior = {{ center = 0.002, width = 1000.0 }}
+[parameters.request_overhead_s]
+mode = "free"
+init = 0.01
+bounds = [0.0005, 0.5]
+prior = {{ center = 0.01, width = 1000.0 }}
+[loss]
+kind = "squared"
+[search]
+points = 512
+refine = 4
+max_iters = 4000
+sd_tolerance = 1e-16
+seed = 3
+"#
+    ))
+}
+
+fn assert_recovered(c: &Calibration, truth: &ParamSet) {
+    for e in c.estimates.iter().filter(|e| e.free) {
+        let tie = if e.group.is_empty() {
+            Tie::Global
+        } else {
+            Tie::Gpu
+        };
+        let want = truth.get(&e.name, tie, &e.group).unwrap();
+        let error = (e.value - want).abs() / want;
+        assert!(
+            error < 0.02,
+            "{}[{}]: fitted {} vs true {want} ({:.2} %)",
+            e.name,
+            e.group,
+            e.value,
+            100.0 * error
+        );
+    }
+}
+
+#[test]
+fn recovers_global_parameters_from_noise_free_rows() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut truth = ParamSet::default();
+    truth.serving.prefill_efficiency = rng.random_range(0.2..0.8);
+    truth.serving.decode_efficiency = rng.random_range(0.3..0.9);
+    truth.serving.step_overhead_s = rng.random_range(0.0005..0.005);
+    truth.serving.request_overhead_s = rng.random_range(0.002..0.05);
+    let rows = synthetic_rows(&truth, &["h100-sxm", "a100-sxm-80gb"]);
+    let c = run(&recovery_experiment("global"), &rows);
+    assert_recovered(&c, &truth);
+}
+
+#[test]
+fn recovers_per_gpu_parameters_from_noise_free_rows() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let mut truth = ParamSet::default();
+    truth.serving.step_overhead_s = rng.random_range(0.0005..0.005);
+    truth.serving.request_overhead_s = rng.random_range(0.002..0.05);
+    for gpu in ["h100-sxm", "l40s"] {
+        truth
+            .set(
+                "prefill_efficiency",
+                Tie::Gpu,
+                gpu,
+                rng.random_range(0.2..0.8),
+            )
+            .unwrap();
+        truth
+            .set(
+                "decode_efficiency",
+                Tie::Gpu,
+                gpu,
+                rng.random_range(0.3..0.9),
+            )
+            .unwrap();
+    }
+    let rows = synthetic_rows(&truth, &["h100-sxm", "l40s"]);
+    let c = run(&recovery_experiment("gpu"), &rows);
+    assert_recovered(&c, &truth);
+}
+
+#[test]
+fn cancellation_returns_the_best_point_so_far_marked_interrupted() {
+    let cancel = AtomicBool::new(true);
+    let options = Options {
+        seed: None,
+        cancel: &cancel,
+        progress: &Silent,
+    };
+    let c = calibrate(
+        &shipped("serving-global"),
+        &chart(),
+        &Catalog::embedded().unwrap(),
+        &options,
+    )
+    .unwrap();
+    assert!(c.interrupted);
+    assert!(c.loss.is_finite());
+}
+
+#[test]
+fn an_empty_filter_result_is_an_error() {
+    let mut e = shipped("serving-global");
+    e.filter.gpus = vec!["b200".into()];
+    let cancel = AtomicBool::new(false);
+    let options = Options {
+        seed: None,
+        cancel: &cancel,
+        progress: &Silent,
+    };
+    let err = calibrate(&e, &chart(), &Catalog::embedded().unwrap(), &options).unwrap_err();
+    assert_eq!(err, FitError::NoRows);
+}

@@ -1,0 +1,190 @@
+//! Parameter uncertainty at the optimum: the Jacobian of the weighted log residuals by
+//! central differences in the unbounded coordinates, the Gauss-Newton covariance
+//! `s²·(JᵀJ)⁻¹` with `s² = SSE/(m−n)` (Cholesky; the SVD pseudo-inverse when JᵀJ is
+//! singular), back to natural units by the delta method, correlations, and flags for
+//! parameters the data cannot identify (a near-zero singular direction) or that sit on a
+//! bound. Only rows with a measured number and a feasible prediction inform it.
+//!
+//! ## References
+//! - Bates & Watts, *Nonlinear Regression Analysis and Its Applications* (1988), §2.3
+//!   (Gauss-Newton covariance); Golub & Van Loan, *Matrix Computations* (2013), §5.5
+//!   (SVD pseudo-inverse and numerical rank).
+
+use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
+
+use super::objective::Objective;
+
+/// Central-difference step in the unbounded coordinates.
+const STEP: f64 = 1e-4;
+/// Singular values below this fraction of the largest count as zero.
+const RANK_TOLERANCE: f64 = 1e-8;
+/// A parameter whose share of a null direction exceeds this is not identified.
+const NULL_SHARE: f64 = 0.3;
+
+/// One free parameter's uncertainty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Uncertainty {
+    /// Standard error in natural units (`None` when it cannot be estimated).
+    pub std_error: Option<f64>,
+    /// 95 % interval in natural units (the u-interval mapped back: stays inside bounds).
+    pub interval_95: Option<[f64; 2]>,
+    /// Why the estimate should not be trusted, if it should not.
+    pub flags: Vec<String>,
+}
+
+/// The uncertainty of every free parameter and their correlations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UncertaintyReport {
+    /// Per free parameter, in space order.
+    pub parameters: Vec<Uncertainty>,
+    /// Correlation matrix of the free parameters (empty when not estimable).
+    pub correlation: Vec<Vec<f64>>,
+    /// Residuals used (m) and parameters (n).
+    pub observations: usize,
+}
+
+/// Weighted residuals of the informative rows at `u`.
+fn informative(objective: &Objective<'_>, h: usize, u: &[f64], keep: &[usize]) -> DVector<f64> {
+    let residuals = objective.residuals(h, u);
+    DVector::from_iterator(
+        keep.len(),
+        keep.iter()
+            .map(|&i| residuals[i].unwrap_or(0.0) * objective.weights()[i].sqrt()),
+    )
+}
+
+/// Estimates the uncertainty of the optimum `u` under hypothesis `h`.
+pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyReport {
+    let n = u.len();
+    let fits = objective.row_fits(h, u);
+    let keep: Vec<usize> = (0..fits.len())
+        .filter(|&i| {
+            objective.rows()[i].value.value().is_some()
+                && fits[i].predicted.is_some()
+                && objective.weights()[i] > 0.0
+        })
+        .collect();
+    let m = keep.len();
+    let r0 = informative(objective, h, u, &keep);
+    let mut jacobian = DMatrix::<f64>::zeros(m, n);
+    for j in 0..n {
+        let (mut up, mut down) = (u.to_vec(), u.to_vec());
+        up[j] += STEP;
+        down[j] -= STEP;
+        let column = (informative(objective, h, &up, &keep)
+            - informative(objective, h, &down, &keep))
+            / (2.0 * STEP);
+        jacobian.set_column(j, &column);
+    }
+    let bound_flags: Vec<Vec<String>> = objective
+        .space
+        .free
+        .iter()
+        .zip(u)
+        .map(|(f, &x)| {
+            if f.at_bound(x) {
+                vec!["at a bound".to_string()]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    if m <= n {
+        let parameters = bound_flags
+            .into_iter()
+            .map(|mut flags| {
+                flags.push(format!(
+                    "{m} informative rows for {n} parameters: no standard error"
+                ));
+                Uncertainty {
+                    std_error: None,
+                    interval_95: None,
+                    flags,
+                }
+            })
+            .collect();
+        return UncertaintyReport {
+            parameters,
+            correlation: Vec::new(),
+            observations: m,
+        };
+    }
+    let s2 = r0.norm_squared() / (m - n) as f64;
+    let jtj = jacobian.transpose() * &jacobian;
+    let (inverse, null_flags) = invert(&jtj);
+    let covariance = inverse * s2;
+    let parameters = (0..n)
+        .map(|i| {
+            let f = &objective.space.free[i];
+            let mut flags = bound_flags[i].clone();
+            flags.extend(null_flags[i].iter().cloned());
+            let var = covariance[(i, i)];
+            if !(var.is_finite() && var > 0.0 && null_flags[i].is_empty()) {
+                return Uncertainty {
+                    std_error: None,
+                    interval_95: None,
+                    flags,
+                };
+            }
+            let se_u = var.sqrt();
+            let std_error = f.derivative(u[i]).abs() * se_u;
+            let interval = [f.natural(u[i] - 1.96 * se_u), f.natural(u[i] + 1.96 * se_u)];
+            Uncertainty {
+                std_error: Some(std_error),
+                interval_95: Some(interval),
+                flags,
+            }
+        })
+        .collect();
+    let correlation = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    let denom = (covariance[(i, i)] * covariance[(j, j)]).sqrt();
+                    if denom > 0.0 && denom.is_finite() {
+                        covariance[(i, j)] / denom
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    UncertaintyReport {
+        parameters,
+        correlation,
+        observations: m,
+    }
+}
+
+/// (JᵀJ)⁻¹ by Cholesky, or the SVD pseudo-inverse when singular, with each parameter's
+/// flags for the null directions it takes part in.
+fn invert(jtj: &DMatrix<f64>) -> (DMatrix<f64>, Vec<Vec<String>>) {
+    let n = jtj.nrows();
+    let svd = jtj.clone().svd(true, true);
+    let largest = svd.singular_values.max();
+    let mut flags = vec![Vec::new(); n];
+    if let Some(v_t) = &svd.v_t {
+        for (k, sigma) in svd.singular_values.iter().enumerate() {
+            if *sigma <= RANK_TOLERANCE * largest {
+                for (i, flag) in flags.iter_mut().enumerate() {
+                    if v_t[(k, i)].abs() > NULL_SHARE {
+                        flag.push(
+                            "not identified by the data (a flat direction of the loss)".to_string(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if let Some(cholesky) = jtj.clone().cholesky()
+        && flags.iter().all(Vec::is_empty)
+    {
+        return (cholesky.inverse(), flags);
+    }
+    let pseudo = svd
+        .pseudo_inverse(RANK_TOLERANCE * largest)
+        .unwrap_or_else(|_| DMatrix::from_element(n, n, f64::NAN));
+    (pseudo, flags)
+}

@@ -1,0 +1,291 @@
+//! The files a calibration writes, as strings: `fitted.json` (what `--params` reads back,
+//! with provenance and uncertainty), `residuals.csv` (every row's fit) and `report.md`
+//! (parameters with uncertainty, fit summary per metric and GPU, worst rows, hypothesis
+//! ranking, flags).
+
+use serde_json::{Value, json};
+
+use super::evaluate::summary_markdown;
+use super::{condition_text, csv_table, markdown_table, sig};
+use crate::evaluate::{RowEvaluation, summarize, summarize_by_gpu, summarize_by_metric};
+use crate::experiment::ValidExperiment;
+use crate::fit::Calibration;
+use crate::perf::params_file::SCHEMA_VERSION;
+
+/// A data file's provenance: name, content hash, rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataFile {
+    /// Path as given (or embedded name).
+    pub path: String,
+    /// Content hash.
+    pub hash: String,
+    /// Rows loaded.
+    pub rows: usize,
+}
+
+/// Rows as an evaluation (same summaries as `infercal evaluate`).
+pub fn as_evaluations(c: &Calibration) -> Vec<RowEvaluation> {
+    c.rows
+        .iter()
+        .zip(&c.fits)
+        .map(|(row, fit)| RowEvaluation {
+            row: row.clone(),
+            predicted: fit.predicted,
+            infeasible_reason: fit.reason.clone(),
+            ratio: fit.predicted.zip(row.value.value()).map(|(p, m)| p / m),
+        })
+        .collect()
+}
+
+/// `fitted.json`.
+pub fn fitted_json(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) -> String {
+    let doc = json!({
+        "schema_version": SCHEMA_VERSION,
+        "crate_version": env!("CARGO_PKG_VERSION"),
+        "experiment": { "name": e.name, "hash": e.hash, "description": e.description },
+        "data_files": data.iter().map(|d| json!({ "path": d.path, "hash": d.hash, "rows": d.rows })).collect::<Vec<Value>>(),
+        "perf_model": e.perf_model,
+        "parameters": c.estimates,
+        "correlation": c.correlation.iter().map(|row| row.iter().map(|x| if x.is_finite() { json!(x) } else { Value::Null }).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "params": c.params,
+        "assumptions": c.assumptions,
+        "hypotheses": c.hypotheses,
+        "loss": c.loss,
+        "grid_loss": c.grid_loss,
+        "rows": c.rows.len(),
+        "objective_evaluations": c.evaluations,
+        "wall_time_s": c.wall_time_s,
+        "seed": c.seed,
+        "interrupted": c.interrupted,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// `residuals.csv`.
+pub fn residuals_csv(c: &Calibration) -> String {
+    let total: f64 = c.row_losses.iter().sum();
+    let header = [
+        "origin",
+        "source",
+        "model",
+        "gpu",
+        "condition",
+        "metric",
+        "stat",
+        "measured",
+        "predicted",
+        "ratio",
+        "log_residual",
+        "weight",
+        "loss_share",
+        "infeasible_reason",
+    ];
+    let na = |x: Option<f64>| x.map_or("NA".to_string(), |v| format!("{v}"));
+    let rows: Vec<Vec<String>> = c
+        .rows
+        .iter()
+        .zip(&c.fits)
+        .zip(c.weights.iter().zip(&c.row_losses))
+        .map(|((row, fit), (w, l))| {
+            vec![
+                row.origin.to_string(),
+                row.source.clone(),
+                row.model.clone(),
+                row.gpu.clone(),
+                condition_text(&row.condition),
+                row.metric.to_string(),
+                row.stat.to_string(),
+                na(row.value.value()),
+                na(fit.predicted),
+                na(fit.predicted.zip(row.value.value()).map(|(p, m)| p / m)),
+                na(fit.residual),
+                format!("{w}"),
+                format!("{}", if total > 0.0 { l / total } else { 0.0 }),
+                fit.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    csv_table(&header, &rows)
+}
+
+fn parameter_table(c: &Calibration) -> String {
+    let rows: Vec<Vec<String>> = c
+        .estimates
+        .iter()
+        .map(|e| {
+            let name = if e.group.is_empty() {
+                e.name.clone()
+            } else {
+                format!("{} [{}]", e.name, e.group)
+            };
+            vec![
+                name,
+                sig(e.value, 4),
+                e.std_error.map_or("—".into(), |s| sig(s, 2)),
+                e.interval_95.map_or("—".into(), |[lo, hi]| {
+                    format!("{} – {}", sig(lo, 3), sig(hi, 3))
+                }),
+                e.unit.clone(),
+                if e.free { "free" } else { "fixed" }.to_string(),
+                dedup(&e.flags).join("; "),
+            ]
+        })
+        .collect();
+    markdown_table(
+        &[
+            "parameter",
+            "value",
+            "std error",
+            "95 % interval",
+            "unit",
+            "status",
+            "flags",
+        ],
+        &[false, true, true, true, false, false, false],
+        &rows,
+    )
+}
+
+fn dedup(flags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in flags {
+        if !out.contains(f) {
+            out.push(f.clone());
+        }
+    }
+    out
+}
+
+fn worst_rows(evals: &[RowEvaluation], c: &Calibration) -> String {
+    let mut order: Vec<usize> = (0..c.rows.len()).collect();
+    order.sort_by(|&a, &b| c.row_losses[b].total_cmp(&c.row_losses[a]).then(a.cmp(&b)));
+    let rows: Vec<Vec<String>> = order
+        .into_iter()
+        .take(10)
+        .map(|i| {
+            let e = &evals[i];
+            let num = |x: Option<f64>| x.map_or("N/A".into(), |v| sig(v, 4));
+            vec![
+                e.row.origin.to_string(),
+                format!(
+                    "{} / {} / {}",
+                    e.row.model,
+                    e.row.gpu,
+                    condition_text(&e.row.condition)
+                ),
+                e.row.metric.to_string(),
+                num(e.row.value.value()),
+                num(e.predicted),
+                num(e.ratio),
+                sig(c.row_losses[i], 3),
+                e.infeasible_reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    markdown_table(
+        &[
+            "row",
+            "cell",
+            "metric",
+            "measured",
+            "predicted",
+            "pred/meas",
+            "loss",
+            "infeasible because",
+        ],
+        &[false, false, false, true, true, true, true, false],
+        &rows,
+    )
+}
+
+/// `report.md`.
+pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) -> String {
+    let evals = as_evaluations(c);
+    let mut out = format!("# Calibration `{}`\n\n{}\n\n", e.name, e.description);
+    out.push_str(&format!(
+        "Model `{}`; {} rows from {}; loss {} (grid stage best {}); {} objective evaluations in {:.2} s; seed {}.{}\n\n",
+        e.perf_model,
+        c.rows.len(),
+        data.iter().map(|d| format!("`{}`", d.path)).collect::<Vec<_>>().join(", "),
+        sig(c.loss, 5),
+        sig(c.grid_loss, 5),
+        c.evaluations,
+        c.wall_time_s,
+        c.seed,
+        if c.interrupted { " **Interrupted: best point so far.**" } else { "" }
+    ));
+    out.push_str("## Parameters\n\nStandard errors from the Gauss-Newton covariance of the weighted log residuals; intervals mapped back through the bounds transform.\n\n");
+    out.push_str(&parameter_table(c));
+    out.push_str(&format!(
+        "\nDeployment assumptions chosen: {}.\n\n",
+        c.assumptions.label()
+    ));
+    out.push_str("## Fit summary\n\n");
+    let mut scopes = vec![("overall".to_string(), summarize(&evals))];
+    scopes.extend(
+        summarize_by_metric(&evals)
+            .into_iter()
+            .map(|(m, s)| (format!("metric {m}"), s)),
+    );
+    scopes.extend(
+        summarize_by_gpu(&evals)
+            .into_iter()
+            .map(|(g, s)| (format!("gpu {g}"), s)),
+    );
+    out.push_str(&summary_markdown(
+        "scope",
+        scopes.iter().map(|(n, s)| (n.clone(), s)).collect(),
+    ));
+    let ratios: Vec<f64> = evals.iter().filter_map(|e| e.ratio).collect();
+    if let (Some(min), Some(max)) = (
+        ratios.iter().copied().reduce(f64::min),
+        ratios.iter().copied().reduce(f64::max),
+    ) {
+        out.push_str(&format!(
+            "\nAt the optimum, predicted/measured spans {}× to {}× over the {} numeric rows predicted feasible (a factor of {} between the extremes).\n",
+            sig(min, 3), sig(max, 3), ratios.len(), sig(max / min, 3)
+        ));
+    }
+    out.push_str("\n## Worst rows\n\n");
+    out.push_str(&worst_rows(&evals, c));
+    if c.hypotheses.len() > 1 {
+        out.push_str("\n## Hypotheses ranked\n\n");
+        let rows: Vec<Vec<String>> = c
+            .hypotheses
+            .iter()
+            .enumerate()
+            .map(|(i, h)| vec![(i + 1).to_string(), h.assumptions.label(), sig(h.loss, 5)])
+            .collect();
+        out.push_str(&markdown_table(
+            &["rank", "deployment", "loss"],
+            &[true, false, true],
+            &rows,
+        ));
+    }
+    let flagged: Vec<String> = c
+        .estimates
+        .iter()
+        .filter(|e| !e.flags.is_empty())
+        .map(|e| {
+            format!(
+                "- `{}{}`: {}",
+                e.name,
+                if e.group.is_empty() {
+                    String::new()
+                } else {
+                    format!("[{}]", e.group)
+                },
+                dedup(&e.flags).join("; ")
+            )
+        })
+        .collect();
+    out.push_str("\n## Flags\n\n");
+    if flagged.is_empty() {
+        out.push_str("Every free parameter is identified by the data and inside its bounds.\n");
+    } else {
+        out.push_str("Parameters the data cannot pin down (read their values as assumptions, not measurements):\n\n");
+        out.push_str(&flagged.join("\n"));
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,169 @@
+//! SVG plots of a calibration, drawn with plotters' SVG backend into strings (no system
+//! fonts needed): `parity.svg` (predicted vs measured, log-log, one colour per GPU, the
+//! y = x line and a ±25 % band) and `residuals.svg` (log residual per row, grouped by GPU).
+
+use plotters::prelude::*;
+
+use crate::fit::Calibration;
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn gpus(c: &Calibration) -> Vec<String> {
+    let mut g: Vec<String> = c.rows.iter().map(|r| r.gpu.clone()).collect();
+    g.sort();
+    g.dedup();
+    g
+}
+
+/// (measured, predicted, gpu index) of rows with both numbers.
+fn pairs(c: &Calibration, gpus: &[String]) -> Vec<(f64, f64, usize)> {
+    c.rows
+        .iter()
+        .zip(&c.fits)
+        .filter_map(|(r, f)| {
+            let index = gpus.iter().position(|g| *g == r.gpu)?;
+            Some((r.value.value()?, f.predicted?, index))
+        })
+        .collect()
+}
+
+type PlotResult = Result<(), Box<dyn std::error::Error>>;
+
+fn draw_parity(c: &Calibration, out: &mut String) -> PlotResult {
+    let gpus = gpus(c);
+    let points = pairs(c, &gpus);
+    let lo = points
+        .iter()
+        .flat_map(|p| [p.0, p.1])
+        .fold(f64::INFINITY, f64::min)
+        .max(1e-9)
+        / 2.0;
+    let hi = points
+        .iter()
+        .flat_map(|p| [p.0, p.1])
+        .fold(0.0, f64::max)
+        .max(lo * 4.0)
+        * 2.0;
+    let root = SVGBackend::with_string(out, (720, 640)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "predicted vs measured (log-log); band: ±25 %",
+            ("sans-serif", 18),
+        )
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("measured")
+        .y_desc("predicted")
+        .draw()?;
+    // plotters clamps points outside the range to its border (it does not clip lines), so
+    // each line runs between the two points where it meets the square [lo, hi]².
+    let diagonal = |k: f64, opacity: f64| {
+        let (start, end) = if k >= 1.0 {
+            ((lo, lo * k), (hi / k, hi))
+        } else {
+            ((lo / k, lo), (hi, hi * k))
+        };
+        LineSeries::new([start, end], BLACK.mix(opacity))
+    };
+    chart.draw_series(diagonal(1.0, 0.8))?;
+    chart.draw_series(diagonal(1.25, 0.3))?;
+    chart.draw_series(diagonal(0.75, 0.3))?;
+    for (i, gpu) in gpus.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.2 == i)
+                    .map(|p| Circle::new((p.0, p.1), 4, colour.filled())),
+            )?
+            .label(gpu.as_str())
+            .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn draw_residuals(c: &Calibration, out: &mut String) -> PlotResult {
+    let gpus = gpus(c);
+    let mut rows: Vec<(usize, f64)> = c
+        .rows
+        .iter()
+        .zip(&c.fits)
+        .filter_map(|(r, f)| Some((gpus.iter().position(|g| *g == r.gpu)?, f.residual?)))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    let limit = rows.iter().map(|r| r.1.abs()).fold(0.5, f64::max) * 1.1;
+    let root = SVGBackend::with_string(out, (900, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "log residual ln(predicted/measured) per row, grouped by GPU",
+            ("sans-serif", 18),
+        )
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..rows.len().max(1) as f64, -limit..limit)?;
+    chart
+        .configure_mesh()
+        .x_desc("row")
+        .y_desc("log residual")
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        [(0.0, 0.0), (rows.len() as f64, 0.0)],
+        BLACK.mix(0.6),
+    ))?;
+    for (i, gpu) in gpus.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let mine = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.0 == i)
+            .map(|(x, r)| Circle::new((x as f64 + 0.5, r.1), 4, colour.filled()));
+        chart
+            .draw_series(mine)?
+            .label(gpu.as_str())
+            .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// `parity.svg`, or the plotting error as text.
+pub fn parity_svg(c: &Calibration) -> Result<String, String> {
+    let mut out = String::new();
+    draw_parity(c, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// `residuals.svg`, or the plotting error as text.
+pub fn residuals_svg(c: &Calibration) -> Result<String, String> {
+    let mut out = String::new();
+    draw_residuals(c, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
