@@ -226,6 +226,26 @@ fn groups(
     set.into_iter().collect()
 }
 
+/// The objective of `experiment` over `rows` (already filtered): hypotheses enumerated,
+/// parameter space built, every row mapped to its scenarios.
+pub fn prepare<'c>(
+    experiment: &ValidExperiment,
+    rows: &'c [BenchRow],
+    catalog: &'c Catalog,
+) -> Result<Objective<'c>, FitError> {
+    let hypotheses = hypotheses(&experiment.assumptions, rows);
+    let space = ParamSpace::new(experiment, &|tie| groups(tie, rows, catalog, &hypotheses))
+        .map_err(FitError::Space)?;
+    Ok(Objective::new(
+        experiment.perf_model,
+        rows,
+        catalog,
+        experiment.loss.clone(),
+        space,
+        hypotheses,
+    )?)
+}
+
 /// Calibrates `experiment` on `rows` (all loaded rows; the filter is applied here).
 pub fn calibrate(
     experiment: &ValidExperiment,
@@ -238,17 +258,7 @@ pub fn calibrate(
     if rows.is_empty() {
         return Err(FitError::NoRows);
     }
-    let hypotheses = hypotheses(&experiment.assumptions, &rows);
-    let space = ParamSpace::new(experiment, &|tie| groups(tie, &rows, catalog, &hypotheses))
-        .map_err(FitError::Space)?;
-    let objective = Objective::new(
-        experiment.perf_model,
-        &rows,
-        catalog,
-        experiment.loss.clone(),
-        space,
-        hypotheses,
-    )?;
+    let objective = prepare(experiment, &rows, catalog)?;
     let seed = options.seed.unwrap_or(experiment.search.seed);
     let evaluations = AtomicU64::new(0);
     let grid = grid_stage(&objective, experiment, seed, options, &evaluations);

@@ -38,7 +38,7 @@ impl<'p> ClosedLoop<'p> {
             osl,
             chunk_tokens: p.max_prefill_tokens,
             line: inst.step_line(isl + osl / 2.0),
-            batch_limit: batch_limit(inst, s, p).floor().max(1.0),
+            batch_limit: batch_limit(inst, s, p).max(1.0),
             burst_factor: p.burst_factor,
             sweep: &p.concurrency_sweep,
             stat: s.stat,
@@ -68,7 +68,7 @@ impl<'p> ClosedLoop<'p> {
         let cycle_s = burst_s + decode_steps * step_s;
         let rank = match quantile_of(self.stat) {
             None => (running + 1.0) / 2.0,
-            Some(q) => (q * running).ceil().max(1.0),
+            Some(q) => (q * running).max(1.0),
         };
         let (first_token_s, _) = self.first_token_s(rank);
         let (alone_s, allreduce_s) = self.first_token_s(1.0);
@@ -96,10 +96,10 @@ impl<'p> ClosedLoop<'p> {
         }
     }
 
-    /// The highest whole concurrency (up to the batch limit) whose TTFT meets the budget,
-    /// as a concurrency sweep finds it. TTFT never falls and the rate never falls as
-    /// clients are added (each adds a request per cycle at less than a cycle's cost), so
-    /// a bisection over whole numbers finds the best rate within the budget.
+    /// The highest concurrency (up to the batch limit) whose TTFT meets the budget, as a
+    /// concurrency sweep finds it: the highest swept level when the data's sweep is
+    /// known, else continuous. TTFT and the rate both rise with clients (each adds a
+    /// request per cycle at less than a cycle's cost), so bisection finds the best rate.
     pub(super) fn under_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
         let one = self.at(1.0);
         if one.ttft_s > budget_s {
@@ -118,18 +118,12 @@ impl<'p> ClosedLoop<'p> {
                 .fold(1.0, f64::max);
             return Ok(self.at(best));
         }
-        let (mut lo, mut hi) = (1.0_f64, self.batch_limit);
-        if self.at(hi).ttft_s <= budget_s {
-            return Ok(self.at(hi));
+        // Concurrency is treated as continuous (a time-average of whole clients), so the
+        // predicted rate moves smoothly with the parameters and the fit can follow it.
+        if self.at(self.batch_limit).ttft_s <= budget_s {
+            return Ok(self.at(self.batch_limit));
         }
-        while hi - lo > 1.0 {
-            let mid = ((lo + hi) / 2.0).floor();
-            if self.at(mid).ttft_s <= budget_s {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Ok(self.at(lo))
+        let clients = super::bisect(1.0, self.batch_limit, |c| self.at(c).ttft_s <= budget_s);
+        Ok(self.at(clients))
     }
 }

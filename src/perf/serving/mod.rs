@@ -78,7 +78,7 @@ struct OperatingPoint {
 }
 
 /// The largest x in [lo, hi] with `ok(x)`, for a predicate true below some threshold.
-fn bisect(mut lo: f64, mut hi: f64, ok: impl Fn(f64) -> bool) -> f64 {
+pub(super) fn bisect(mut lo: f64, mut hi: f64, ok: impl Fn(f64) -> bool) -> f64 {
     for _ in 0..BISECTION_STEPS {
         let mid = 0.5 * (lo + hi);
         if ok(mid) {

@@ -1,0 +1,71 @@
+//! Calibration speed: one objective evaluation on the chart, a 1024-point grid on one
+//! thread and on all threads, and the wall time of every shipped experiment. Run with
+//! `cargo bench --bench calibrate`; the figures go in the README.
+
+use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use infercal::bench::{EMBEDDED_FILES, load_csv};
+use infercal::catalog::Catalog;
+use infercal::experiment::{EMBEDDED, ValidExperiment, content_hash, parse, validate};
+use infercal::fit::{Options, Silent, calibrate, filter_rows, prepare};
+use rayon::prelude::*;
+
+fn experiment(name: &str, catalog: &Catalog) -> ValidExperiment {
+    let (_, text) = EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("shipped experiment");
+    let raw = parse(name, text).expect("parses");
+    validate(raw, name, content_hash(text.as_bytes()), catalog, &|_| true).expect("valid")
+}
+
+fn objective_and_grid(c: &mut Criterion) {
+    let catalog = Catalog::embedded().expect("catalog");
+    let (name, text) = EMBEDDED_FILES[0];
+    let rows = load_csv(name, text, &catalog).expect("chart");
+    let e = experiment("serving-per-gpu", &catalog);
+    let rows = filter_rows(&rows, &e.filter);
+    let objective = prepare(&e, &rows, &catalog).expect("objective");
+    let u = objective.space.initial();
+    c.bench_function("objective/serving-per-gpu (32 chart rows)", |b| {
+        b.iter(|| objective.cost(0, black_box(&u)))
+    });
+    let points: Vec<Vec<f64>> = (0..1024)
+        .map(|i| u.iter().map(|x| x + 0.001 * f64::from(i)).collect())
+        .collect();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        c.bench_function(&format!("grid/1024 points, {threads} thread(s)"), |b| {
+            b.iter(|| pool.install(|| points.par_iter().map(|p| objective.cost(0, p)).sum::<f64>()))
+        });
+    }
+}
+
+fn experiments(c: &mut Criterion) {
+    let catalog = Catalog::embedded().expect("catalog");
+    let (name, text) = EMBEDDED_FILES[0];
+    let rows = load_csv(name, text, &catalog).expect("chart");
+    let cancel = AtomicBool::new(false);
+    let mut group = c.benchmark_group("calibrate");
+    group.sample_size(10);
+    for (name, _) in EMBEDDED {
+        let e = experiment(name, &catalog);
+        let options = Options {
+            seed: None,
+            cancel: &cancel,
+            progress: &Silent,
+        };
+        group.bench_function(*name, |b| {
+            b.iter(|| calibrate(&e, &rows, &catalog, &options).expect("fits"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, objective_and_grid, experiments);
+criterion_main!(benches);
