@@ -194,19 +194,24 @@ fn summary(e: &ValidExperiment, c: &Calibration, out: &Path, written: &[&str]) -
         };
         let se = est
             .std_error
-            .map_or("  ±?".to_string(), |s| format!("± {}", sig(s, 2)));
+            .map_or(String::new(), |s| format!("± {}", sig(s, 2)));
         let flag = if est.flags.is_empty() {
             ""
         } else {
-            "  (flagged)"
+            "  (flagged: see report.md)"
         };
         text.push_str(&format!(
             "  {name:<36} {:>10} {se}{flag}\n",
             sig(est.value, 4)
         ));
     }
+    let free = c.estimates.iter().filter(|x| x.free).count();
+    text.push_str(&format!(
+        "\n  the data determine {} of {free} parameter directions\n",
+        c.identified_directions
+    ));
     if c.hypotheses.len() > 1 {
-        text.push_str(&format!("\n  deployment: {}\n", c.assumptions.label()));
+        text.push_str(&format!("  deployment: {}\n", c.assumptions.label()));
     }
     let evals = as_evaluations(c);
     let scopes: Vec<(String, _)> = summarize_by_metric(&evals)

@@ -112,6 +112,8 @@ pub struct Calibration {
     pub estimates: Vec<Estimate>,
     /// Correlations of the free parameters, in `estimates` order.
     pub correlation: Vec<Vec<f64>>,
+    /// How many parameter directions the data determine (rank of the Jacobian).
+    pub identified_directions: usize,
     /// Hypotheses ranked by loss (best first).
     pub hypotheses: Vec<HypothesisScore>,
     /// Final loss.
@@ -299,6 +301,7 @@ pub fn calibrate(
         assumptions: objective.hypotheses[best.hypothesis].clone(),
         estimates: estimates(experiment, &objective, &best.u, &uncertainty),
         correlation: uncertainty.correlation.clone(),
+        identified_directions: uncertainty.rank,
         hypotheses: ranking,
         loss: best.cost,
         grid_loss,

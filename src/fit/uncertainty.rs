@@ -40,17 +40,50 @@ pub struct UncertaintyReport {
     pub parameters: Vec<Uncertainty>,
     /// Correlation matrix of the free parameters (empty when not estimable).
     pub correlation: Vec<Vec<f64>>,
-    /// Residuals used (m) and parameters (n).
+    /// Residuals used (m).
     pub observations: usize,
+    /// Numerical rank of the Jacobian: how many parameter directions the data determine.
+    pub rank: usize,
 }
 
-/// Weighted residuals of the informative rows at `u`.
-fn informative(objective: &Objective<'_>, h: usize, u: &[f64], keep: &[usize]) -> DVector<f64> {
-    let residuals = objective.residuals(h, u);
+/// Weighted log ratios of the informative rows at `u` (`None` where the row is predicted
+/// infeasible there: its penalty is a step, not a slope).
+fn log_ratios(objective: &Objective<'_>, h: usize, u: &[f64], keep: &[usize]) -> Vec<Option<f64>> {
+    let fits = objective.row_fits(h, u);
+    keep.iter()
+        .map(|&i| {
+            let measured = objective.rows()[i].value.value()?;
+            let predicted = fits[i].predicted?;
+            Some((predicted / measured).ln() * objective.weights()[i].sqrt())
+        })
+        .collect()
+}
+
+/// Column `j` of the Jacobian: central differences, one-sided where a step crosses the
+/// feasibility edge of a row, zero where both do.
+fn column(
+    objective: &Objective<'_>,
+    h: usize,
+    u: &[f64],
+    j: usize,
+    keep: &[usize],
+    at: &[Option<f64>],
+) -> DVector<f64> {
+    let (mut up, mut down) = (u.to_vec(), u.to_vec());
+    up[j] += STEP;
+    down[j] -= STEP;
+    let (up, down) = (
+        log_ratios(objective, h, &up, keep),
+        log_ratios(objective, h, &down, keep),
+    );
     DVector::from_iterator(
         keep.len(),
-        keep.iter()
-            .map(|&i| residuals[i].unwrap_or(0.0) * objective.weights()[i].sqrt()),
+        (0..keep.len()).map(|k| match (up[k], at[k], down[k]) {
+            (Some(a), _, Some(b)) => (a - b) / (2.0 * STEP),
+            (Some(a), Some(c), None) => (a - c) / STEP,
+            (None, Some(c), Some(b)) => (c - b) / STEP,
+            _ => 0.0,
+        }),
     )
 }
 
@@ -66,16 +99,11 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
         })
         .collect();
     let m = keep.len();
-    let r0 = informative(objective, h, u, &keep);
+    let at = log_ratios(objective, h, u, &keep);
+    let r0 = DVector::from_iterator(m, at.iter().map(|r| r.unwrap_or(0.0)));
     let mut jacobian = DMatrix::<f64>::zeros(m, n);
     for j in 0..n {
-        let (mut up, mut down) = (u.to_vec(), u.to_vec());
-        up[j] += STEP;
-        down[j] -= STEP;
-        let column = (informative(objective, h, &up, &keep)
-            - informative(objective, h, &down, &keep))
-            / (2.0 * STEP);
-        jacobian.set_column(j, &column);
+        jacobian.set_column(j, &column(objective, h, u, j, &keep, &at));
     }
     let bound_flags: Vec<Vec<String>> = objective
         .space
@@ -104,10 +132,12 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
                 }
             })
             .collect();
+        let rank = numerical_rank(&(jacobian.transpose() * &jacobian));
         return UncertaintyReport {
             parameters,
             correlation: Vec::new(),
             observations: m,
+            rank,
         };
     }
     let s2 = r0.norm_squared() / (m - n) as f64;
@@ -155,7 +185,21 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
         parameters,
         correlation,
         observations: m,
+        rank: numerical_rank(&jtj),
     }
+}
+
+/// Singular values of JᵀJ above the rank tolerance.
+fn numerical_rank(jtj: &DMatrix<f64>) -> usize {
+    if jtj.nrows() == 0 {
+        return 0;
+    }
+    let singular = jtj.clone().singular_values();
+    let largest = singular.max();
+    singular
+        .iter()
+        .filter(|s| **s > RANK_TOLERANCE * largest)
+        .count()
 }
 
 /// (JᵀJ)⁻¹ by Cholesky, or the SVD pseudo-inverse when singular, with each parameter's

@@ -46,6 +46,7 @@ pub fn fitted_json(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) -> S
         "data_files": data.iter().map(|d| json!({ "path": d.path, "hash": d.hash, "rows": d.rows })).collect::<Vec<Value>>(),
         "perf_model": e.perf_model,
         "parameters": c.estimates,
+        "identified_directions": c.identified_directions,
         "correlation": c.correlation.iter().map(|row| row.iter().map(|x| if x.is_finite() { json!(x) } else { Value::Null }).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "params": c.params,
         "assumptions": c.assumptions,
@@ -216,6 +217,13 @@ pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) 
     ));
     out.push_str("## Parameters\n\nStandard errors from the Gauss-Newton covariance of the weighted log residuals; intervals mapped back through the bounds transform.\n\n");
     out.push_str(&parameter_table(c));
+    let free = c.estimates.iter().filter(|e| e.free).count();
+    out.push_str(&format!(
+        "\nThe data determine {} of the {} free-parameter directions (rank of the Jacobian of the residuals).{}\n",
+        c.identified_directions,
+        free,
+        if c.identified_directions < free { " The rest are held by the priors: more rows, or fewer free parameters, are needed to measure them." } else { "" }
+    ));
     out.push_str(&format!(
         "\nDeployment assumptions chosen: {}.\n\n",
         c.assumptions.label()
