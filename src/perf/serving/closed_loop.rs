@@ -25,6 +25,8 @@ pub(super) struct ClosedLoop<'p> {
     line: StepLine,
     batch_limit: f64,
     burst_factor: f64,
+    alone_s: f64,
+    alone_allreduce_s: f64,
     sweep: &'p [u32],
     stat: Stat,
 }
@@ -32,6 +34,7 @@ pub(super) struct ClosedLoop<'p> {
 impl<'p> ClosedLoop<'p> {
     pub(super) fn new(inst: &Instance, s: &Scenario<'_>, p: &'p ServingParams) -> ClosedLoop<'p> {
         let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
+        let (alone_s, alone_allreduce_s) = inst.first_token_s(isl, isl, p.max_prefill_tokens);
         ClosedLoop {
             inst: *inst,
             isl,
@@ -40,6 +43,8 @@ impl<'p> ClosedLoop<'p> {
             line: inst.step_line(isl + osl / 2.0),
             batch_limit: batch_limit(inst, s, p).max(1.0),
             burst_factor: p.burst_factor,
+            alone_s,
+            alone_allreduce_s,
             sweep: &p.concurrency_sweep,
             stat: s.stat,
         }
@@ -47,14 +52,19 @@ impl<'p> ClosedLoop<'p> {
 
     /// First token of the request whose prompt is the `rank`-th of the burst.
     /// A lone prefill plus the burst's wait, scaled by the burst factor.
-    fn first_token_s(&self, rank: f64) -> (f64, f64) {
-        let (alone, allreduce) = self
-            .inst
-            .first_token_s(self.isl, self.isl, self.chunk_tokens);
+    fn first_token_s(&self, rank: f64) -> f64 {
         let (burst, _) = self
             .inst
             .first_token_s(rank * self.isl, self.isl, self.chunk_tokens);
-        (alone + self.burst_factor * (burst - alone), allreduce)
+        self.alone_s + self.burst_factor * (burst - self.alone_s)
+    }
+
+    /// The statistic's rank within a burst of `running` clients.
+    fn rank(&self, running: f64) -> f64 {
+        match quantile_of(self.stat) {
+            None => (running + 1.0) / 2.0,
+            Some(q) => (q * running).max(1.0),
+        }
     }
 
     /// The operating point with `clients` clients.
@@ -66,13 +76,9 @@ impl<'p> ClosedLoop<'p> {
         let (step_s, bound) = self.line.at(running);
         let decode_steps = (self.osl - 1.0).max(0.0);
         let cycle_s = burst_s + decode_steps * step_s;
-        let rank = match quantile_of(self.stat) {
-            None => (running + 1.0) / 2.0,
-            Some(q) => (q * running).max(1.0),
-        };
-        let (first_token_s, _) = self.first_token_s(rank);
-        let (alone_s, allreduce_s) = self.first_token_s(1.0);
-        let (mean_first_token_s, _) = self.first_token_s((running + 1.0) / 2.0);
+        let first_token_s = self.first_token_s(self.rank(running));
+        let (alone_s, allreduce_s) = (self.alone_s, self.alone_allreduce_s);
+        let mean_first_token_s = self.first_token_s((running + 1.0) / 2.0);
         let rate = running / cycle_s;
         // Clients beyond the batch limit queue for a slot: Little's law gives their E2E.
         let e2e_s = clients / rate;
@@ -123,7 +129,10 @@ impl<'p> ClosedLoop<'p> {
         if self.at(self.batch_limit).ttft_s <= budget_s {
             return Ok(self.at(self.batch_limit));
         }
-        let clients = super::bisect(1.0, self.batch_limit, |c| self.at(c).ttft_s <= budget_s);
+        // Within the batch limit no client waits for a slot: TTFT is the burst's alone.
+        let clients = super::bisect_to(1.0, self.batch_limit, 1e-6, |c| {
+            self.first_token_s(self.rank(c)) <= budget_s
+        });
         Ok(self.at(clients))
     }
 }
