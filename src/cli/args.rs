@@ -26,6 +26,8 @@ Examples:
   infercal evaluate --data data/benchmarks/nim-sizing-rag-5000-500.csv --perf-model serving
   infercal calibrate                        # fit serving-per-gpu to the embedded chart
   infercal calibrate serving-hypotheses --out out/hyp
+  infercal cv --scheme loo                  # held-out error of the default experiment
+  infercal cv --compare                     # rank every shipped experiment by held-out error
   infercal compare                          # reference calculator vs the embedded sizing chart
   infercal compare --format json | jq .summary
   infercal list gpus
@@ -54,6 +56,35 @@ pub enum Command {
     /// Fit a performance model's parameters to benchmark rows (grid + Nelder-Mead) and
     /// write fitted.json, residuals.csv, report.md, parity.svg and residuals.svg.
     Calibrate(CalibrateArgs),
+    /// Cross-validate an experiment (every fold refits from scratch), or rank several by
+    /// held-out error with --compare.
+    Cv(CvArgs),
+}
+
+/// `infercal cv`.
+#[derive(Debug, Args)]
+pub struct CvArgs {
+    /// Experiment (file or shipped name; default serving-per-gpu). Ignored with --compare.
+    #[arg(value_name = "EXPERIMENT")]
+    pub experiment: Option<String>,
+    /// Fold scheme: loo (one chart cell at a time), kfold:K, gpu, model, source, budget.
+    #[arg(long, default_value = "loo")]
+    pub scheme: String,
+    /// Rank these experiments by held-out error (no names: every shipped experiment).
+    #[arg(long, num_args = 0.., value_name = "EXPERIMENT")]
+    pub compare: Option<Vec<String>>,
+    /// Output directory (default: out/<experiment>, or out/compare-<scheme>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: one per core). The result does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Seed for the grids and the k-fold shuffle (default: each experiment's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `infercal calibrate`.

@@ -26,12 +26,22 @@ use super::BadInput;
 use super::args::CalibrateArgs;
 use super::output::write_atomic;
 
-static CANCEL: AtomicBool = AtomicBool::new(false);
+pub(super) static CANCEL: AtomicBool = AtomicBool::new(false);
 
 /// Progress bars on stderr, hidden when stderr is not a terminal or with `--quiet`.
-struct Bars {
+pub(super) struct Bars {
     visible: bool,
     current: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    /// Bars that show unless `quiet` or stderr is not a terminal.
+    pub(super) fn new(quiet: bool) -> Bars {
+        Bars {
+            visible: !quiet && std::io::stderr().is_terminal(),
+            current: Mutex::new(None),
+        }
+    }
 }
 
 impl Progress for Bars {
@@ -94,15 +104,17 @@ fn experiment_source(asked: Option<&str>) -> Result<(String, String)> {
     }
 }
 
-fn load(
+/// The experiment `experiment` names (a file or a shipped name; default the default
+/// experiment), validated, with its rows and its data files' provenance.
+pub(super) fn load(
     catalog: &Catalog,
-    args: &CalibrateArgs,
+    experiment: Option<&str>,
 ) -> Result<(
     ValidExperiment,
     Vec<infercal::bench::BenchRow>,
     Vec<DataFile>,
 )> {
-    let (file, text) = experiment_source(args.experiment.as_deref())?;
+    let (file, text) = experiment_source(experiment)?;
     let raw = parse(&file, &text)?;
     let exists = |f: &str| Path::new(f).is_file() || embedded_file(f).is_some();
     let experiment = validate(raw, &file, content_hash(text.as_bytes()), catalog, &exists)?;
@@ -123,7 +135,7 @@ fn load(
 
 /// Runs the calibration and writes its files; returns the summary for stdout.
 pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<String> {
-    let (experiment, rows, files) = load(catalog, args)?;
+    let (experiment, rows, files) = load(catalog, args.experiment.as_deref())?;
     // A second handler cannot be installed (tests run commands in one process); the
     // first one sets the same flag.
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));

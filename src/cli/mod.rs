@@ -8,6 +8,7 @@ mod calibrate_cmd;
 mod catalog_cmd;
 mod common;
 mod compare_cmd;
+mod cv_cmd;
 mod data_cmd;
 mod evaluate_cmd;
 mod output;
@@ -89,6 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Size(a) => size_cmd::run(&catalog, &a).map(Report::ok),
         Command::Evaluate(a) => evaluate_cmd::evaluate(&catalog, &a).map(Report::ok),
         Command::Calibrate(a) => calibrate_cmd::run(&catalog, &a).map(Report::ok),
+        Command::Cv(a) => cv_cmd::run(&catalog, &a).map(Report::ok),
     }
 }
 

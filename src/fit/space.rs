@@ -108,6 +108,11 @@ impl ParamSpace {
             match p.mode {
                 Mode::Fixed(value) => base.set(p.name, Tie::Global, "", value)?,
                 Mode::Free(spec) => {
+                    // A group absent from the data (a GPU held out by cross-validation)
+                    // falls back to the global value: the prior's centre.
+                    if p.tie != Tie::Global {
+                        base.set(p.name, Tie::Global, "", spec.prior.center)?;
+                    }
                     let copies = if p.tie == Tie::Global {
                         vec![String::new()]
                     } else {

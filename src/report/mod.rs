@@ -3,6 +3,7 @@
 
 pub mod calibration;
 pub mod compare;
+pub mod cv;
 pub mod evaluate;
 pub mod plots;
 pub mod sizing;

@@ -38,9 +38,12 @@ fn pairs(c: &Calibration, gpus: &[String]) -> Vec<(f64, f64, usize)> {
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
-fn draw_parity(c: &Calibration, out: &mut String) -> PlotResult {
-    let gpus = gpus(c);
-    let points = pairs(c, &gpus);
+fn draw_parity(
+    title: &str,
+    gpus: &[String],
+    points: &[(f64, f64, usize)],
+    out: &mut String,
+) -> PlotResult {
     let lo = points
         .iter()
         .flat_map(|p| [p.0, p.1])
@@ -56,10 +59,7 @@ fn draw_parity(c: &Calibration, out: &mut String) -> PlotResult {
     let root = SVGBackend::with_string(out, (720, 640)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "predicted vs measured (log-log); band: ±25 %",
-            ("sans-serif", 18),
-        )
+        .caption(title, ("sans-serif", 18))
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(56)
@@ -154,11 +154,26 @@ fn draw_residuals(c: &Calibration, out: &mut String) -> PlotResult {
     Ok(())
 }
 
+/// A log-log parity plot of (measured, predicted, index into `gpus`) points, coloured by
+/// GPU, with y = x and a ±25 % band; or the plotting error as text.
+pub fn parity_points_svg(
+    title: &str,
+    gpus: &[String],
+    points: &[(f64, f64, usize)],
+) -> Result<String, String> {
+    let mut out = String::new();
+    draw_parity(title, gpus, points, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 /// `parity.svg`, or the plotting error as text.
 pub fn parity_svg(c: &Calibration) -> Result<String, String> {
-    let mut out = String::new();
-    draw_parity(c, &mut out).map_err(|e| e.to_string())?;
-    Ok(out)
+    let gpus = gpus(c);
+    parity_points_svg(
+        "predicted vs measured (log-log); band: ±25 %",
+        &gpus,
+        &pairs(c, &gpus),
+    )
 }
 
 /// `residuals.svg`, or the plotting error as text.

@@ -186,3 +186,40 @@ fn a_fitted_file_with_an_unknown_schema_is_refused() {
     let err = assert_one_line_bad_input(&infercal(&["evaluate", "--params", &p]));
     assert!(err.contains("schema_version 7"), "{err}");
 }
+
+#[test]
+fn cv_writes_its_report_and_refuses_unknown_schemes() {
+    let dir = scratch_dir();
+    let d = dir.display().to_string();
+    let run = infercal(&[
+        "cv",
+        "serving-global",
+        "--scheme",
+        "kfold:4",
+        "--quiet",
+        "--out",
+        &d,
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = stdout(&run);
+    assert!(
+        text.contains("held-out median APE") && text.contains("in-sample median APE"),
+        "{text}"
+    );
+    for f in ["cv.md", "cv.csv", "cv.svg"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("cv.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        33
+    );
+    let bad = infercal(&["cv", "--scheme", "jackknife"]);
+    assert!(assert_one_line_bad_input(&bad).contains("expected loo"));
+}

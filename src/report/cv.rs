@@ -1,0 +1,225 @@
+//! Rendering of cross-validation: `cv.md` (held-out beside in-sample, overall, per metric
+//! and per GPU, the gap as the overfitting measure, folds with their prior fallbacks),
+//! `cv.csv` (every held-out prediction with its fold), `cv.svg` (held-out parity) and the
+//! model-comparison table.
+
+use super::{condition_text, csv_table, markdown_table, plots, sig};
+use crate::cv::compare::Entry;
+use crate::cv::{CrossValidation, side_by_side};
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("n/a".into(), |v| format!("{:.0} %", 100.0 * v))
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map_or("n/a".into(), |v| sig(v, 3))
+}
+
+/// `cv.md`.
+pub fn cv_markdown(cv: &CrossValidation) -> String {
+    let mut out = format!(
+        "# Cross-validation of `{}` ({})\n\n{} rows in {} folds; every fold refitted from scratch; {:.1} s.\n\n",
+        cv.experiment,
+        cv.scheme,
+        cv.rows.len(),
+        cv.folds.len(),
+        cv.wall_time_s
+    );
+    out.push_str("Held-out figures come from the fold that left the row out; in-sample ones from the fit on all rows. The gap (held-out − in-sample median |ln ratio|) measures overfitting.\n\n");
+    let rows: Vec<Vec<String>> = side_by_side(cv)
+        .into_iter()
+        .map(|(scope, h, i)| {
+            let gap = h
+                .median_abs_log_ratio
+                .zip(i.median_abs_log_ratio)
+                .map(|(a, b)| a - b);
+            vec![
+                scope,
+                h.n.to_string(),
+                num(h.median_ape),
+                num(i.median_ape),
+                num(h.median_abs_log_ratio),
+                num(i.median_abs_log_ratio),
+                num(gap),
+                pct(h.within_25pct),
+                pct(i.within_25pct),
+                pct(h.feasibility_accuracy),
+                pct(i.feasibility_accuracy),
+            ]
+        })
+        .collect();
+    let header = [
+        "scope",
+        "rows",
+        "held-out median APE %",
+        "in-sample median APE %",
+        "held-out median |ln ratio|",
+        "in-sample median |ln ratio|",
+        "gap",
+        "held-out within 25 %",
+        "in-sample within 25 %",
+        "held-out feasibility",
+        "in-sample feasibility",
+    ];
+    let right = [
+        false, true, true, true, true, true, true, true, true, true, true,
+    ];
+    out.push_str(&markdown_table(&header, &right, &rows));
+    out.push_str("\n## Folds\n\n");
+    let folds: Vec<Vec<String>> = cv
+        .folds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let fallback = if f.prior_fallbacks.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "no training data, prior used: {}",
+                    f.prior_fallbacks.join(", ")
+                )
+            };
+            vec![
+                (i + 1).to_string(),
+                f.label.clone(),
+                f.held_out.len().to_string(),
+                sig(f.loss, 4),
+                fallback,
+            ]
+        })
+        .collect();
+    out.push_str(&markdown_table(
+        &["fold", "held out", "rows", "training loss", "notes"],
+        &[true, false, true, true, false],
+        &folds,
+    ));
+    out
+}
+
+/// `cv.csv`: every row with its fold, held-out and in-sample predictions.
+pub fn cv_csv(cv: &CrossValidation) -> String {
+    let header = [
+        "fold",
+        "fold_label",
+        "origin",
+        "model",
+        "gpu",
+        "condition",
+        "metric",
+        "stat",
+        "measured",
+        "held_out_predicted",
+        "held_out_ratio",
+        "in_sample_predicted",
+        "held_out_infeasible_reason",
+    ];
+    let na = |x: Option<f64>| x.map_or("NA".to_string(), |v| format!("{v}"));
+    let rows: Vec<Vec<String>> = cv
+        .held_out
+        .iter()
+        .zip(&cv.in_sample)
+        .zip(&cv.fold_of_row)
+        .map(|((h, i), &f)| {
+            vec![
+                (f + 1).to_string(),
+                cv.folds.get(f).map_or(String::new(), |x| x.label.clone()),
+                h.row.origin.to_string(),
+                h.row.model.clone(),
+                h.row.gpu.clone(),
+                condition_text(&h.row.condition),
+                h.row.metric.to_string(),
+                h.row.stat.to_string(),
+                na(h.row.value.value()),
+                na(h.predicted),
+                na(h.ratio),
+                na(i.predicted),
+                h.infeasible_reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    csv_table(&header, &rows)
+}
+
+/// `cv.svg`: held-out predictions against measurements.
+pub fn cv_svg(cv: &CrossValidation) -> Result<String, String> {
+    let mut gpus: Vec<String> = cv.rows.iter().map(|r| r.gpu.clone()).collect();
+    gpus.sort();
+    gpus.dedup();
+    let points: Vec<(f64, f64, usize)> = cv
+        .held_out
+        .iter()
+        .filter_map(|h| {
+            Some((
+                h.row.value.value()?,
+                h.predicted?,
+                gpus.iter().position(|g| *g == h.row.gpu)?,
+            ))
+        })
+        .collect();
+    plots::parity_points_svg(
+        &format!(
+            "held-out ({}) predicted vs measured; band: ±25 %",
+            cv.scheme
+        ),
+        &gpus,
+        &points,
+    )
+}
+
+fn entry_cells(rank: usize, e: &Entry) -> Vec<String> {
+    vec![
+        rank.to_string(),
+        e.experiment.clone(),
+        e.perf_model.clone(),
+        e.free_parameters.to_string(),
+        num(e.held_out.median_ape),
+        num(e.held_out_rate_median_ape),
+        num(e.in_sample.median_ape),
+        num(e.held_out.median_abs_log_ratio),
+        pct(e.held_out.feasibility_accuracy),
+        sig(e.aic, 4),
+        sig(e.bic, 4),
+        format!("{:.1}", e.wall_time_s),
+    ]
+}
+
+const COMPARE_HEADER: [&str; 12] = [
+    "rank",
+    "experiment",
+    "model",
+    "free params",
+    "held-out median APE %",
+    "held-out req/s/GPU median APE %",
+    "in-sample median APE %",
+    "held-out median |ln ratio|",
+    "held-out feasibility",
+    "AIC",
+    "BIC",
+    "wall s",
+];
+
+/// The comparison as Markdown.
+pub fn compare_markdown(scheme: &str, entries: &[Entry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| entry_cells(i + 1, e))
+        .collect();
+    let right = [
+        true, false, false, true, true, true, true, true, true, true, true, true,
+    ];
+    format!(
+        "Experiments ranked by held-out median APE ({scheme}); AIC/BIC from the in-sample log residuals.\n\n{}",
+        markdown_table(&COMPARE_HEADER, &right, &rows)
+    )
+}
+
+/// The comparison as CSV.
+pub fn compare_csv(entries: &[Entry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| entry_cells(i + 1, e))
+        .collect();
+    csv_table(&COMPARE_HEADER, &rows)
+}
