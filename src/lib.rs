@@ -45,6 +45,7 @@ pub mod catalog;
 pub mod cv;
 pub mod evaluate;
 pub mod experiment;
+pub mod findings;
 pub mod fit;
 pub mod perf;
 pub mod precision;

@@ -59,6 +59,20 @@ pub enum Command {
     /// Cross-validate an experiment (every fold refits from scratch), or rank several by
     /// held-out error with --compare.
     Cv(CvArgs),
+    /// Regenerate FINDINGS.md from fresh runs: why the reference calculator misses the
+    /// chart, each hypothesis tested, refined parameters and cross-validated errors.
+    Findings(FindingsArgs),
+}
+
+/// `infercal findings`.
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// Where to write the findings.
+    #[arg(long, value_name = "FILE", default_value = "FINDINGS.md")]
+    pub out: PathBuf,
+    /// Worker threads (default: one per core). The findings do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
 }
 
 /// `infercal cv`.

@@ -11,6 +11,7 @@ mod compare_cmd;
 mod cv_cmd;
 mod data_cmd;
 mod evaluate_cmd;
+mod findings_cmd;
 mod output;
 mod predict_cmd;
 mod size_cmd;
@@ -91,6 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Evaluate(a) => evaluate_cmd::evaluate(&catalog, &a).map(Report::ok),
         Command::Calibrate(a) => calibrate_cmd::run(&catalog, &a).map(Report::ok),
         Command::Cv(a) => cv_cmd::run(&catalog, &a).map(Report::ok),
+        Command::Findings(a) => findings_cmd::run(&catalog, &a).map(Report::ok),
     }
 }
 

@@ -5,6 +5,7 @@ mod calibrate;
 mod catalog;
 mod compare;
 mod data;
+mod findings;
 mod serving;
 
 use std::path::PathBuf;

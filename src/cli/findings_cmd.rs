@@ -1,0 +1,31 @@
+//! `infercal findings`: regenerate FINDINGS.md from fresh runs of every shipped experiment.
+
+use anyhow::{Context, Result};
+use infercal::catalog::Catalog;
+use infercal::experiment::{DEFAULT_EXPERIMENT, EMBEDDED};
+use infercal::findings::findings;
+
+use super::args::FindingsArgs;
+use super::calibrate_cmd::load;
+use super::output::write_atomic;
+
+/// Runs every shipped experiment on its data and writes the findings.
+pub fn run(catalog: &Catalog, args: &FindingsArgs) -> Result<String> {
+    let (_, rows, _) = load(catalog, Some(DEFAULT_EXPERIMENT))?;
+    let experiments = EMBEDDED
+        .iter()
+        .map(|(name, _)| load(catalog, Some(name)).map(|(e, _, _)| e))
+        .collect::<Result<Vec<_>>>()?;
+    let threads = args.threads.map_or(0, |n| n as usize);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")?;
+    let text = pool.install(|| findings(catalog, &rows, &experiments))?;
+    write_atomic(&args.out, text.as_bytes())?;
+    Ok(format!(
+        "wrote {} ({} lines)\n",
+        args.out.display(),
+        text.lines().count()
+    ))
+}
