@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{BenchRow, EMBEDDED_FILES, Metric, Observed, Origin, embedded_file};
+use super::{BenchRow, EMBEDDED_FILES, LineIndex, Metric, Observed, Origin, embedded_file};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
 use crate::scenario::{Condition, Stat};
@@ -107,6 +107,7 @@ pub fn load_csv(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRo
         .flexible(true)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
+    let lines = LineIndex::new(text);
     let mut records = reader.records();
     let place = |line: u64, e: FieldError| DataError::At {
         file: file.to_string(),
@@ -115,19 +116,19 @@ pub fn load_csv(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRo
         message: e.message,
     };
     let header = match records.next() {
-        Some(record) => record.map_err(|e| csv_error(file, &e))?,
+        Some(record) => record.map_err(|e| csv_error(file, &e, &lines))?,
         None => {
             return Err(DataError::Empty {
                 file: file.to_string(),
             });
         }
     };
-    let header_line = header.position().map_or(1, |p| p.line());
+    let header_line = lines.of(header.position());
     let columns = header_map(&header).map_err(|e| place(header_line, e))?;
     let mut rows = Vec::new();
     for record in records {
-        let record = record.map_err(|e| csv_error(file, &e))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| csv_error(file, &e, &lines))?;
+        let line = lines.of(record.position());
         if record.len() != header.len() {
             let column = record.len().min(header.len()) + 1;
             let message = format!("expected {} fields, found {}", header.len(), record.len());
@@ -148,8 +149,8 @@ pub fn load_csv(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRo
     Ok(rows)
 }
 
-fn csv_error(file: &str, e: &csv::Error) -> DataError {
-    let line = e.position().map_or(0, |p| p.line());
+fn csv_error(file: &str, e: &csv::Error, lines: &LineIndex) -> DataError {
+    let line = lines.of(e.position());
     DataError::At {
         file: file.to_string(),
         line,

@@ -4,6 +4,7 @@
 //! slugs, never raw names: resolution happens once, at load time.
 
 mod check;
+pub mod import;
 mod load;
 
 use std::fmt;
@@ -153,11 +154,68 @@ pub struct BenchRow {
     pub origin: Origin,
 }
 
+/// Maps byte offsets of a text to 1-based line numbers. The csv crate's own line counter
+/// is one short on CRLF files (both real benchmark exports use CRLF) and after leading
+/// comment lines; its byte offsets are exact, so lines are counted from them.
+pub(crate) struct LineIndex {
+    newlines: Vec<usize>,
+    /// Whether each line (0-based) is a `#` comment: no record starts on one.
+    comment: Vec<bool>,
+}
+
+impl LineIndex {
+    /// Indexes `text` once.
+    pub(crate) fn new(text: &str) -> LineIndex {
+        LineIndex {
+            newlines: text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+            comment: text.lines().map(|l| l.starts_with('#')).collect(),
+        }
+    }
+
+    /// The 1-based line of a record starting at byte `offset`. On CRLF files the csv
+    /// crate reports a record as starting at the `\n` that ends the previous line, so a
+    /// newline *at* the offset already belongs to the line before.
+    pub(crate) fn line(&self, offset: u64) -> u64 {
+        self.newlines.partition_point(|&n| (n as u64) <= offset) as u64 + 1
+    }
+
+    /// The line where a record or error at `position` starts. After leading comment
+    /// lines the crate reports the comments' start, so comment lines are skipped.
+    pub(crate) fn of(&self, position: Option<&csv::Position>) -> u64 {
+        let Some(p) = position else { return 0 };
+        let mut line = self.line(p.byte());
+        while self
+            .comment
+            .get(line as usize - 1)
+            .copied()
+            .unwrap_or(false)
+        {
+            line += 1;
+        }
+        line
+    }
+}
+
 /// Benchmark files embedded in the binary: (name, contents). The first is the default.
-pub const EMBEDDED_FILES: &[(&str, &str)] = &[(
-    "data/benchmarks/nim-sizing-rag-5000-500.csv",
-    include_str!("../../data/benchmarks/nim-sizing-rag-5000-500.csv"),
-)];
+pub const EMBEDDED_FILES: &[(&str, &str)] = &[
+    (
+        "data/benchmarks/nim-sizing-rag-5000-500.csv",
+        include_str!("../../data/benchmarks/nim-sizing-rag-5000-500.csv"),
+    ),
+    (
+        "data/benchmarks/trtllm-0.9.0-static-batch.csv",
+        include_str!("../../data/benchmarks/trtllm-0.9.0-static-batch.csv"),
+    ),
+    (
+        "data/benchmarks/trtllm-perf-overview.csv",
+        include_str!("../../data/benchmarks/trtllm-perf-overview.csv"),
+    ),
+];
 
 /// The embedded file with this name (full path or bare file name), if any.
 pub fn embedded_file(name: &str) -> Option<(&'static str, &'static str)> {
@@ -170,3 +228,28 @@ pub fn embedded_file(name: &str) -> Option<(&'static str, &'static str)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod line_index_tests {
+    use super::LineIndex;
+
+    fn record_lines(text: &str) -> Vec<u64> {
+        let index = LineIndex::new(text);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
+        reader
+            .records()
+            .map(|r| index.of(r.unwrap().position()))
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_right_for_lf_crlf_and_leading_comments() {
+        assert_eq!(record_lines("a,b\nc,d\ne,f\n"), vec![1, 2, 3]);
+        assert_eq!(record_lines("a,b\r\nc,d\r\ne,f\r\n"), vec![1, 2, 3]);
+        assert_eq!(record_lines("# x\n# y\na,b\nc,d\n"), vec![3, 4]);
+        assert_eq!(record_lines("\"1,\n2\",b\nc,d\n"), vec![1, 3]);
+    }
+}

@@ -28,6 +28,8 @@ Examples:
   infercal calibrate serving-hypotheses --out out/hyp
   infercal cv --scheme loo                  # held-out error of the default experiment
   infercal cv --compare                     # rank every shipped experiment by held-out error
+  infercal import trtllm-bench-dli trt_llm_0_9_0_dli.csv -o data.csv
+  infercal import genai-perf profile_export_genai_perf.json --gpu h100-sxm --tp 1 --precision fp8
   infercal compare                          # reference calculator vs the embedded sizing chart
   infercal compare --format json | jq .summary
   infercal list gpus
@@ -62,6 +64,41 @@ pub enum Command {
     /// Regenerate FINDINGS.md from fresh runs: why the reference calculator misses the
     /// chart, each hypothesis tested, refined parameters and cross-validated errors.
     Findings(FindingsArgs),
+    /// Convert benchmark-tool outputs into the project's CSV schema.
+    Import(ImportArgs),
+}
+
+/// `infercal import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// trtllm-bench-dli (TensorRT-LLM 0.9.0 static-batch table), genai-perf
+    /// (profile_export_genai_perf .csv or .json) or trtllm-perf-overview.
+    #[arg(value_name = "FORMAT")]
+    pub format: String,
+    /// Files to convert.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// Model, for formats that do not record it (GenAI-Perf CSV).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// GPU, for formats that do not record it (GenAI-Perf).
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// Tensor-parallel degree, for formats that do not record it (GenAI-Perf).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub tp: Option<u32>,
+    /// Weight precision, for formats that do not record it (GenAI-Perf).
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// Serving engine to record.
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Concurrency, for GenAI-Perf CSV exports whose file name does not say it.
+    #[arg(long)]
+    pub concurrency: Option<f64>,
+    /// Output file (default: stdout).
+    #[arg(short = 'o', long = "output", value_name = "OUT.csv")]
+    pub output: Option<PathBuf>,
 }
 
 /// `infercal findings`.
@@ -84,7 +121,8 @@ pub struct CvArgs {
     /// Fold scheme: loo (one chart cell at a time), kfold:K, gpu, model, source, budget.
     #[arg(long, default_value = "loo")]
     pub scheme: String,
-    /// Rank these experiments by held-out error (no names: every shipped experiment).
+    /// Rank these experiments by held-out error (no names: the five shipped experiments
+    /// fitted to the sizing chart).
     #[arg(long, num_args = 0.., value_name = "EXPERIMENT")]
     pub compare: Option<Vec<String>>,
     /// Output directory (default: out/<experiment>, or out/compare-<scheme>).

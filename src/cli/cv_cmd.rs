@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use infercal::catalog::Catalog;
 use infercal::cv::compare::compare;
 use infercal::cv::{Scheme, cross_validate};
-use infercal::experiment::{DEFAULT_EXPERIMENT, EMBEDDED};
+use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::fit::Options;
 use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, cv_svg};
 
@@ -35,7 +35,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<String> {
         .context("starting worker threads")?;
     if let Some(names) = &args.compare {
         let names: Vec<String> = if names.is_empty() {
-            EMBEDDED.iter().map(|(n, _)| n.to_string()).collect()
+            CHART_EXPERIMENTS.iter().map(|n| n.to_string()).collect()
         } else {
             names.clone()
         };

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use infercal::catalog::Catalog;
-use infercal::experiment::{DEFAULT_EXPERIMENT, EMBEDDED};
+use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::findings::findings;
 
 use super::args::FindingsArgs;
@@ -12,9 +12,9 @@ use super::output::write_atomic;
 /// Runs every shipped experiment on its data and writes the findings.
 pub fn run(catalog: &Catalog, args: &FindingsArgs) -> Result<String> {
     let (_, rows, _) = load(catalog, Some(DEFAULT_EXPERIMENT))?;
-    let experiments = EMBEDDED
+    let experiments = CHART_EXPERIMENTS
         .iter()
-        .map(|(name, _)| load(catalog, Some(name)).map(|(e, _, _)| e))
+        .map(|name| load(catalog, Some(name)).map(|(e, _, _)| e))
         .collect::<Result<Vec<_>>>()?;
     let threads = args.threads.map_or(0, |n| n as usize);
     let pool = rayon::ThreadPoolBuilder::new()

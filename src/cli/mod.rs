@@ -12,6 +12,7 @@ mod cv_cmd;
 mod data_cmd;
 mod evaluate_cmd;
 mod findings_cmd;
+mod import_cmd;
 mod output;
 mod predict_cmd;
 mod size_cmd;
@@ -93,6 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Calibrate(a) => calibrate_cmd::run(&catalog, &a).map(Report::ok),
         Command::Cv(a) => cv_cmd::run(&catalog, &a).map(Report::ok),
         Command::Findings(a) => findings_cmd::run(&catalog, &a).map(Report::ok),
+        Command::Import(a) => import_cmd::run(&catalog, &a).map(Report::ok),
     }
 }
 

@@ -42,6 +42,21 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "serving-hypotheses",
         include_str!("../../experiments/serving-hypotheses.toml"),
     ),
+    (
+        "serving-real",
+        include_str!("../../experiments/serving-real.toml"),
+    ),
+];
+
+/// The shipped experiments fitted to the sizing chart alone: `cv --compare` ranks these by
+/// default and `FINDINGS.md` reports them (leave-one-cell-out on 16 cells). `serving-real`
+/// fits 10,000 measured rows and is cross-validated by GPU and by source instead.
+pub const CHART_EXPERIMENTS: [&str; 5] = [
+    "seed-efficiency",
+    "roofline-global",
+    "serving-global",
+    "serving-per-gpu",
+    "serving-hypotheses",
 ];
 
 /// The experiment `infercal calibrate` runs without an argument.

@@ -78,6 +78,8 @@ pub struct Instance {
     effective_kv_bandwidth: f64,
     weight_bytes: f64,
     kv_bytes_per_token: f64,
+    /// Context-phase activation workspace per prompt token in flight (per instance).
+    activation_bytes_per_token: f64,
     matmul_params: f64,
     layer_attention_width: f64,
     /// Seconds per token of activations all-reduced (both all-reduces of every layer).
@@ -86,6 +88,15 @@ pub struct Instance {
     allreduce_fixed_s: f64,
     step_overhead_s: f64,
     request_overhead_s: f64,
+}
+
+/// The context phase's largest live activation per prompt token, summed over the
+/// instance: the MLP intermediate (every active expert's) plus the residual stream, in 16
+/// bits. A static batch prefills all its prompts at once, so this grows with batch × ISL —
+/// which is why the largest TensorRT-LLM static batches run out of memory.
+fn activation_bytes_per_token(s: &Scenario<'_>) -> f64 {
+    let experts = s.model.moe.as_ref().map_or(1, |m| m.active_experts) as f64;
+    (experts * s.model.intermediate as f64 + s.model.hidden as f64) * ACTIVATION_BYTES
 }
 
 /// Usable bytes per GPU for weights and KV cache.
@@ -198,6 +209,7 @@ impl Instance {
             effective_kv_bandwidth: t * s.gpu.memory_bw_bytes_per_s() * p.kv_read_efficiency,
             weight_bytes,
             kv_bytes_per_token,
+            activation_bytes_per_token: activation_bytes_per_token(s),
             matmul_params: s.model.matmul_params_per_token(),
             layer_attention_width: layers * s.model.attention_width(),
             allreduce_per_token_s,
@@ -261,6 +273,13 @@ impl Instance {
                 self.allreduce_per_token_s,
             ),
         }
+    }
+
+    /// KV-cache tokens left while `prompt_tokens` prompt tokens are being prefilled at
+    /// once (their activations share the memory the weights leave).
+    pub fn kv_tokens_during_prefill(&self, prompt_tokens: f64) -> f64 {
+        self.kv_capacity_tokens
+            - prompt_tokens * self.activation_bytes_per_token / self.kv_bytes_per_token
     }
 
     /// Sequences of `tokens_per_sequence` the KV cache holds at once.

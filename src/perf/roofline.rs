@@ -35,10 +35,12 @@ impl PerfModel for RooflineModel {
             _ => 1.0,
         };
         let tokens_needed = batch * (isl + osl);
-        if tokens_needed > inst.kv_capacity_tokens {
+        // All prompts are prefilled at once: their activations take memory from the cache.
+        let available = inst.kv_tokens_during_prefill(batch * isl);
+        if tokens_needed > available {
             return Err(Infeasible::KvCacheTooSmall {
                 tokens_needed,
-                tokens_available: inst.kv_capacity_tokens,
+                tokens_available: available.max(0.0),
             });
         }
         let (prefill_s, allreduce_s) = inst.prefill_s(isl, batch);

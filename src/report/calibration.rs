@@ -199,6 +199,47 @@ fn worst_rows(evals: &[RowEvaluation], c: &Calibration) -> String {
     )
 }
 
+/// The memory model against static-batch runs: of those that did not complete, how many
+/// the model calls infeasible; of those that completed, how many it calls feasible.
+fn memory_check(c: &Calibration) -> String {
+    let runs: Vec<(bool, bool)> = c
+        .rows
+        .iter()
+        .zip(&c.fits)
+        .filter(|(r, _)| matches!(r.condition, crate::scenario::Condition::StaticBatch { .. }))
+        .map(|(r, f)| (r.value.value().is_some(), f.predicted.is_some()))
+        .collect();
+    if runs.is_empty() {
+        return String::new();
+    }
+    let failed = runs.iter().filter(|(done, _)| !done).count();
+    let failed_right = runs
+        .iter()
+        .filter(|(done, feasible)| !done && !feasible)
+        .count();
+    let done = runs.len() - failed;
+    let done_right = runs
+        .iter()
+        .filter(|(done, feasible)| *done && *feasible)
+        .count();
+    let share = |a: usize, b: usize| {
+        if b == 0 {
+            "n/a".to_string()
+        } else {
+            format!("{:.0} %", 100.0 * a as f64 / b as f64)
+        }
+    };
+    format!(
+        "\n## Memory model check (static-batch rows)\n\nOf {failed} rows whose run did not complete, the model calls {failed_right} infeasible ({}); \
+         of {done} that completed, it calls {done_right} feasible ({}). Overall {} of {} right ({}).\n",
+        share(failed_right, failed),
+        share(done_right, done),
+        failed_right + done_right,
+        runs.len(),
+        share(failed_right + done_right, runs.len())
+    )
+}
+
 /// `report.md`.
 pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) -> String {
     let evals = as_evaluations(c);
@@ -254,6 +295,7 @@ pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) 
             sig(min, 3), sig(max, 3), ratios.len(), sig(max / min, 3)
         ));
     }
+    out.push_str(&memory_check(c));
     out.push_str("\n## Worst rows\n\n");
     out.push_str(&worst_rows(&evals, c));
     if c.hypotheses.len() > 1 {

@@ -115,3 +115,68 @@ fn missing_file_is_bad_input() {
     let err = assert_one_line_bad_input(&out);
     assert!(err.contains("no/such/file.csv"), "{err}");
 }
+
+#[test]
+fn import_converts_the_real_tables() {
+    let dli = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/trtllm-0.9.0-static-batch.csv"
+    );
+    let out = infercal(&["import", "trtllm-bench-dli", dli]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout(&out).lines().count(), 1 + 3 * 3449);
+    let json = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/genai-perf/llama3-8b-concurrency10.json"
+    );
+    let target = scratch_dir().join("gp.csv");
+    let t = target.display().to_string();
+    let out = infercal(&[
+        "import",
+        "genai-perf",
+        json,
+        "--gpu",
+        "h100-sxm",
+        "--tp",
+        "1",
+        "--precision",
+        "fp8",
+        "-o",
+        &t,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = infercal(&["check-data", &t]);
+    assert!(
+        check.status.success() && stdout(&check).contains("17 rows"),
+        "{}",
+        stdout(&check)
+    );
+}
+
+#[test]
+fn import_names_the_missing_flag_and_bad_formats() {
+    let json = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/genai-perf/llama3-8b-concurrency10.json"
+    );
+    let err = assert_one_line_bad_input(&infercal(&[
+        "import",
+        "genai-perf",
+        json,
+        "--tp",
+        "1",
+        "--precision",
+        "fp8",
+    ]));
+    assert!(err.contains("--gpu is required"), "{err}");
+    let err = assert_one_line_bad_input(&infercal(&["import", "vllm-bench", json]));
+    assert!(err.contains("trtllm-bench-dli"), "{err}");
+}

@@ -145,10 +145,12 @@ fn static_batch(
 ) -> Result<OperatingPoint, Infeasible> {
     let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
     let tokens_needed = batch * (isl + osl);
-    if tokens_needed > inst.kv_capacity_tokens {
+    // All prompts are prefilled at once: their activations take memory from the cache.
+    let available = inst.kv_tokens_during_prefill(batch * isl);
+    if tokens_needed > available {
         return Err(Infeasible::KvCacheTooSmall {
             tokens_needed,
-            tokens_available: inst.kv_capacity_tokens,
+            tokens_available: available.max(0.0),
         });
     }
     let (prefill_s, prefill_allreduce_s) = inst.prefill_s(isl, batch);

@@ -1,0 +1,346 @@
+//! GenAI-Perf `profile_export_genai_perf` exports, CSV or JSON (told apart by a leading
+//! `{`). The CSV holds two tables — per-request metrics with avg/min/max/percentiles, then
+//! throughputs — with numbers like `"1,916.33"`; the JSON holds the same plus
+//! `input_config` (model, concurrency, token counts, backend). TTFT, ITL and request
+//! latency become `ttft_s`, `itl_s` and `e2e_s` at mean, p50, p90, p95 and p99; the
+//! throughputs become `output_tok_s` and `req_per_s`; all at the run's concurrency. GPU,
+//! TP and precision are not recorded: they must come from flags.
+
+use serde_json::Value;
+
+use super::{Overrides, at};
+use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
+use crate::catalog::Catalog;
+use crate::precision::Precision;
+use crate::scenario::{Condition, Stat};
+
+const SOURCE: &str = "genai-perf";
+
+/// (GenAI-Perf name in CSV, JSON key, metric, divisor to seconds). Dividing by 1000
+/// rounds correctly where multiplying by 1e-3 would add float noise to the written value.
+const LATENCIES: [(&str, &str, Metric, f64); 3] = [
+    (
+        "Time To First Token (ms)",
+        "time_to_first_token",
+        Metric::TtftS,
+        1000.0,
+    ),
+    (
+        "Inter Token Latency (ms)",
+        "inter_token_latency",
+        Metric::ItlS,
+        1000.0,
+    ),
+    (
+        "Request Latency (ms)",
+        "request_latency",
+        Metric::E2eS,
+        1000.0,
+    ),
+];
+const THROUGHPUTS: [(&str, &str, Metric); 2] = [
+    (
+        "Output Token Throughput (per sec)",
+        "output_token_throughput",
+        Metric::OutputTokS,
+    ),
+    (
+        "Request Throughput (per sec)",
+        "request_throughput",
+        Metric::ReqPerS,
+    ),
+];
+const STATS: [(&str, Stat); 5] = [
+    ("avg", Stat::Mean),
+    ("p50", Stat::P50),
+    ("p90", Stat::P90),
+    ("p95", Stat::P95),
+    ("p99", Stat::P99),
+];
+
+/// What one export says, before it becomes rows.
+#[derive(Default)]
+struct Export {
+    values: Vec<(Metric, Stat, f64)>,
+    isl: Option<f64>,
+    osl: Option<f64>,
+    model: Option<String>,
+    concurrency: Option<f64>,
+    backend: Option<String>,
+}
+
+/// Converts one export.
+pub fn import(
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    o: &Overrides,
+) -> Result<Vec<BenchRow>, DataError> {
+    let export = if text.trim_start().starts_with('{') {
+        parse_json(file, text)?
+    } else {
+        parse_csv(file, text)?
+    };
+    rows(file, export, catalog, o)
+}
+
+/// `"1,916.33"` → 1916.33.
+fn number(text: &str) -> Option<f64> {
+    text.trim()
+        .replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+fn parse_csv(file: &str, text: &str) -> Result<Export, DataError> {
+    let lines = LineIndex::new(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut export = Export::default();
+    let mut stat_columns: Option<Vec<(usize, Stat)>> = None;
+    let mut saw_throughputs = false;
+    for record in reader.records() {
+        let r = record.map_err(|e| {
+            at(
+                file,
+                lines.of(e.position()),
+                1,
+                format!("not valid CSV: {e}"),
+            )
+        })?;
+        let line = lines.of(r.position());
+        let name = r.get(0).unwrap_or("").trim();
+        match name {
+            "" => continue,
+            "Metric" if r.get(1).map(str::trim) == Some("Value") => saw_throughputs = true,
+            "Metric" => {
+                stat_columns = Some(
+                    r.iter()
+                        .enumerate()
+                        .filter_map(|(i, h)| {
+                            STATS
+                                .iter()
+                                .find(|(n, _)| *n == h.trim())
+                                .map(|(_, s)| (i, *s))
+                        })
+                        .collect(),
+                )
+            }
+            _ if saw_throughputs => {
+                if let Some((_, _, metric)) = THROUGHPUTS.iter().find(|(n, _, _)| *n == name) {
+                    let v = number(r.get(1).unwrap_or("")).ok_or_else(|| {
+                        at(
+                            file,
+                            line,
+                            2,
+                            format!(
+                                "{name}: expected a number, found `{}`",
+                                r.get(1).unwrap_or("")
+                            ),
+                        )
+                    })?;
+                    export.values.push((*metric, Stat::Mean, v));
+                }
+            }
+            _ => {
+                let columns = stat_columns.as_ref().ok_or_else(|| {
+                    at(
+                        file,
+                        line,
+                        1,
+                        "expected the `Metric,avg,min,max,...` header before the metrics",
+                    )
+                })?;
+                for &(column, stat) in columns {
+                    let cell = r.get(column).unwrap_or("");
+                    let v = number(cell).ok_or_else(|| {
+                        at(
+                            file,
+                            line,
+                            column + 1,
+                            format!("{name}: expected a number, found `{cell}`"),
+                        )
+                    })?;
+                    match name {
+                        "Input Sequence Length" if stat == Stat::Mean => export.isl = Some(v),
+                        "Output Sequence Length" if stat == Stat::Mean => export.osl = Some(v),
+                        _ => {
+                            if let Some((_, _, metric, divisor)) =
+                                LATENCIES.iter().find(|(n, ..)| *n == name)
+                            {
+                                export.values.push((*metric, stat, v / divisor));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if stat_columns.is_none() {
+        return Err(at(
+            file,
+            1,
+            1,
+            "missing the `Metric,avg,min,max,p99,...` table: not a GenAI-Perf CSV export",
+        ));
+    }
+    Ok(export)
+}
+
+fn parse_json(file: &str, text: &str) -> Result<Export, DataError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| {
+        at(
+            file,
+            e.line() as u64,
+            e.column(),
+            format!("not valid JSON: {e}"),
+        )
+    })?;
+    let missing = |key: &str| {
+        at(
+            file,
+            1,
+            1,
+            format!("missing `{key}`: not a GenAI-Perf JSON export"),
+        )
+    };
+    let mut export = Export::default();
+    for (_, key, metric, divisor) in LATENCIES {
+        let entry = doc.get(key).ok_or_else(|| missing(key))?;
+        for (name, stat) in STATS {
+            if let Some(v) = entry.get(name).and_then(Value::as_f64) {
+                export.values.push((metric, stat, v / divisor));
+            }
+        }
+    }
+    for (_, key, metric) in THROUGHPUTS {
+        let v = doc
+            .get(key)
+            .and_then(|e| e.get("avg"))
+            .and_then(Value::as_f64)
+            .ok_or_else(|| missing(&format!("{key}.avg")))?;
+        export.values.push((metric, Stat::Mean, v));
+    }
+    export.isl = doc
+        .get("input_sequence_length")
+        .and_then(|e| e.get("avg"))
+        .and_then(Value::as_f64);
+    export.osl = doc
+        .get("output_sequence_length")
+        .and_then(|e| e.get("avg"))
+        .and_then(Value::as_f64);
+    let config = doc.get("input_config");
+    export.model = config
+        .and_then(|c| c.get("model"))
+        .and_then(|m| m.get(0).or(Some(m)))
+        .and_then(Value::as_str)
+        .map(String::from);
+    export.concurrency = config
+        .and_then(|c| c.get("concurrency"))
+        .and_then(Value::as_f64);
+    export.backend = config
+        .and_then(|c| c.get("backend"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    Ok(export)
+}
+
+/// The concurrency in a file name such as `llama3-8b-concurrency10.csv`.
+fn concurrency_in_name(file: &str) -> Option<f64> {
+    let name = file.rsplit('/').next()?;
+    let digits: String = name
+        .split("concurrency")
+        .nth(1)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn required<T>(value: Option<T>, file: &str, flag: &str, what: &str) -> Result<T, DataError> {
+    value.ok_or_else(|| {
+        at(
+            file,
+            1,
+            1,
+            format!("{flag} is required: GenAI-Perf exports do not record {what}"),
+        )
+    })
+}
+
+fn rows(
+    file: &str,
+    e: Export,
+    catalog: &Catalog,
+    o: &Overrides,
+) -> Result<Vec<BenchRow>, DataError> {
+    let model_name = required(
+        o.model.clone().or(e.model),
+        file,
+        "--model",
+        "the model in the CSV form (import the JSON, or pass it)",
+    )?;
+    let model = catalog
+        .model(&model_name)
+        .map_err(|err| at(file, 1, 1, err.to_string()))?;
+    let gpu = catalog
+        .gpu(&required(o.gpu.clone(), file, "--gpu", "the GPU")?)
+        .map_err(|err| at(file, 1, 1, err.to_string()))?;
+    let tp = required(o.tp, file, "--tp", "the tensor-parallel degree")?;
+    let precision: Precision = required(o.precision, file, "--precision", "the precision")?;
+    let clients = required(
+        o.concurrency
+            .or(e.concurrency)
+            .or_else(|| concurrency_in_name(file)),
+        file,
+        "--concurrency",
+        "the concurrency in the CSV form",
+    )?;
+    let isl = required(
+        e.isl,
+        file,
+        "the `Input Sequence Length` metric",
+        "token counts otherwise",
+    )?
+    .round() as u32;
+    let osl = required(
+        e.osl,
+        file,
+        "the `Output Sequence Length` metric",
+        "token counts otherwise",
+    )?
+    .round() as u32;
+    let engine = o
+        .engine
+        .clone()
+        .or(e.backend)
+        .unwrap_or_else(|| "genai-perf".to_string());
+    let name = file.rsplit('/').next().unwrap_or(file).to_string();
+    Ok(e.values
+        .into_iter()
+        .map(|(metric, stat, v)| BenchRow {
+            source: SOURCE.to_string(),
+            model: model.slug.clone(),
+            gpu: gpu.slug.clone(),
+            tp: Some(tp),
+            pp: Some(1),
+            precision: Some(precision),
+            engine: engine.clone(),
+            isl: isl.max(1),
+            osl: osl.max(1),
+            condition: Condition::Concurrency { clients },
+            metric,
+            stat,
+            value: Observed::Value(v),
+            note: name.clone(),
+            origin: Origin {
+                file: file.to_string(),
+                line: 1,
+            },
+        })
+        .filter(|r| r.value.value().is_some_and(|v| v > 0.0))
+        .collect())
+}

@@ -1,0 +1,143 @@
+//! Importers: benchmark-tool outputs in their original formats converted into the tidy
+//! schema. Each format is one module: `trtllm_dli` (the TensorRT-LLM 0.9.0 static-batch
+//! table), `genai_perf` (GenAI-Perf `profile_export_genai_perf` CSV and JSON) and
+//! `perf_overview` (TensorRT-LLM's published max-throughput table). Fields a format does
+//! not record come from [`Overrides`]; a missing one is an error naming the flag. Every
+//! rejection names the file, and for tables the line, column and what was expected.
+
+pub mod genai_perf;
+pub mod perf_overview;
+pub mod trtllm_dli;
+
+use std::str::FromStr;
+
+use super::{BenchRow, COLUMNS, DataError};
+use crate::catalog::Catalog;
+use crate::precision::Precision;
+use crate::report::csv_table;
+
+/// The formats `infercal import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// TensorRT-LLM 0.9.0 static-batch benchmark table (NVIDIA DLI data set).
+    TrtllmBenchDli,
+    /// GenAI-Perf `profile_export_genai_perf.csv` or `.json`.
+    GenaiPerf,
+    /// TensorRT-LLM performance-overview table: max-load output tok/s.
+    TrtllmPerfOverview,
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "trtllm-bench-dli" => Ok(Format::TrtllmBenchDli),
+            "genai-perf" => Ok(Format::GenaiPerf),
+            "trtllm-perf-overview" => Ok(Format::TrtllmPerfOverview),
+            other => Err(format!(
+                "unknown format `{other}`; expected trtllm-bench-dli, genai-perf or trtllm-perf-overview"
+            )),
+        }
+    }
+}
+
+/// Values the user supplies for what a file does not record.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Model name (any alias).
+    pub model: Option<String>,
+    /// GPU name (any alias).
+    pub gpu: Option<String>,
+    /// Tensor-parallel degree.
+    pub tp: Option<u32>,
+    /// Weight precision.
+    pub precision: Option<Precision>,
+    /// Serving engine.
+    pub engine: Option<String>,
+    /// Closed-loop concurrency (GenAI-Perf CSV exports do not record it).
+    pub concurrency: Option<f64>,
+}
+
+/// Converts `text` (from `file`) in `format` into rows.
+pub fn import(
+    format: Format,
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    overrides: &Overrides,
+) -> Result<Vec<BenchRow>, DataError> {
+    match format {
+        Format::TrtllmBenchDli => trtllm_dli::import(file, text, catalog),
+        Format::GenaiPerf => genai_perf::import(file, text, catalog, overrides),
+        Format::TrtllmPerfOverview => perf_overview::import(file, text, catalog),
+    }
+}
+
+/// An error at a place in a file.
+pub(crate) fn at(file: &str, line: u64, column: usize, message: impl Into<String>) -> DataError {
+    DataError::At {
+        file: file.to_string(),
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+/// Rows in the project's schema, as CSV text (what `load_csv` reads back).
+pub fn to_csv(rows: &[BenchRow]) -> String {
+    let opt = |x: Option<u32>| x.map_or(String::new(), |v| v.to_string());
+    let records: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let (batch, clients, budget, target) = match r.condition {
+                crate::scenario::Condition::StaticBatch { batch_size } => (
+                    batch_size.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ),
+                crate::scenario::Condition::Concurrency { clients } => (
+                    String::new(),
+                    clients.to_string(),
+                    String::new(),
+                    String::new(),
+                ),
+                crate::scenario::Condition::TtftBudget {
+                    budget_s,
+                    target_rps,
+                } => (
+                    String::new(),
+                    String::new(),
+                    budget_s.to_string(),
+                    target_rps.map_or(String::new(), |t| t.to_string()),
+                ),
+                crate::scenario::Condition::ArrivalRate { .. }
+                | crate::scenario::Condition::Saturated => Default::default(),
+            };
+            vec![
+                r.source.clone(),
+                r.model.clone(),
+                r.gpu.clone(),
+                opt(r.tp),
+                opt(r.pp),
+                r.precision.map_or(String::new(), |p| p.to_string()),
+                r.engine.clone(),
+                r.isl.to_string(),
+                r.osl.to_string(),
+                batch,
+                clients,
+                budget,
+                target,
+                r.metric.to_string(),
+                r.stat.to_string(),
+                r.value.value().map_or("NA".to_string(), |v| format!("{v}")),
+                r.note.clone(),
+            ]
+        })
+        .collect();
+    csv_table(&COLUMNS, &records)
+}
+
+#[cfg(test)]
+mod tests;
