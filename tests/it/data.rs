@@ -180,3 +180,53 @@ fn import_names_the_missing_flag_and_bad_formats() {
     let err = assert_one_line_bad_input(&infercal(&["import", "vllm-bench", json]));
     assert!(err.contains("trtllm-bench-dli"), "{err}");
 }
+
+#[test]
+fn import_reads_every_genai_perf_export_shipped_as_a_fixture() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/genai-perf");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 14, "seven concurrencies × CSV and JSON");
+    for file in &files {
+        let out = infercal(&[
+            "import",
+            "genai-perf",
+            file,
+            "--model",
+            "llama-3-8b",
+            "--gpu",
+            "h100-sxm",
+            "--tp",
+            "1",
+            "--precision",
+            "fp8",
+        ]);
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = stdout(&out);
+        let concurrency = file
+            .split("concurrency")
+            .nth(1)
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap();
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.contains(&format!(",,{concurrency},,,"))),
+            "{file}: every row at concurrency {concurrency}"
+        );
+        assert_eq!(
+            text.lines().count(),
+            1 + 17,
+            "{file}: 3 latencies × 5 statistics + 2 throughputs"
+        );
+    }
+}
