@@ -191,3 +191,19 @@ pub fn summarize_by_gpu(rows: &[RowEvaluation]) -> BTreeMap<String, Summary> {
         .map(|(g, rs)| (g, summarize(rs)))
         .collect()
 }
+
+/// Summaries per scope, in reading order: overall, each metric, each GPU.
+pub fn scopes(rows: &[RowEvaluation]) -> Vec<(String, Summary)> {
+    let mut out = vec![("overall".to_string(), summarize(rows))];
+    out.extend(
+        summarize_by_metric(rows)
+            .into_iter()
+            .map(|(m, s)| (format!("metric {m}"), s)),
+    );
+    out.extend(
+        summarize_by_gpu(rows)
+            .into_iter()
+            .map(|(g, s)| (format!("gpu {g}"), s)),
+    );
+    out
+}

@@ -404,22 +404,7 @@ fn parameters_section(runs: &Runs) -> String {
         .estimates
         .iter()
         .filter(|e| e.free)
-        .map(|e| {
-            let name = if e.group.is_empty() {
-                e.name.clone()
-            } else {
-                format!("{} [{}]", e.name, e.group)
-            };
-            vec![
-                name,
-                sig(e.value, 4),
-                e.std_error.map_or("—".into(), |s| sig(s, 2)),
-                e.interval_95.map_or("—".into(), |[a, b]| {
-                    format!("{} – {}", sig(a, 3), sig(b, 3))
-                }),
-                e.unit.clone(),
-            ]
-        })
+        .map(crate::report::calibration::estimate_cells)
         .collect();
     format!(
         "## 3. The refined parameters (`{DEFAULT_EXPERIMENT}`)\n\n{}\nThe data determine {} of these {} directions. The chart's GPU-count cells repeat its rates (10 ÷ rate), \

@@ -125,13 +125,21 @@ pub struct CvArgs {
     /// fitted to the sizing chart).
     #[arg(long, num_args = 0.., value_name = "EXPERIMENT")]
     pub compare: Option<Vec<String>>,
-    /// Output directory (default: out/<experiment>, or out/compare-<scheme>).
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options shared by the commands that run calibrations.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Output directory (default: out/<experiment name>; for cv --compare,
+    /// out/compare-<scheme>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Worker threads (default: one per core). The result does not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
-    /// Seed for the grids and the k-fold shuffle (default: each experiment's).
+    /// Grid seed, and the k-fold shuffle's (default: each experiment's).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// No progress bars.
@@ -143,22 +151,12 @@ pub struct CvArgs {
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
     /// Experiment: a TOML file, or the name of a shipped one (seed-efficiency,
-    /// roofline-global, serving-global, serving-per-gpu, serving-hypotheses).
+    /// roofline-global, serving-global, serving-per-gpu, serving-hypotheses, serving-real).
     /// Default: serving-per-gpu.
     #[arg(value_name = "EXPERIMENT")]
     pub experiment: Option<String>,
-    /// Output directory (default: out/<experiment name>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Worker threads (default: one per core). The result does not depend on it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub threads: Option<u32>,
-    /// Grid seed (default: the experiment's).
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// No progress bars.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// What to list or show.

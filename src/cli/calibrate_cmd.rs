@@ -24,6 +24,7 @@ use infercal::report::{plots, sig};
 
 use super::BadInput;
 use super::args::CalibrateArgs;
+use super::common::thread_pool;
 use super::output::write_atomic;
 
 pub(super) static CANCEL: AtomicBool = AtomicBool::new(false);
@@ -140,21 +141,18 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<String> {
     // first one sets the same flag.
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
     let bars = Bars {
-        visible: !args.quiet && std::io::stderr().is_terminal(),
+        visible: !args.run.quiet && std::io::stderr().is_terminal(),
         current: Mutex::new(None),
     };
     let options = Options {
-        seed: args.seed,
+        seed: args.run.seed,
         cancel: &CANCEL,
         progress: &bars,
     };
-    let threads = args.threads.map_or(0, |n| n as usize);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?;
+    let pool = thread_pool(args.run.threads)?;
     let calibration = pool.install(|| calibrate(&experiment, &rows, catalog, &options))?;
     let out = args
+        .run
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&experiment.name));

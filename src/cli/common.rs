@@ -50,3 +50,11 @@ pub fn positive(flag: &str, value: f64) -> Result<f64> {
         Err(BadInput(format!("{flag} must be a positive number, got {value}")).into())
     }
 }
+
+/// A worker pool of `threads` threads (default: one per core).
+pub fn thread_pool(threads: Option<u32>) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.map_or(0, |n| n as usize))
+        .build()
+        .context("starting worker threads")
+}

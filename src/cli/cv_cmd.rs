@@ -14,6 +14,7 @@ use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, c
 use super::BadInput;
 use super::args::CvArgs;
 use super::calibrate_cmd::{Bars, CANCEL, load};
+use super::common::thread_pool;
 use super::output::write_atomic;
 
 /// Runs the cross-validation or the comparison; returns the text for stdout.
@@ -22,17 +23,13 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<String> {
         .scheme
         .parse()
         .map_err(|e: String| BadInput(format!("--scheme: {e}")))?;
-    let bars = Bars::new(args.quiet);
+    let bars = Bars::new(args.run.quiet);
     let options = Options {
-        seed: args.seed,
+        seed: args.run.seed,
         cancel: &CANCEL,
         progress: &bars,
     };
-    let threads = args.threads.map_or(0, |n| n as usize);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?;
+    let pool = thread_pool(args.run.threads)?;
     if let Some(names) = &args.compare {
         let names: Vec<String> = if names.is_empty() {
             CHART_EXPERIMENTS.iter().map(|n| n.to_string()).collect()
@@ -45,7 +42,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<String> {
             experiments.push((e, rows));
         }
         let entries = pool.install(|| compare(&experiments, catalog, scheme, &options))?;
-        let out = args.out.clone().unwrap_or_else(|| {
+        let out = args.run.out.clone().unwrap_or_else(|| {
             PathBuf::from("out").join(format!("compare-{}", scheme.to_string().replace(':', "-")))
         });
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
@@ -63,6 +60,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<String> {
     )?;
     let cv = pool.install(|| cross_validate(&e, &rows, catalog, scheme, &options))?;
     let out = args
+        .run
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&e.name));

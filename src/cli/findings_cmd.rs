@@ -1,12 +1,13 @@
 //! `infercal findings`: regenerate FINDINGS.md from fresh runs of every shipped experiment.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use infercal::catalog::Catalog;
 use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::findings::findings;
 
 use super::args::FindingsArgs;
 use super::calibrate_cmd::load;
+use super::common::thread_pool;
 use super::output::write_atomic;
 
 /// Runs every shipped experiment on its data and writes the findings.
@@ -16,11 +17,7 @@ pub fn run(catalog: &Catalog, args: &FindingsArgs) -> Result<String> {
         .iter()
         .map(|name| load(catalog, Some(name)).map(|(e, _, _)| e))
         .collect::<Result<Vec<_>>>()?;
-    let threads = args.threads.map_or(0, |n| n as usize);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?;
+    let pool = thread_pool(args.threads)?;
     let text = pool.install(|| findings(catalog, &rows, &experiments))?;
     write_atomic(&args.out, text.as_bytes())?;
     Ok(format!(

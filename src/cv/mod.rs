@@ -273,28 +273,12 @@ pub fn cross_validate(
     })
 }
 
-/// Summaries per scope: overall, per metric, per GPU.
-pub fn scopes(rows: &[RowEvaluation]) -> Vec<(String, crate::evaluate::Summary)> {
-    let mut out = vec![("overall".to_string(), crate::evaluate::summarize(rows))];
-    out.extend(
-        crate::evaluate::summarize_by_metric(rows)
-            .into_iter()
-            .map(|(m, s)| (format!("metric {m}"), s)),
-    );
-    out.extend(
-        crate::evaluate::summarize_by_gpu(rows)
-            .into_iter()
-            .map(|(g, s)| (format!("gpu {g}"), s)),
-    );
-    out
-}
-
 /// Held-out and in-sample summaries side by side, per scope (overall, metrics, GPUs).
 pub fn side_by_side(
     cv: &CrossValidation,
 ) -> Vec<(String, crate::evaluate::Summary, crate::evaluate::Summary)> {
-    let inside = scopes(&cv.in_sample);
-    scopes(&cv.held_out)
+    let inside = crate::evaluate::scopes(&cv.in_sample);
+    crate::evaluate::scopes(&cv.held_out)
         .into_iter()
         .zip(inside)
         .map(|((name, h), (_, i))| (name, h, i))

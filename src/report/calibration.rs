@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::evaluate::summary_markdown;
 use super::{condition_text, csv_table, markdown_table, sig};
-use crate::evaluate::{RowEvaluation, summarize, summarize_by_gpu, summarize_by_metric};
+use crate::evaluate::RowEvaluation;
 use crate::experiment::ValidExperiment;
 use crate::fit::Calibration;
 use crate::perf::params_file::SCHEMA_VERSION;
@@ -109,27 +109,33 @@ pub fn residuals_csv(c: &Calibration) -> String {
     csv_table(&header, &rows)
 }
 
+/// A parameter estimate as table cells: `name [group]`, value, std error, 95 % interval, unit.
+pub fn estimate_cells(e: &crate::fit::Estimate) -> Vec<String> {
+    let name = if e.group.is_empty() {
+        e.name.clone()
+    } else {
+        format!("{} [{}]", e.name, e.group)
+    };
+    vec![
+        name,
+        sig(e.value, 4),
+        e.std_error.map_or("—".into(), |s| sig(s, 2)),
+        e.interval_95.map_or("—".into(), |[lo, hi]| {
+            format!("{} – {}", sig(lo, 3), sig(hi, 3))
+        }),
+        e.unit.clone(),
+    ]
+}
+
 fn parameter_table(c: &Calibration) -> String {
     let rows: Vec<Vec<String>> = c
         .estimates
         .iter()
         .map(|e| {
-            let name = if e.group.is_empty() {
-                e.name.clone()
-            } else {
-                format!("{} [{}]", e.name, e.group)
-            };
-            vec![
-                name,
-                sig(e.value, 4),
-                e.std_error.map_or("—".into(), |s| sig(s, 2)),
-                e.interval_95.map_or("—".into(), |[lo, hi]| {
-                    format!("{} – {}", sig(lo, 3), sig(hi, 3))
-                }),
-                e.unit.clone(),
-                if e.free { "free" } else { "fixed" }.to_string(),
-                dedup(&e.flags).join("; "),
-            ]
+            let mut cells = estimate_cells(e);
+            cells.push(if e.free { "free" } else { "fixed" }.to_string());
+            cells.push(dedup(&e.flags).join("; "));
+            cells
         })
         .collect();
     markdown_table(
@@ -270,17 +276,7 @@ pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) 
         c.assumptions.label()
     ));
     out.push_str("## Fit summary\n\n");
-    let mut scopes = vec![("overall".to_string(), summarize(&evals))];
-    scopes.extend(
-        summarize_by_metric(&evals)
-            .into_iter()
-            .map(|(m, s)| (format!("metric {m}"), s)),
-    );
-    scopes.extend(
-        summarize_by_gpu(&evals)
-            .into_iter()
-            .map(|(g, s)| (format!("gpu {g}"), s)),
-    );
+    let scopes = crate::evaluate::scopes(&evals);
     out.push_str(&summary_markdown(
         "scope",
         scopes.iter().map(|(n, s)| (n.clone(), s)).collect(),
