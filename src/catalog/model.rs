@@ -203,6 +203,13 @@ impl Model {
         (self.layers * self.layer_params(active) + self.vocab * self.hidden) as f64
     }
 
+    /// Parameters of every expert's feed-forward block, all layers (0 for dense models).
+    pub fn expert_params(&self) -> u64 {
+        self.moe.as_ref().map_or(0, |m| {
+            self.layers * m.experts * self.ffn_params_per_expert()
+        })
+    }
+
     /// Bytes the weights occupy when stored in `precision`. Quantised checkpoints
     /// (fp8, int8, int4, fp4) keep the embedding table and LM head in 16 bits, as
     /// TensorRT-LLM and vLLM do, so only the decoder layers shrink.

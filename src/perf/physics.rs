@@ -25,11 +25,15 @@ pub const AUTO_TP_DEGREES: [u32; 4] = [1, 2, 4, 8];
 const ACTIVATION_BYTES: f64 = 2.0;
 
 /// A decode step split into its linear pieces in the running batch B:
-/// `time(B) = max(memory.0 + memory.1·B, compute.0 + compute.1·B) + fixed.0 + fixed.1·B`.
+/// `time(B) = max(memory.0 + experts(B) + memory.1·B, compute.0 + compute.1·B) + fixed.0 + fixed.1·B`,
+/// where `experts(B)` reads the experts B tokens touch in a mixture-of-experts model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepLine {
-    /// Memory-bound piece (weights + KV reads), (intercept, slope).
+    /// Memory-bound piece (dense weights + KV reads), (intercept, slope).
     pub memory: (f64, f64),
+    /// Time to read every expert once, and the share of experts one token routes to
+    /// (k/E); `None` for dense models.
+    pub experts: Option<(f64, f64)>,
     /// Compute-bound piece, (intercept, slope).
     pub compute: (f64, f64),
     /// Overhead and all-reduce, (intercept, slope).
@@ -39,7 +43,11 @@ pub struct StepLine {
 impl StepLine {
     /// Step time at running batch `batch`, and what bounds it.
     pub fn at(&self, batch: f64) -> (f64, Bound) {
-        let memory = self.memory.0 + self.memory.1 * batch;
+        // With k of E experts per token, B tokens touch 1 − (1 − k/E)^B of them.
+        let experts = self
+            .experts
+            .map_or(0.0, |(all, share)| all * (1.0 - (1.0 - share).powf(batch)));
+        let memory = self.memory.0 + experts + self.memory.1 * batch;
         let compute = self.compute.0 + self.compute.1 * batch;
         let fixed = self.fixed.0 + self.fixed.1 * batch;
         if compute > memory {
@@ -47,6 +55,15 @@ impl StepLine {
         } else {
             (memory + fixed, Bound::Memory)
         }
+    }
+
+    /// The memory piece as a line that reads every expert: an upper bound of the step
+    /// for solvers that need lines in the batch.
+    pub fn memory_upper_bound(&self) -> (f64, f64) {
+        (
+            self.memory.0 + self.experts.map_or(0.0, |(all, _)| all),
+            self.memory.1,
+        )
     }
 
     /// All-reduce time within a step at `batch`.
@@ -77,6 +94,10 @@ pub struct Instance {
     /// Effective bytes/s of the instance reading the KV cache.
     effective_kv_bandwidth: f64,
     weight_bytes: f64,
+    /// Bytes of all experts' weights (0 for dense models).
+    expert_bytes: f64,
+    /// Share of experts one token routes to (k/E; 1 for dense models).
+    expert_share: f64,
     kv_bytes_per_token: f64,
     /// Context-phase activation workspace per prompt token in flight (per instance).
     activation_bytes_per_token: f64,
@@ -208,6 +229,12 @@ impl Instance {
                 * p.decode_efficiency_for(&placement),
             effective_kv_bandwidth: t * s.gpu.memory_bw_bytes_per_s() * p.kv_read_efficiency,
             weight_bytes,
+            expert_bytes: s.model.expert_params() as f64 * weights.bytes(),
+            expert_share: s
+                .model
+                .moe
+                .as_ref()
+                .map_or(1.0, |m| m.active_experts as f64 / m.experts as f64),
             kv_bytes_per_token,
             activation_bytes_per_token: activation_bytes_per_token(s),
             matmul_params: s.model.matmul_params_per_token(),
@@ -260,13 +287,20 @@ impl Instance {
     /// The decode step as linear pieces in the running batch, at mean context `context`.
     pub fn step_line(&self, context: f64) -> StepLine {
         let memory = (
-            self.weight_bytes / self.effective_bandwidth,
+            (self.weight_bytes - self.expert_bytes) / self.effective_bandwidth,
             context * self.kv_bytes_per_token / self.effective_kv_bandwidth,
         );
+        let experts = (self.expert_bytes > 0.0).then(|| {
+            (
+                self.expert_bytes / self.effective_bandwidth,
+                self.expert_share,
+            )
+        });
         let flops_per_sequence =
             2.0 * self.matmul_params + 4.0 * self.layer_attention_width * context;
         StepLine {
             memory,
+            experts,
             compute: (0.0, flops_per_sequence / self.effective_flops),
             fixed: (
                 self.step_overhead_s + self.allreduce_fixed_s,

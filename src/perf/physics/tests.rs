@@ -154,3 +154,33 @@ fn decode_step_is_memory_bound_at_small_batch_and_compute_bound_at_large() {
         + 1e-3;
     assert!(close(line.at(1.0).0, expected, 1e-12));
 }
+
+#[test]
+fn a_moe_decode_step_reads_only_the_experts_its_tokens_touch() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = scenario(&c, "mixtral-8x7b", "h100-sxm", Precision::Fp16, Some(2));
+    s.isl = 128;
+    s.osl = 128;
+    let p = ServingParams::default();
+    let inst = Instance::resolve(&s, &p).unwrap();
+    let line = inst.step_line(192.0);
+    let (all_experts, share) = line.experts.expect("mixtral has experts");
+    assert!((share - 0.25).abs() < 1e-12, "top-2 of 8");
+    let expert_bytes = s.model.expert_params() as f64 * 2.0;
+    assert!((all_experts - expert_bytes / (2.0 * 3350e9 * 0.75)).abs() < 1e-12 * all_experts);
+    // One token reads a quarter of the experts; a large batch reads nearly all of them.
+    let kv = 192.0 * s.model.kv_bytes_per_token(Precision::Fp16) / (2.0 * 3350e9 * 0.5);
+    let one = line.at(1.0).0;
+    let expected = line.memory.0 + 0.25 * all_experts + kv + line.fixed.0 + line.fixed.1;
+    assert!((one - expected).abs() < 1e-12 * one, "{one} vs {expected}");
+    let many = line.at(256.0).0 - line.memory.1 * 256.0 - line.fixed.0 - line.fixed.1 * 256.0;
+    assert!((many - (line.memory.0 + all_experts)).abs() < 1e-9 * many);
+    let dense = scenario(&c, "llama-3.1-8b", "h100-sxm", Precision::Fp16, Some(1));
+    assert!(
+        Instance::resolve(&dense, &p)
+            .unwrap()
+            .step_line(192.0)
+            .experts
+            .is_none()
+    );
+}

@@ -63,7 +63,8 @@ impl OpenLoop {
         }
         let tokens_per_s = rate * self.osl;
         let mut batch: f64 = 0.0;
-        for (intercept, slope) in [self.line.memory, self.line.compute] {
+        // Solved on lines: a mixture-of-experts step is bounded by reading every expert.
+        for (intercept, slope) in [self.line.memory_upper_bound(), self.line.compute] {
             let denominator = (1.0 - busy) - tokens_per_s * (slope + self.line.fixed.1);
             if denominator <= 0.0 {
                 return None;
