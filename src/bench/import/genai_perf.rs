@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, at};
+use super::{Overrides, Run, at};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -319,28 +319,25 @@ fn rows(
         .or(e.backend)
         .unwrap_or_else(|| "genai-perf".to_string());
     let name = file.rsplit('/').next().unwrap_or(file).to_string();
+    let run = Run {
+        source: SOURCE.to_string(),
+        model: model.slug.clone(),
+        gpu: gpu.slug.clone(),
+        tp,
+        pp: 1,
+        precision,
+        engine,
+        isl: isl.max(1),
+        osl: osl.max(1),
+        condition: Condition::Concurrency { clients },
+        origin: Origin {
+            file: file.to_string(),
+            line: 1,
+        },
+    };
     Ok(e.values
         .into_iter()
-        .map(|(metric, stat, v)| BenchRow {
-            source: SOURCE.to_string(),
-            model: model.slug.clone(),
-            gpu: gpu.slug.clone(),
-            tp: Some(tp),
-            pp: Some(1),
-            precision: Some(precision),
-            engine: engine.clone(),
-            isl: isl.max(1),
-            osl: osl.max(1),
-            condition: Condition::Concurrency { clients },
-            metric,
-            stat,
-            value: Observed::Value(v),
-            note: name.clone(),
-            origin: Origin {
-                file: file.to_string(),
-                line: 1,
-            },
-        })
+        .map(|(metric, stat, v)| run.row(metric, stat, Observed::Value(v), name.clone()))
         .filter(|r| r.value.value().is_some_and(|v| v > 0.0))
         .collect())
 }

@@ -74,6 +74,50 @@ pub fn import(
     }
 }
 
+/// What every row of one measured run shares: all but the metric, statistic, value and note.
+pub(crate) struct Run {
+    pub(crate) source: String,
+    pub(crate) model: String,
+    pub(crate) gpu: String,
+    pub(crate) tp: u32,
+    pub(crate) pp: u32,
+    pub(crate) precision: Precision,
+    pub(crate) engine: String,
+    pub(crate) isl: u32,
+    pub(crate) osl: u32,
+    pub(crate) condition: crate::scenario::Condition,
+    pub(crate) origin: super::Origin,
+}
+
+impl Run {
+    /// One observation of this run.
+    pub(crate) fn row(
+        &self,
+        metric: super::Metric,
+        stat: crate::scenario::Stat,
+        value: super::Observed,
+        note: String,
+    ) -> BenchRow {
+        BenchRow {
+            source: self.source.clone(),
+            model: self.model.clone(),
+            gpu: self.gpu.clone(),
+            tp: Some(self.tp),
+            pp: Some(self.pp),
+            precision: Some(self.precision),
+            engine: self.engine.clone(),
+            isl: self.isl,
+            osl: self.osl,
+            condition: self.condition,
+            metric,
+            stat,
+            value,
+            note,
+            origin: self.origin.clone(),
+        }
+    }
+}
+
 /// An error at a place in a file.
 pub(crate) fn at(file: &str, line: u64, column: usize, message: impl Into<String>) -> DataError {
     DataError::At {

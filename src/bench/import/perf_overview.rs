@@ -4,7 +4,7 @@
 //! numbers may carry thousands separators). Each line becomes one saturated `output_tok_s`
 //! row.
 
-use super::at;
+use super::{Run, at};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -98,26 +98,28 @@ pub fn import(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>
             .ok()
             .filter(|v| v.is_finite() && *v > 0.0)
             .ok_or_else(|| fail(6, "a positive number"))?;
-        rows.push(BenchRow {
+        let run = Run {
             source: SOURCE.to_string(),
             model: model.slug.clone(),
             gpu: gpu.slug.clone(),
-            tp: Some(int(2)?),
-            pp: Some(1),
-            precision: Some(precision),
+            tp: int(2)?,
+            pp: 1,
+            precision,
             engine: field(7).to_string(),
             isl: int(4)?,
             osl: int(5)?,
             condition: Condition::Saturated,
-            metric: Metric::OutputTokS,
-            stat: Stat::Mean,
-            value: Observed::Value(value),
-            note: String::new(),
             origin: Origin {
                 file: file.to_string(),
                 line,
             },
-        });
+        };
+        rows.push(run.row(
+            Metric::OutputTokS,
+            Stat::Mean,
+            Observed::Value(value),
+            String::new(),
+        ));
     }
     Ok(rows)
 }

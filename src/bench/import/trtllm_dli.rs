@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::at;
+use super::{Run, at};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -177,31 +177,31 @@ fn run(r: &Record<'_>, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
         ),
         (Metric::OutputTokS, r.result(THROUGHPUT, 1.0)?),
     ];
+    let run = Run {
+        source: SOURCE.to_string(),
+        model: model.slug.clone(),
+        gpu: gpu.slug.clone(),
+        tp,
+        pp,
+        precision,
+        engine: ENGINE.to_string(),
+        isl,
+        osl,
+        condition: Condition::StaticBatch { batch_size },
+        origin: Origin {
+            file: r.file.to_string(),
+            line: r.line,
+        },
+    };
+    let note = |value: Observed| {
+        if value == Observed::NotAchievable {
+            "did not complete".to_string()
+        } else {
+            String::new()
+        }
+    };
     Ok(results
         .into_iter()
-        .map(|(metric, value)| BenchRow {
-            source: SOURCE.to_string(),
-            model: model.slug.clone(),
-            gpu: gpu.slug.clone(),
-            tp: Some(tp),
-            pp: Some(pp),
-            precision: Some(precision),
-            engine: ENGINE.to_string(),
-            isl,
-            osl,
-            condition: Condition::StaticBatch { batch_size },
-            metric,
-            stat: Stat::Mean,
-            value,
-            note: if value == Observed::NotAchievable {
-                "did not complete".to_string()
-            } else {
-                String::new()
-            },
-            origin: Origin {
-                file: r.file.to_string(),
-                line: r.line,
-            },
-        })
+        .map(|(metric, value)| run.row(metric, Stat::Mean, value, note(value)))
         .collect())
 }
