@@ -72,6 +72,21 @@ impl StepLine {
     }
 }
 
+/// A static batch: every prompt prefilled together, then every sequence decoded together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StaticBatch {
+    /// Prefill of the whole batch (its TTFT), seconds.
+    pub prefill_s: f64,
+    /// All-reduce within that prefill, seconds.
+    pub allreduce_s: f64,
+    /// One decode step at the batch, seconds.
+    pub step_s: f64,
+    /// What bounds the step.
+    pub bound: Bound,
+    /// Prefill plus the remaining decode steps, seconds.
+    pub e2e_s: f64,
+}
+
 /// A scenario's deployment resolved to constants.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Instance {
@@ -314,6 +329,29 @@ impl Instance {
     pub fn kv_tokens_during_prefill(&self, prompt_tokens: f64) -> f64 {
         self.kv_capacity_tokens
             - prompt_tokens * self.activation_bytes_per_token / self.kv_bytes_per_token
+    }
+
+    /// A static batch of `batch` requests; infeasible when their KV cache and the prompts'
+    /// activations (all prefilled at once) do not fit beside the weights.
+    pub fn static_batch(&self, isl: f64, osl: f64, batch: f64) -> Result<StaticBatch, Infeasible> {
+        let tokens_needed = batch * (isl + osl);
+        let available = self.kv_tokens_during_prefill(batch * isl);
+        if tokens_needed > available {
+            return Err(Infeasible::KvCacheTooSmall {
+                tokens_needed,
+                tokens_available: available.max(0.0),
+            });
+        }
+        let (prefill_s, allreduce_s) = self.prefill_s(isl, batch);
+        let (step_s, bound) = self.step_line(isl + osl / 2.0).at(batch);
+        let e2e_s = prefill_s + (osl - 1.0).max(0.0) * step_s;
+        Ok(StaticBatch {
+            prefill_s,
+            allreduce_s,
+            step_s,
+            bound,
+            e2e_s,
+        })
     }
 
     /// Sequences of `tokens_per_sequence` the KV cache holds at once.

@@ -34,18 +34,9 @@ impl PerfModel for RooflineModel {
             Condition::StaticBatch { batch_size } => f64::from(batch_size),
             _ => 1.0,
         };
-        let tokens_needed = batch * (isl + osl);
-        // All prompts are prefilled at once: their activations take memory from the cache.
-        let available = inst.kv_tokens_during_prefill(batch * isl);
-        if tokens_needed > available {
-            return Err(Infeasible::KvCacheTooSmall {
-                tokens_needed,
-                tokens_available: available.max(0.0),
-            });
-        }
-        let (prefill_s, allreduce_s) = inst.prefill_s(isl, batch);
-        let (step_s, bound) = inst.step_line(isl + osl / 2.0).at(batch);
-        let service_s = prefill_s + (osl - 1.0).max(0.0) * step_s;
+        let b = inst.static_batch(isl, osl, batch)?;
+        let (prefill_s, allreduce_s, step_s, bound, service_s) =
+            (b.prefill_s, b.allreduce_s, b.step_s, b.bound, b.e2e_s);
         let rate = batch / service_s;
         // One at a time: C closed-loop clients each wait behind the C−1 others.
         let queued = match s.condition {

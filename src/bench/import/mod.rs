@@ -118,6 +118,33 @@ impl Run {
     }
 }
 
+/// A record of a table with `expected` fields and its line, or the located reason not.
+pub(crate) fn checked_record(
+    file: &str,
+    lines: &super::LineIndex,
+    record: csv::Result<csv::StringRecord>,
+    expected: usize,
+) -> Result<(u64, csv::StringRecord), DataError> {
+    let record = record.map_err(|e| {
+        at(
+            file,
+            lines.of(e.position()),
+            1,
+            format!("not valid CSV: {e}"),
+        )
+    })?;
+    let line = lines.of(record.position());
+    if record.len() != expected {
+        return Err(at(
+            file,
+            line,
+            record.len().min(expected) + 1,
+            format!("expected {expected} fields, found {}", record.len()),
+        ));
+    }
+    Ok((line, record))
+}
+
 /// An error at a place in a file.
 pub(crate) fn at(file: &str, line: u64, column: usize, message: impl Into<String>) -> DataError {
     DataError::At {

@@ -4,7 +4,7 @@
 //! numbers may carry thousands separators). Each line becomes one saturated `output_tok_s`
 //! row.
 
-use super::{Run, at};
+use super::{Run, at, checked_record};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -49,23 +49,7 @@ pub fn import(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>
     }
     let mut rows = Vec::new();
     for record in reader.records() {
-        let r = record.map_err(|e| {
-            at(
-                file,
-                lines.of(e.position()),
-                1,
-                format!("not valid CSV: {e}"),
-            )
-        })?;
-        let line = lines.of(r.position());
-        if r.len() != HEADER.len() {
-            return Err(at(
-                file,
-                line,
-                r.len().min(HEADER.len()) + 1,
-                format!("expected {} fields, found {}", HEADER.len(), r.len()),
-            ));
-        }
+        let (line, r) = checked_record(file, &lines, record, HEADER.len())?;
         let field = |i: usize| r.get(i).unwrap_or("").trim();
         let fail = |i: usize, what: &str| {
             at(

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::{Run, at};
+use super::{Run, at, checked_record};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -112,23 +112,7 @@ pub fn import(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>
     let index = header_index(file, &header)?;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let fields = record.map_err(|e| {
-            at(
-                file,
-                lines.of(e.position()),
-                1,
-                format!("not valid CSV: {e}"),
-            )
-        })?;
-        let line = lines.of(fields.position());
-        if fields.len() != header.len() {
-            return Err(at(
-                file,
-                line,
-                fields.len().min(header.len()) + 1,
-                format!("expected {} fields, found {}", header.len(), fields.len()),
-            ));
-        }
+        let (line, fields) = checked_record(file, &lines, record, header.len())?;
         rows.extend(run(
             &Record {
                 file,

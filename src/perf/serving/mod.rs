@@ -143,19 +143,9 @@ fn static_batch(
     s: &Scenario<'_>,
     batch: f64,
 ) -> Result<OperatingPoint, Infeasible> {
-    let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
-    let tokens_needed = batch * (isl + osl);
-    // All prompts are prefilled at once: their activations take memory from the cache.
-    let available = inst.kv_tokens_during_prefill(batch * isl);
-    if tokens_needed > available {
-        return Err(Infeasible::KvCacheTooSmall {
-            tokens_needed,
-            tokens_available: available.max(0.0),
-        });
-    }
-    let (prefill_s, prefill_allreduce_s) = inst.prefill_s(isl, batch);
-    let (step_s, bound) = inst.step_line(isl + osl / 2.0).at(batch);
-    let e2e_s = prefill_s + (osl - 1.0).max(0.0) * step_s;
+    let b = inst.static_batch(f64::from(s.isl), f64::from(s.osl), batch)?;
+    let (prefill_s, prefill_allreduce_s, step_s, bound, e2e_s) =
+        (b.prefill_s, b.allreduce_s, b.step_s, b.bound, b.e2e_s);
     Ok(OperatingPoint {
         rate: batch / e2e_s,
         batch,
