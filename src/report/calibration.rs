@@ -81,7 +81,7 @@ pub fn residuals_csv(c: &Calibration) -> String {
         "loss_share",
         "infeasible_reason",
     ];
-    let na = |x: Option<f64>| x.map_or("NA".to_string(), |v| format!("{v}"));
+    let na = super::exact_or_na;
     let rows: Vec<Vec<String>> = c
         .rows
         .iter()

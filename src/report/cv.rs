@@ -113,7 +113,7 @@ pub fn cv_csv(cv: &CrossValidation) -> String {
         "in_sample_predicted",
         "held_out_infeasible_reason",
     ];
-    let na = |x: Option<f64>| x.map_or("NA".to_string(), |v| format!("{v}"));
+    let na = super::exact_or_na;
     let rows: Vec<Vec<String>> = cv
         .held_out
         .iter()

@@ -42,6 +42,12 @@ pub fn condition_text(c: &Condition) -> String {
     }
 }
 
+/// A number printed exactly (shortest form that reads back the same), or `NA`: the form
+/// data files use so that other tools read back what was computed.
+pub fn exact_or_na(x: Option<f64>) -> String {
+    x.map_or("NA".to_string(), |v| format!("{v}"))
+}
+
 /// Renders a Markdown table; `align_right` marks numeric columns.
 pub fn markdown_table(header: &[&str], align_right: &[bool], rows: &[Vec<String>]) -> String {
     let mut out = String::new();

@@ -202,7 +202,7 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                 target,
                 r.metric.to_string(),
                 r.stat.to_string(),
-                r.value.value().map_or("NA".to_string(), |v| format!("{v}")),
+                crate::report::exact_or_na(r.value.value()),
                 r.note.clone(),
             ]
         })
