@@ -14,7 +14,7 @@ use crate::catalog::Catalog;
 use crate::cv::compare::{Entry, entry};
 use crate::cv::{CrossValidation, Scheme, cross_validate};
 use crate::evaluate::{Assumptions, scenario_for};
-use crate::experiment::{DEFAULT_EXPERIMENT, LossKind, ValidExperiment};
+use crate::experiment::{CHART_BEST_EXPERIMENT, LossKind, ValidExperiment};
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate};
 use crate::perf::PerfModelKind;
 use crate::perf::registry::ParamSet;
@@ -59,7 +59,7 @@ pub fn findings(
     }
     let default = experiments
         .iter()
-        .find(|e| e.name == DEFAULT_EXPERIMENT)
+        .find(|e| e.name == CHART_BEST_EXPERIMENT)
         .cloned()
         .ok_or(FitError::NoRows)?;
     let mut squared = default.clone();
@@ -242,7 +242,7 @@ fn best_loss(c: &Calibration, gpu: &str, precision: crate::precision::Precision)
 }
 
 fn budget_section(runs: &Runs, catalog: &Catalog) -> Result<String, FitError> {
-    let Some(cv) = cv_of(runs, DEFAULT_EXPERIMENT) else {
+    let Some(cv) = cv_of(runs, CHART_BEST_EXPERIMENT) else {
         return Ok(String::new());
     };
     let model = PerfModelKind::Serving.with_params(&cv.full.params);
@@ -333,7 +333,7 @@ fn outlier_section(runs: &Runs) -> String {
             Some(cv.held_out[i].predicted? / cv.rows[i].value.value()?)
         })
         .fold(f64::INFINITY, f64::min);
-    let Some(default) = cv_of(runs, DEFAULT_EXPERIMENT) else {
+    let Some(default) = cv_of(runs, CHART_BEST_EXPERIMENT) else {
         return String::new();
     };
     let others: Vec<Vec<String>> = default
@@ -395,7 +395,7 @@ fn shift(text: &str) -> f64 {
 }
 
 fn parameters_section(runs: &Runs) -> String {
-    let Some(cv) = cv_of(runs, DEFAULT_EXPERIMENT) else {
+    let Some(cv) = cv_of(runs, CHART_BEST_EXPERIMENT) else {
         return String::new();
     };
     let numeric = cv.rows.iter().filter(|r| r.value.value().is_some()).count();
@@ -407,7 +407,7 @@ fn parameters_section(runs: &Runs) -> String {
         .map(crate::report::calibration::estimate_cells)
         .collect();
     format!(
-        "## 3. The refined parameters (`{DEFAULT_EXPERIMENT}`)\n\n{}\nThe data determine {} of these {} directions. The chart's GPU-count cells repeat its rates (10 ÷ rate), \
+        "## 3. The refined parameters (`{CHART_BEST_EXPERIMENT}`)\n\n{}\nThe data determine {} of these {} directions. The chart's GPU-count cells repeat its rates (10 ÷ rate), \
          so its {} numeric cells are {} independent numbers. Wide intervals are the honest answer; more data (TensorRT-LLM and \
          GenAI-Perf runs) is what narrows them.\n\n",
         markdown_table(
@@ -466,7 +466,7 @@ fn cv_section(runs: &Runs) -> String {
 }
 
 fn refinements_section(runs: &Runs) -> String {
-    let a10g_cells = cv_of(runs, DEFAULT_EXPERIMENT).map_or(0, |cv| {
+    let a10g_cells = cv_of(runs, CHART_BEST_EXPERIMENT).map_or(0, |cv| {
         cv.rows
             .iter()
             .filter(|r| {

@@ -24,10 +24,12 @@ Examples:
   infercal predict --model llama-3.1-70b --gpu h100-sxm --isl 5000 --osl 500 --ttft-budget 3
   infercal size --model llama-3.1-8b --ttft-budget 0.5 --target-rps 10 --isl 5000 --osl 500
   infercal evaluate --data data/benchmarks/nim-sizing-rag-5000-500.csv --perf-model serving
-  infercal calibrate                        # fit serving-per-gpu to the embedded chart
+  infercal calibrate                        # fit serving-real to all embedded data (~10 s)
   infercal calibrate serving-hypotheses --out out/hyp
-  infercal cv --scheme loo                  # held-out error of the default experiment
-  infercal cv --compare                     # rank every shipped experiment by held-out error
+  infercal cv --scheme source               # held-out error of the default, one source left out at a time
+  infercal cv serving-per-gpu               # leave-one-cell-out on the sizing chart
+  infercal cv --compare                     # rank the chart experiments by held-out error
+  infercal cv --compare serving-per-gpu serving-real --scheme kfold:10   # why serving-real is the default
   infercal import trtllm-bench-dli trt_llm_0_9_0_dli.csv -o data.csv
   infercal import genai-perf profile_export_genai_perf.json --gpu h100-sxm --tp 1 --precision fp8
   infercal compare                          # reference calculator vs the embedded sizing chart
@@ -115,14 +117,16 @@ pub struct FindingsArgs {
 /// `infercal cv`.
 #[derive(Debug, Args)]
 pub struct CvArgs {
-    /// Experiment (file or shipped name; default serving-per-gpu). Ignored with --compare.
+    /// Experiment (file or shipped name; default serving-real). Ignored with --compare.
     #[arg(value_name = "EXPERIMENT")]
     pub experiment: Option<String>,
-    /// Fold scheme: loo (one chart cell at a time), kfold:K, gpu, model, source, budget.
-    #[arg(long, default_value = "loo")]
+    /// Fold scheme: loo (one cell at a time: a cell is a row's deployment and workload,
+    /// all its metrics), kfold:K (K seeded folds of cells), gpu, model, source, budget
+    /// (leave each one out), or auto: loo up to 100 cells, else kfold:10.
+    #[arg(long, default_value = "auto")]
     pub scheme: String,
-    /// Rank these experiments by held-out error (no names: the five shipped experiments
-    /// fitted to the sizing chart).
+    /// Rank these experiments by held-out error on the union of their data, each source
+    /// counting once (no names: the five shipped experiments fitted to the sizing chart).
     #[arg(long, num_args = 0.., value_name = "EXPERIMENT")]
     pub compare: Option<Vec<String>>,
     #[command(flatten)]
@@ -152,7 +156,7 @@ pub struct RunArgs {
 pub struct CalibrateArgs {
     /// Experiment: a TOML file, or the name of a shipped one (seed-efficiency,
     /// roofline-global, serving-global, serving-per-gpu, serving-hypotheses, serving-real).
-    /// Default: serving-per-gpu.
+    /// Default: serving-real.
     #[arg(value_name = "EXPERIMENT")]
     pub experiment: Option<String>,
     #[command(flatten)]
@@ -293,12 +297,29 @@ pub struct WorkloadArgs {
     #[arg(long, value_enum, default_value_t)]
     pub stat: StatName,
     /// Parameter file: a calibration's fitted.json, or JSON with a subset of the serving
-    /// parameters (the rest default).
+    /// parameters (the rest default). Default: the shipped calibration, `serving-real`
+    /// fitted to all 10,419 embedded rows (data/calibrated/serving-real.json).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
+    /// Use the literature defaults instead of the shipped calibration (to see what
+    /// calibration changes).
+    #[arg(long, conflicts_with = "params")]
+    pub uncalibrated: bool,
     /// Performance model (default: the one the --params file was fitted for, else serving).
     #[arg(long, value_enum)]
     pub perf_model: Option<PerfModelName>,
+}
+
+impl WorkloadArgs {
+    /// Where the parameters come from without a file: the shipped calibration unless
+    /// `--uncalibrated`.
+    pub fn fallback(&self) -> super::common::Fallback {
+        if self.uncalibrated {
+            super::common::Fallback::Literature
+        } else {
+            super::common::Fallback::Shipped
+        }
+    }
 }
 
 /// `infercal predict`.
@@ -375,7 +396,9 @@ pub struct EvaluateArgs {
     /// Benchmark CSV files (default: the embedded sizing chart).
     #[arg(long, value_name = "FILE", num_args = 1.., default_value = "data/benchmarks/nim-sizing-rag-5000-500.csv")]
     pub data: Vec<String>,
-    /// Parameter file (JSON).
+    /// Parameter file: a calibration's fitted.json or hand-written JSON (default: the
+    /// literature defaults, uncalibrated; pass data/calibrated/serving-real.json for the
+    /// shipped calibration).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
     /// Performance model (default: the one the --params file was fitted for, else serving).

@@ -4,14 +4,55 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use infercal::experiment::DEFAULT_EXPERIMENT;
 use infercal::perf::PerfModelKind;
-use infercal::perf::params_file::{LoadedParams, parse_params};
+use infercal::perf::params_file::{
+    LoadedParams, SHIPPED_CALIBRATION, parse_params, shipped_calibration,
+};
 use infercal::precision::Precision;
 
 use super::BadInput;
 use super::args::PerfModelName;
 
-/// The parameters in `path`, or the defaults.
+/// Where parameters come from when no `--params` file is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// The literature defaults (`evaluate`, `compare`, and `--uncalibrated`).
+    Literature,
+    /// The shipped calibration (`predict`, `size`).
+    Shipped,
+}
+
+/// The parameters a command runs with, and a line saying where they came from.
+pub struct Parameters {
+    /// The parameters.
+    pub loaded: LoadedParams,
+    /// `shipped calibration (serving-real, data/calibrated/serving-real.json)`, a file name
+    /// or `literature defaults (uncalibrated)`.
+    pub origin: String,
+}
+
+/// The parameters in `path`, or the fallback's, with their origin.
+pub fn parameters(path: Option<&Path>, fallback: Fallback) -> Result<Parameters> {
+    let (loaded, origin) = match (path, fallback) {
+        (Some(path), _) => (load_params(Some(path))?, path.display().to_string()),
+        (None, Fallback::Literature) => (
+            LoadedParams::default(),
+            "literature defaults (uncalibrated)".to_string(),
+        ),
+        (None, Fallback::Shipped) => {
+            let loaded = shipped_calibration().context("reading the embedded calibration")?;
+            let origin = format!(
+                "shipped calibration ({DEFAULT_EXPERIMENT}, {})",
+                SHIPPED_CALIBRATION.0
+            );
+            (loaded, origin)
+        }
+    };
+    Ok(Parameters { loaded, origin })
+}
+
+/// The parameters in `path`, or the literature defaults.
 pub fn load_params(path: Option<&Path>) -> Result<LoadedParams> {
     let Some(path) = path else {
         return Ok(LoadedParams::default());

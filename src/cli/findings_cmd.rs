@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use infercal::catalog::Catalog;
-use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
+use infercal::experiment::{CHART_BEST_EXPERIMENT, CHART_EXPERIMENTS};
 use infercal::findings::findings;
 
 use super::args::FindingsArgs;
@@ -12,7 +12,7 @@ use super::output::write_atomic;
 
 /// Runs every shipped experiment on its data and writes the findings.
 pub fn run(catalog: &Catalog, args: &FindingsArgs) -> Result<String> {
-    let (_, rows, _) = load(catalog, Some(DEFAULT_EXPERIMENT))?;
+    let (_, rows, _) = load(catalog, Some(CHART_BEST_EXPERIMENT))?;
     let experiments = CHART_EXPERIMENTS
         .iter()
         .map(|name| load(catalog, Some(name)).map(|(e, _, _)| e))

@@ -9,7 +9,7 @@ use infercal::scenario::{Condition, Deployment, Scenario};
 use serde_json::{Value, json};
 
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{load_params, model_kind, positive, precision};
+use super::common::{model_kind, parameters, positive, precision};
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -41,7 +41,8 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let w = &a.workload;
     let model = catalog.model(&w.model)?;
     let gpu = catalog.gpu(&a.gpu)?;
-    let loaded = load_params(w.params.as_deref())?;
+    let params = parameters(w.params.as_deref(), w.fallback())?;
+    let loaded = &params.loaded;
     // A fitted file's deployment assumptions apply where the flags are silent.
     let weights = a
         .precision
@@ -66,7 +67,7 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         condition: condition(a)?,
         stat: w.stat.into(),
     };
-    let kind = model_kind(w.perf_model, &loaded, PerfModelKind::Serving);
+    let kind = model_kind(w.perf_model, loaded, PerfModelKind::Serving);
     let outcome = kind.with_params(&loaded.set).predict(&scenario);
     // An infeasible answer still says which TP it tried.
     scenario.deployment.tp = scenario
@@ -75,9 +76,14 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         .or(resolve_tp(&scenario, &loaded.set.serving).ok());
     Ok(match a.format {
         RecordFormat::Json => {
-            serde_json::to_string_pretty(&to_json(&scenario, kind, &outcome))? + "\n"
+            let mut doc = to_json(&scenario, kind, &outcome);
+            doc["parameters"] = json!(params.origin);
+            serde_json::to_string_pretty(&doc)? + "\n"
         }
-        RecordFormat::Table => to_text(&scenario, kind, &outcome),
+        RecordFormat::Table => {
+            to_text(&scenario, kind, &outcome)
+                + &format!("parameters            {}\n", params.origin)
+        }
     })
 }
 

@@ -8,7 +8,7 @@ use infercal::report::sizing;
 use infercal::size::{SizingQuestion, size};
 
 use super::args::{SizeArgs, TableFormat};
-use super::common::{load_params, model_kind, positive, precision};
+use super::common::{model_kind, parameters, positive, precision};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -37,8 +37,9 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             .map(|p| precision("--precisions", p))
             .collect::<Result<_>>()?
     };
-    let loaded = load_params(w.params.as_deref())?;
-    let model = model_kind(w.perf_model, &loaded, PerfModelKind::Serving).with_params(&loaded.set);
+    let params = parameters(w.params.as_deref(), w.fallback())?;
+    let loaded = &params.loaded;
+    let model = model_kind(w.perf_model, loaded, PerfModelKind::Serving).with_params(&loaded.set);
     let result = size(&question, &gpus, &precisions, model.as_ref());
     let shown = if a.all {
         result.deployable.iter().collect()
@@ -46,7 +47,11 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         result.best_per_gpu()
     };
     Ok(match a.format {
-        TableFormat::Md => sizing::to_markdown(&result, &shown),
+        TableFormat::Md => format!(
+            "{}\nParameters: {}.\n",
+            sizing::to_markdown(&result, &shown),
+            params.origin
+        ),
         TableFormat::Csv => sizing::to_csv(&shown),
         TableFormat::Json => sizing::to_json(&result, &shown) + "\n",
     })

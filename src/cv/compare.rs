@@ -1,6 +1,13 @@
-//! Model comparison: cross-validate several experiments under one scheme and rank them by
-//! held-out error, beside their free-parameter count, in-sample error, information
-//! criteria from the in-sample log residuals, and wall time.
+//! Model comparison: cross-validate several experiments under one scheme on one
+//! evaluation set, and rank them by held-out error beside their free-parameter count,
+//! in-sample error, information criteria from the in-sample log residuals, and wall time.
+//!
+//! Experiments that fit different data are judged on the same rows: the evaluation set is
+//! the union of their rows, split into folds once, and each experiment predicts every
+//! held-out row from a fit on its own rows outside that fold — rows of a source it never
+//! fits included, as a user would use it. The ranking score is the mean over sources of
+//! the held-out median APE, so a source with ten thousand rows counts as much as one with
+//! thirty-two. With a single source it is the plain held-out median APE.
 //!
 //! ## References
 //! - AIC and BIC for least squares, `m·ln(SSE/m) + 2k` and `m·ln(SSE/m) + k·ln m`:
@@ -8,12 +15,14 @@
 
 use serde::Serialize;
 
-use super::{CrossValidation, Scheme, cross_validate};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{CrossValidation, Scheme, Split, cross_validate_split, folds};
 use crate::bench::{BenchRow, Metric};
 use crate::catalog::Catalog;
-use crate::evaluate::{Summary, summarize, summarize_by_metric};
+use crate::evaluate::{RowEvaluation, Summary, summarize, summarize_by_metric};
 use crate::experiment::ValidExperiment;
-use crate::fit::{FitError, Options};
+use crate::fit::{FitError, Options, filter_rows};
 
 /// One experiment in a comparison.
 #[derive(Debug, Clone, Serialize)]
@@ -24,9 +33,13 @@ pub struct Entry {
     pub perf_model: String,
     /// Free parameters (copies per group counted).
     pub free_parameters: usize,
+    /// Mean over sources of the held-out median APE: the ranking key.
+    pub score: Option<f64>,
     /// Held-out summary over all rows.
     pub held_out: Summary,
-    /// In-sample summary over all rows.
+    /// Held-out summary per source.
+    pub held_out_by_source: BTreeMap<String, Summary>,
+    /// In-sample summary over the rows the experiment fits.
     pub in_sample: Summary,
     /// Held-out median APE on req/s/GPU rows, if there are any.
     pub held_out_rate_median_ape: Option<f64>,
@@ -47,16 +60,42 @@ fn information_criteria(cv: &CrossValidation, k: usize) -> (f64, f64) {
     (base + 2.0 * k as f64, base + k as f64 * m.ln())
 }
 
+/// Held-out summaries per source, and their mean median APE (`None` when a source has no
+/// scored row).
+fn by_source(held_out: &[RowEvaluation]) -> (BTreeMap<String, Summary>, Option<f64>) {
+    let mut groups: BTreeMap<String, Vec<&RowEvaluation>> = BTreeMap::new();
+    for r in held_out {
+        groups.entry(r.row.source.clone()).or_default().push(r);
+    }
+    let summaries: BTreeMap<String, Summary> = groups
+        .into_iter()
+        .map(|(source, rows)| (source, summarize(rows)))
+        .collect();
+    let medians: Option<Vec<f64>> = summaries.values().map(|s| s.median_ape).collect();
+    let score = medians
+        .filter(|m| !m.is_empty())
+        .map(|m| m.iter().sum::<f64>() / m.len() as f64);
+    (summaries, score)
+}
+
 /// Summarises one cross-validation as a comparison entry.
 pub fn entry(e: &ValidExperiment, cv: &CrossValidation) -> Entry {
     let k = cv.full.estimates.iter().filter(|x| x.free).count();
     let (aic, bic) = information_criteria(cv, k);
+    let (held_out_by_source, score) = by_source(&cv.held_out);
+    let own = cv
+        .in_sample
+        .iter()
+        .zip(&cv.trainable)
+        .filter_map(|(r, &t)| t.then_some(r));
     Entry {
         experiment: e.name.clone(),
         perf_model: e.perf_model.to_string(),
         free_parameters: k,
+        score,
         held_out: summarize(&cv.held_out),
-        in_sample: summarize(&cv.in_sample),
+        held_out_by_source,
+        in_sample: summarize(own),
         held_out_rate_median_ape: summarize_by_metric(&cv.held_out)
             .get(&Metric::ReqPerSPerGpu)
             .and_then(|s| s.median_ape),
@@ -66,23 +105,77 @@ pub fn entry(e: &ValidExperiment, cv: &CrossValidation) -> Entry {
     }
 }
 
-/// Cross-validates every experiment (with its rows) and ranks them, best held-out median
-/// APE first (ties by name).
+/// The evaluation set: every experiment's rows after its filter, each row once (rows are
+/// identified by file and line), and which experiment fits which row.
+fn evaluation_set(
+    experiments: &[(ValidExperiment, Vec<BenchRow>)],
+) -> (Vec<BenchRow>, Vec<Vec<bool>>) {
+    let mut union: Vec<BenchRow> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (e, rows) in experiments {
+        let own = filter_rows(rows, &e.filter)
+            .into_iter()
+            .map(|row| {
+                *index.entry(row.origin.to_string()).or_insert_with(|| {
+                    union.push(row);
+                    union.len() - 1
+                })
+            })
+            .collect();
+        members.push(own);
+    }
+    let trainable = members
+        .iter()
+        .map(|own| {
+            let mut mask = vec![false; union.len()];
+            own.iter().for_each(|&i| mask[i] = true);
+            mask
+        })
+        .collect();
+    (union, trainable)
+}
+
+/// Cross-validates every experiment on the union of their rows (see the module doc) and
+/// ranks them, best score first (ties by name). The folds are drawn once, with the
+/// first experiment's seed unless `options` sets one.
 pub fn compare(
     experiments: &[(ValidExperiment, Vec<BenchRow>)],
     catalog: &Catalog,
     scheme: Scheme,
     options: &Options<'_>,
 ) -> Result<Vec<Entry>, FitError> {
+    let (rows, trainable) = evaluation_set(experiments);
+    if rows.is_empty() {
+        return Err(FitError::NoRows);
+    }
+    let seed = options
+        .seed
+        .or_else(|| experiments.first().map(|(e, _)| e.search.seed))
+        .unwrap_or(1);
+    let scheme = scheme.resolve(&rows);
+    let (fold_of_row, labels) = folds(&rows, scheme, seed);
     let mut entries = experiments
         .iter()
-        .map(|(e, rows)| cross_validate(e, rows, catalog, scheme, options).map(|cv| entry(e, &cv)))
+        .zip(trainable)
+        .map(|((e, _), trainable)| {
+            let split = Split {
+                rows: rows.clone(),
+                trainable,
+                fold_of_row: fold_of_row.clone(),
+                labels: labels.clone(),
+            };
+            cross_validate_split(e, split, catalog, scheme, options).map(|cv| entry(e, &cv))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     entries.sort_by(|a, b| {
-        let key = |x: &Entry| x.held_out.median_ape.unwrap_or(f64::INFINITY);
+        let key = |x: &Entry| x.score.unwrap_or(f64::INFINITY);
         key(a)
             .total_cmp(&key(b))
             .then(a.experiment.cmp(&b.experiment))
     });
     Ok(entries)
 }
+
+#[cfg(test)]
+mod tests;

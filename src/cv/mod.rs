@@ -18,8 +18,9 @@ use serde::Serialize;
 
 use crate::bench::BenchRow;
 use crate::catalog::Catalog;
-use crate::evaluate::{RowEvaluation, evaluate_rows};
+use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows};
 use crate::experiment::{Mode, ValidExperiment};
+use crate::fit::space::ParamSpace;
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate, filter_rows};
 use crate::perf::registry::Tie;
 use crate::scenario::Condition;
@@ -28,6 +29,8 @@ use crate::scenario::Condition;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
+    /// Leave one cell out when there are at most [`LOO_MAX_CELLS`] cells, else ten folds.
+    Auto,
     /// Leave one cell out (its rows of every metric together).
     Loo,
     /// K folds of cells, shuffled with the experiment's seed.
@@ -45,6 +48,7 @@ pub enum Scheme {
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Scheme::Auto => f.write_str("auto"),
             Scheme::Loo => f.write_str("loo"),
             Scheme::KFold(k) => write!(f, "kfold:{k}"),
             Scheme::Gpu => f.write_str("gpu"),
@@ -59,8 +63,9 @@ impl FromStr for Scheme {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let expected = "expected loo, kfold:K (K ≥ 2), gpu, model, source or budget";
+        let expected = "expected auto, loo, kfold:K (K ≥ 2), gpu, model, source or budget";
         match s.trim() {
+            "auto" => Ok(Scheme::Auto),
             "loo" => Ok(Scheme::Loo),
             "gpu" => Ok(Scheme::Gpu),
             "model" => Ok(Scheme::Model),
@@ -70,6 +75,27 @@ impl FromStr for Scheme {
                 Some(Ok(k)) if k >= 2 => Ok(Scheme::KFold(k)),
                 _ => Err(format!("unknown scheme `{other}`; {expected}")),
             },
+        }
+    }
+}
+
+/// Leave-one-out refits once per cell: past this many cells `auto` uses ten folds instead
+/// (the 16-cell chart stays leave-one-out; 3,500 static-batch cells would take hours).
+pub const LOO_MAX_CELLS: usize = 100;
+
+impl Scheme {
+    /// The concrete scheme for `rows`: `auto` resolved, everything else as is.
+    pub fn resolve(self, rows: &[BenchRow]) -> Scheme {
+        if self != Scheme::Auto {
+            return self;
+        }
+        let mut cells: Vec<String> = rows.iter().map(cell).collect();
+        cells.sort_unstable();
+        cells.dedup();
+        if cells.len() <= LOO_MAX_CELLS {
+            Scheme::Loo
+        } else {
+            Scheme::KFold(10)
         }
     }
 }
@@ -98,8 +124,9 @@ fn budget(row: &BenchRow) -> String {
 
 /// Each row's fold index and each fold's label.
 pub fn folds(rows: &[BenchRow], scheme: Scheme, seed: u64) -> (Vec<usize>, Vec<String>) {
+    let scheme = scheme.resolve(rows);
     let key: Box<dyn Fn(&BenchRow) -> String> = match scheme {
-        Scheme::Loo | Scheme::KFold(_) => Box::new(cell),
+        Scheme::Auto | Scheme::Loo | Scheme::KFold(_) => Box::new(cell),
         Scheme::Gpu => Box::new(|r| r.gpu.clone()),
         Scheme::Model => Box::new(|r| r.model.clone()),
         Scheme::Source => Box::new(|r| r.source.clone()),
@@ -129,7 +156,7 @@ pub fn folds(rows: &[BenchRow], scheme: Scheme, seed: u64) -> (Vec<usize>, Vec<S
                 .collect();
             (group_of.iter().map(|g| fold_of_group[*g]).collect(), labels)
         }
-        Scheme::Loo => {
+        Scheme::Auto | Scheme::Loo => {
             let labels = groups
                 .iter()
                 .map(|g| g.split('|').skip(1).collect::<Vec<_>>().join(" "))
@@ -147,8 +174,10 @@ pub struct Fold {
     pub label: String,
     /// Rows held out (indices into the filtered rows).
     pub held_out: Vec<usize>,
-    /// Training loss.
+    /// Training loss (NaN when the fold had no training rows).
     pub loss: f64,
+    /// The fold had no training rows and predicted with the initial parameters.
+    pub untrained: bool,
     /// Parameters that had no training data and fell back to their prior.
     pub prior_fallbacks: Vec<String>,
 }
@@ -160,8 +189,11 @@ pub struct CrossValidation {
     pub experiment: String,
     /// Scheme.
     pub scheme: Scheme,
-    /// The rows (after the experiment's filter).
+    /// The rows predicted (after the experiment's filter).
     pub rows: Vec<BenchRow>,
+    /// Whether the experiment trained on each row (a comparison over several experiments'
+    /// data also predicts rows an experiment does not fit).
+    pub trainable: Vec<bool>,
     /// Each row's fold.
     pub fold_of_row: Vec<usize>,
     /// The folds.
@@ -199,6 +231,20 @@ fn prior_fallbacks(e: &ValidExperiment, train: &[BenchRow], held: &[BenchRow]) -
     out
 }
 
+/// What a cross-validation predicts and how it splits it: the evaluation rows, which of
+/// them the experiment trains on, and each row's fold.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Rows to predict (already filtered).
+    pub rows: Vec<BenchRow>,
+    /// Whether the experiment may train on each row; the others are only predicted.
+    pub trainable: Vec<bool>,
+    /// Each row's fold.
+    pub fold_of_row: Vec<usize>,
+    /// Each fold's label.
+    pub labels: Vec<String>,
+}
+
 /// Cross-validates `experiment` on `rows` (all loaded rows; the filter applies) under
 /// `scheme`. `options.progress` sees one step per fold; the seed shuffles k-fold splits.
 pub fn cross_validate(
@@ -208,36 +254,84 @@ pub fn cross_validate(
     scheme: Scheme,
     options: &Options<'_>,
 ) -> Result<CrossValidation, FitError> {
-    let started = std::time::Instant::now();
     let rows = filter_rows(rows, &e.filter);
     if rows.is_empty() {
         return Err(FitError::NoRows);
     }
     let seed = options.seed.unwrap_or(e.search.seed);
+    let scheme = scheme.resolve(&rows);
     let (fold_of_row, labels) = folds(&rows, scheme, seed);
+    let split = Split {
+        trainable: vec![true; rows.len()],
+        rows,
+        fold_of_row,
+        labels,
+    };
+    cross_validate_split(e, split, catalog, scheme, options)
+}
+
+/// The parameters an experiment has before it sees data: its initial values.
+fn untrained(
+    e: &ValidExperiment,
+) -> Result<(crate::perf::registry::ParamSet, Assumptions), FitError> {
+    let space = ParamSpace::new(e, &|_| Vec::new()).map_err(FitError::Space)?;
+    Ok((space.params_at(&space.initial()), Assumptions::default()))
+}
+
+/// Cross-validates `e` over a prepared split. A fold's training set is the trainable rows
+/// outside it: when that is every trainable row the full fit is reused (the fit is
+/// deterministic, so refitting would give the same answer), and when it is empty the
+/// fold predicts with the experiment's initial parameters and says so.
+pub fn cross_validate_split(
+    e: &ValidExperiment,
+    split: Split,
+    catalog: &Catalog,
+    scheme: Scheme,
+    options: &Options<'_>,
+) -> Result<CrossValidation, FitError> {
+    let started = std::time::Instant::now();
+    let Split {
+        rows,
+        trainable,
+        fold_of_row,
+        labels,
+    } = split;
     let quiet = Options {
         seed: options.seed,
         cancel: options.cancel,
         progress: &Silent,
     };
-    let full = calibrate(e, &rows, catalog, &quiet)?;
+    let own: Vec<BenchRow> = (0..rows.len())
+        .filter(|&i| trainable[i])
+        .map(|i| rows[i].clone())
+        .collect();
+    let full = calibrate(e, &own, catalog, &quiet)?;
     options.progress.start("folds", labels.len() as u64);
     let results = (0..labels.len())
         .into_par_iter()
         .map(|f| {
             let held_out: Vec<usize> = (0..rows.len()).filter(|&i| fold_of_row[i] == f).collect();
             let train: Vec<BenchRow> = (0..rows.len())
-                .filter(|&i| fold_of_row[i] != f)
+                .filter(|&i| trainable[i] && fold_of_row[i] != f)
                 .map(|i| rows[i].clone())
                 .collect();
             let held: Vec<BenchRow> = held_out.iter().map(|&i| rows[i].clone()).collect();
-            let fit = calibrate(e, &train, catalog, &quiet)?;
-            let model = e.perf_model.with_params(&fit.params);
-            let predicted = evaluate_rows(&held, catalog, model.as_ref(), &fit.assumptions)?;
+            let (params, assumptions, loss) = if train.len() == own.len() {
+                (full.params.clone(), full.assumptions.clone(), full.loss)
+            } else if train.is_empty() {
+                let (params, assumptions) = untrained(e)?;
+                (params, assumptions, f64::NAN)
+            } else {
+                let fit = calibrate(e, &train, catalog, &quiet)?;
+                (fit.params, fit.assumptions, fit.loss)
+            };
+            let model = e.perf_model.with_params(&params);
+            let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;
             options.progress.advance(1);
             let fold = Fold {
                 label: labels[f].clone(),
-                loss: fit.loss,
+                loss,
+                untrained: train.is_empty(),
                 prior_fallbacks: prior_fallbacks(e, &train, &held),
                 held_out,
             };
@@ -264,6 +358,7 @@ pub fn cross_validate(
         experiment: e.name.clone(),
         scheme,
         rows,
+        trainable,
         fold_of_row,
         folds,
         held_out,

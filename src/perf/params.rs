@@ -32,7 +32,8 @@ pub enum BudgetLoad {
     Poisson,
 }
 
-/// Overrides of the two efficiencies for one GPU or one GPU×precision.
+/// Overrides of the placement-dependent parameters (the two efficiencies and the
+/// all-reduce latency) for one GPU, GPU×precision or model.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EfficiencyOverride {
@@ -42,6 +43,10 @@ pub struct EfficiencyOverride {
     /// Fraction of memory bandwidth reached by decode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decode_efficiency: Option<f64>,
+    /// Fixed latency of one all-reduce, seconds: PCIe-only GPUs pay far more than
+    /// NVLink ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allreduce_latency_s: Option<f64>,
 }
 
 /// Parameters of the `roofline` and `serving` models.
@@ -165,6 +170,12 @@ impl ServingParams {
             .unwrap_or(self.decode_efficiency)
     }
 
+    /// α for this placement (most specific override wins: GPU×precision, GPU, model).
+    pub fn allreduce_latency_for(&self, at: &Placement<'_>) -> f64 {
+        self.lookup(at, |o| o.allreduce_latency_s)
+            .unwrap_or(self.allreduce_latency_s)
+    }
+
     /// Checks every value is in its domain; the message names the parameter.
     pub fn validate(&self) -> Result<(), String> {
         let fractions = [
@@ -225,6 +236,13 @@ impl ServingParams {
                     return Err(format!("{key}.{name} must be in (0, 1], got {v}"));
                 }
             }
+            if let Some(v) = o.allreduce_latency_s
+                && !(v.is_finite() && v >= 0.0)
+            {
+                return Err(format!(
+                    "{key}.allreduce_latency_s must be a finite number ≥ 0, got {v}"
+                ));
+            }
         }
         Ok(())
     }
@@ -249,21 +267,21 @@ mod tests {
             "h100-sxm".into(),
             EfficiencyOverride {
                 prefill_efficiency: Some(0.5),
-                decode_efficiency: None,
+                ..EfficiencyOverride::default()
             },
         );
         p.per_gpu_precision.insert(
             gpu_precision_key("h100-sxm", Precision::Fp8),
             EfficiencyOverride {
                 prefill_efficiency: Some(0.4),
-                decode_efficiency: None,
+                ..EfficiencyOverride::default()
             },
         );
         p.per_model.insert(
             "llama-3.1-8b".into(),
             EfficiencyOverride {
                 prefill_efficiency: Some(0.3),
-                decode_efficiency: None,
+                ..EfficiencyOverride::default()
             },
         );
         let at = |gpu, precision, model| Placement {
@@ -312,13 +330,39 @@ mod tests {
     }
 
     #[test]
+    fn a_gpu_override_sets_its_allreduce_latency_only() {
+        let mut p = ServingParams::default();
+        p.per_gpu.insert(
+            "l40s".into(),
+            EfficiencyOverride {
+                allreduce_latency_s: Some(80e-6),
+                ..EfficiencyOverride::default()
+            },
+        );
+        let at = |gpu| Placement {
+            gpu,
+            precision: Precision::Fp8,
+            model: "llama-2-70b",
+        };
+        assert!((p.allreduce_latency_for(&at("l40s")) - 80e-6).abs() < 1e-15);
+        assert!((p.allreduce_latency_for(&at("h100-sxm")) - p.allreduce_latency_s).abs() < 1e-15);
+        p.per_gpu.get_mut("l40s").unwrap().allreduce_latency_s = Some(-1.0);
+        assert!(
+            p.validate()
+                .unwrap_err()
+                .contains("l40s.allreduce_latency_s")
+        );
+    }
+
+    #[test]
     fn round_trips_through_json() {
         let mut p = ServingParams::default();
         p.per_gpu.insert(
             "l40s".into(),
             EfficiencyOverride {
-                prefill_efficiency: None,
                 decode_efficiency: Some(0.7),
+                allreduce_latency_s: Some(40e-6),
+                ..EfficiencyOverride::default()
             },
         );
         let text = serde_json::to_string(&p).unwrap();

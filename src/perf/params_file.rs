@@ -14,6 +14,20 @@ use super::params::ServingParams;
 use super::registry::ParamSet;
 use crate::evaluate::Assumptions;
 
+/// The calibration `predict` and `size` use unless told otherwise: the default
+/// experiment's `fitted.json`, embedded (path, text). Regenerate it with
+/// `infercal calibrate --out out/serving-real` and copy `fitted.json` here; a test fails
+/// when it no longer matches a fresh calibration.
+pub const SHIPPED_CALIBRATION: (&str, &str) = (
+    "data/calibrated/serving-real.json",
+    include_str!("../../data/calibrated/serving-real.json"),
+);
+
+/// The shipped calibration, parsed.
+pub fn shipped_calibration() -> Result<LoadedParams, ParamsFileError> {
+    parse_params(SHIPPED_CALIBRATION.0, SHIPPED_CALIBRATION.1)
+}
+
 /// The `fitted.json` schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -183,5 +197,53 @@ mod tests {
         let text = r#"{"schema_version": 1, "perf_model": "serving", "params": {"serving": {"warp_factor": 9}}}"#;
         let err = parse_params("f.json", text).unwrap_err();
         assert!(err.to_string().contains("warp_factor"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_calibration_is_what_the_default_experiment_fits_today() {
+        use crate::bench::{EMBEDDED_FILES, load_csv};
+        use crate::catalog::Catalog;
+        use crate::experiment::{DEFAULT_EXPERIMENT, EMBEDDED, content_hash, parse, validate};
+        use crate::fit::{Options, Silent, calibrate};
+
+        let shipped = shipped_calibration().unwrap();
+        let catalog = Catalog::embedded().unwrap();
+        let (name, text) = EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == DEFAULT_EXPERIMENT)
+            .unwrap();
+        let hash = content_hash(text.as_bytes());
+        let e = validate(parse(name, text).unwrap(), name, hash, &catalog, &|_| true).unwrap();
+        let rows: Vec<_> = EMBEDDED_FILES
+            .iter()
+            .flat_map(|(file, text)| load_csv(file, text, &catalog).unwrap())
+            .collect();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let options = Options {
+            seed: None,
+            cancel: &cancel,
+            progress: &Silent,
+        };
+        let fresh = calibrate(&e, &rows, &catalog, &options).unwrap();
+        let regenerate = "regenerate data/calibrated/serving-real.json: \
+            infercal calibrate --out out/serving-real, then copy its fitted.json";
+        for estimate in fresh.estimates.iter().filter(|x| x.free) {
+            let tie = e
+                .parameters
+                .iter()
+                .find(|p| p.name == estimate.name)
+                .unwrap()
+                .tie;
+            let group = estimate.group.as_str();
+            let was = shipped.set.get(&estimate.name, tie, group).unwrap();
+            // Bit-identical on one machine; another libm may move the last bits, and the
+            // optimiser's path with them, so allow 0.1 %.
+            assert!(
+                (was - estimate.value).abs() <= 1e-3 * estimate.value.abs(),
+                "{}[{group}]: shipped {was}, fitted now {}; {regenerate}",
+                estimate.name,
+                estimate.value
+            );
+        }
     }
 }

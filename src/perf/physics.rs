@@ -227,7 +227,10 @@ impl Instance {
             let link = s.gpu.link_bytes_per_s() * p.link_efficiency;
             let ring = 2.0 * (t - 1.0) / t;
             let per_token = 2.0 * layers * ring * s.model.hidden as f64 * ACTIVATION_BYTES / link;
-            (per_token, 2.0 * layers * p.allreduce_latency_s)
+            (
+                per_token,
+                2.0 * layers * p.allreduce_latency_for(&placement),
+            )
         } else {
             (0.0, 0.0)
         };

@@ -95,7 +95,7 @@ pub const PARAMETERS: &[ParamInfo] = &[
         unit: "s",
         kind: ParamKind::Positive,
         models: PHYSICAL,
-        groupable: false,
+        groupable: true,
     },
     ParamInfo {
         name: "step_overhead_s",
@@ -193,6 +193,7 @@ fn slot<'a>(o: &'a mut EfficiencyOverride, name: &str) -> Option<&'a mut Option<
     match name {
         "prefill_efficiency" => Some(&mut o.prefill_efficiency),
         "decode_efficiency" => Some(&mut o.decode_efficiency),
+        "allreduce_latency_s" => Some(&mut o.allreduce_latency_s),
         _ => None,
     }
 }
@@ -240,6 +241,7 @@ impl ParamSet {
         let grouped = overrides.get(group).and_then(|o| match name {
             "prefill_efficiency" => o.prefill_efficiency,
             "decode_efficiency" => o.decode_efficiency,
+            "allreduce_latency_s" => o.allreduce_latency_s,
             _ => None,
         });
         Some(grouped.unwrap_or(global))

@@ -166,60 +166,98 @@ pub fn cv_svg(cv: &CrossValidation) -> Result<String, String> {
     )
 }
 
-fn entry_cells(rank: usize, e: &Entry) -> Vec<String> {
-    vec![
-        rank.to_string(),
-        e.experiment.clone(),
-        e.perf_model.clone(),
-        e.free_parameters.to_string(),
-        num(e.held_out.median_ape),
-        num(e.held_out_rate_median_ape),
-        num(e.in_sample.median_ape),
-        num(e.held_out.median_abs_log_ratio),
-        pct(e.held_out.feasibility_accuracy),
-        sig(e.aic, 4),
-        sig(e.bic, 4),
-        format!("{:.1}", e.wall_time_s),
-    ]
+/// The sources every entry was judged on (the same set for all entries).
+fn sources(entries: &[Entry]) -> Vec<String> {
+    entries
+        .first()
+        .map(|e| e.held_out_by_source.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
-const COMPARE_HEADER: [&str; 12] = [
-    "rank",
-    "experiment",
-    "model",
-    "free params",
-    "held-out median APE %",
-    "held-out req/s/GPU median APE %",
-    "in-sample median APE %",
-    "held-out median |ln ratio|",
-    "held-out feasibility",
-    "AIC",
-    "BIC",
-    "wall s",
-];
+/// Header and cells; with more than one source, the score and a column per source.
+fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>) {
+    let sources = sources(entries);
+    let several = sources.len() > 1;
+    let mut header: Vec<String> = ["rank", "experiment", "model", "free params"]
+        .map(String::from)
+        .to_vec();
+    if several {
+        header.push("score: mean of per-source held-out median APE %".into());
+        header.extend(
+            sources
+                .iter()
+                .map(|s| format!("held-out median APE % on {s}")),
+        );
+    }
+    header.extend(
+        [
+            "held-out median APE %",
+            "held-out req/s/GPU median APE %",
+            "in-sample median APE %",
+            "held-out median |ln ratio|",
+            "held-out feasibility",
+            "AIC",
+            "BIC",
+            "wall s",
+        ]
+        .map(String::from),
+    );
+    let rows = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut cells = vec![
+                (i + 1).to_string(),
+                e.experiment.clone(),
+                e.perf_model.clone(),
+                e.free_parameters.to_string(),
+            ];
+            if several {
+                cells.push(num(e.score));
+                cells.extend(
+                    sources
+                        .iter()
+                        .map(|s| num(e.held_out_by_source.get(s).and_then(|x| x.median_ape))),
+                );
+            }
+            cells.extend([
+                num(e.held_out.median_ape),
+                num(e.held_out_rate_median_ape),
+                num(e.in_sample.median_ape),
+                num(e.held_out.median_abs_log_ratio),
+                pct(e.held_out.feasibility_accuracy),
+                sig(e.aic, 4),
+                sig(e.bic, 4),
+                format!("{:.1}", e.wall_time_s),
+            ]);
+            cells
+        })
+        .collect();
+    let right = header
+        .iter()
+        .map(|h| !matches!(h.as_str(), "experiment" | "model"))
+        .collect();
+    (header, right, rows)
+}
 
 /// The comparison as Markdown.
 pub fn compare_markdown(scheme: &str, entries: &[Entry]) -> String {
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| entry_cells(i + 1, e))
-        .collect();
-    let right = [
-        true, false, false, true, true, true, true, true, true, true, true, true,
-    ];
+    let (header, right, rows) = compare_table(entries);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let how = if sources(entries).len() > 1 {
+        "Every experiment is judged on the same rows, the union of their data, split into folds once; each predicts a held-out row from a fit on its own rows outside that fold, sources it does not fit included. Ranked by the score, the mean over sources of the held-out median APE, so each source counts once whatever its size"
+    } else {
+        "Experiments ranked by held-out median APE"
+    };
     format!(
-        "Experiments ranked by held-out median APE ({scheme}); AIC/BIC from the in-sample log residuals.\n\n{}",
-        markdown_table(&COMPARE_HEADER, &right, &rows)
+        "{how} ({scheme}); AIC/BIC from the in-sample log residuals.\n\n{}",
+        markdown_table(&header, &right, &rows)
     )
 }
 
 /// The comparison as CSV.
 pub fn compare_csv(entries: &[Entry]) -> String {
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| entry_cells(i + 1, e))
-        .collect();
-    csv_table(&COMPARE_HEADER, &rows)
+    let (header, _, rows) = compare_table(entries);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    csv_table(&header, &rows)
 }

@@ -36,12 +36,15 @@ fn the_default_writes_every_output_and_a_summary() {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
     assert!(
-        summary.contains("serving-per-gpu") && summary.contains("req_per_s_per_gpu"),
+        summary.contains("serving-real")
+            && summary.contains("req_per_s_per_gpu")
+            && summary.contains("itl_s"),
         "{summary}"
     );
     let doc = fitted(&dir);
     assert_eq!(doc["schema_version"], 1);
-    assert_eq!(doc["experiment"]["name"], "serving-per-gpu");
+    assert_eq!(doc["experiment"]["name"], "serving-real");
+    assert_eq!(doc["data_files"].as_array().unwrap().len(), 3);
     assert!(
         doc["experiment"]["hash"]
             .as_str()
@@ -221,5 +224,5 @@ fn cv_writes_its_report_and_refuses_unknown_schemes() {
         33
     );
     let bad = infercal(&["cv", "--scheme", "jackknife"]);
-    assert!(assert_one_line_bad_input(&bad).contains("expected loo"));
+    assert!(assert_one_line_bad_input(&bad).contains("expected auto, loo"));
 }

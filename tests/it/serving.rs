@@ -322,3 +322,44 @@ fn a_parameter_file_changes_the_prediction() {
     let err = assert_one_line_bad_input(&infercal(&with_bad));
     assert!(err.contains("bad.json:2:"), "{err}");
 }
+
+#[test]
+fn predict_and_size_use_the_shipped_calibration_unless_told_otherwise() {
+    let mut args = SEVENTY_B.to_vec();
+    args.extend(["json", "--gpu", "l40s", "--batch", "8"]);
+    let calibrated = json(&args);
+    assert!(
+        calibrated["parameters"]
+            .as_str()
+            .unwrap()
+            .starts_with("shipped calibration (serving-real"),
+        "{calibrated}"
+    );
+    let mut literature = args.clone();
+    literature.push("--uncalibrated");
+    let literature = json(&literature);
+    assert_eq!(
+        literature["parameters"],
+        "literature defaults (uncalibrated)"
+    );
+    assert_ne!(calibrated["itl_s"], literature["itl_s"]);
+    let mut both = args.clone();
+    both.extend(["--uncalibrated", "--params", "fitted.json"]);
+    assert_eq!(infercal(&both).status.code(), Some(2));
+    let size = infercal(&[
+        "size",
+        "--model",
+        "llama-3.1-8b",
+        "--ttft-budget",
+        "1",
+        "--target-rps",
+        "5",
+        "--isl",
+        "1000",
+        "--osl",
+        "200",
+        "--gpus",
+        "l40s",
+    ]);
+    assert!(stdout(&size).contains("Parameters: shipped calibration"));
+}

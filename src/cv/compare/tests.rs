@@ -1,0 +1,133 @@
+use std::sync::atomic::AtomicBool;
+
+use super::*;
+use crate::bench::{EMBEDDED_FILES, load_csv};
+use crate::cv::cross_validate;
+use crate::cv::tests::{chart, shipped};
+use crate::experiment::DEFAULT_EXPERIMENT;
+use crate::fit::Silent;
+
+fn options(cancel: &AtomicBool) -> Options<'_> {
+    Options {
+        seed: None,
+        cancel,
+        progress: &Silent,
+    }
+}
+
+/// The chart with its second half relabelled as another source (lines shifted so the
+/// rows stay distinct).
+fn chart_as_two_sources() -> Vec<BenchRow> {
+    let mut rows = chart();
+    let half = rows.len() / 2;
+    for row in &mut rows[half..] {
+        row.source = "second-source".into();
+        row.origin.file = "second.csv".into();
+    }
+    rows
+}
+
+#[test]
+fn the_evaluation_set_holds_each_row_once_and_knows_who_fits_it() {
+    let all = chart_as_two_sources();
+    let first: Vec<BenchRow> = all
+        .iter()
+        .filter(|r| r.source != "second-source")
+        .cloned()
+        .collect();
+    let experiments = vec![
+        (shipped("serving-global"), first.clone()),
+        (shipped("serving-per-gpu"), all.clone()),
+        (shipped("serving-global"), first.clone()),
+    ];
+    let (union, trainable) = evaluation_set(&experiments);
+    assert_eq!(union.len(), all.len());
+    assert_eq!(trainable[0].iter().filter(|t| **t).count(), first.len());
+    assert!(trainable[1].iter().all(|t| *t));
+    assert_eq!(trainable[0], trainable[2]);
+}
+
+#[test]
+fn the_score_is_the_mean_of_the_per_source_medians() {
+    let cancel = AtomicBool::new(false);
+    let cv = cross_validate(
+        &shipped("serving-global"),
+        &chart_as_two_sources(),
+        &Catalog::embedded().unwrap(),
+        Scheme::Loo,
+        &options(&cancel),
+    )
+    .unwrap();
+    let (summaries, score) = by_source(&cv.held_out);
+    assert_eq!(summaries.len(), 2);
+    let medians: Vec<f64> = summaries.values().map(|s| s.median_ape.unwrap()).collect();
+    let mean = (medians[0] + medians[1]) / 2.0;
+    assert!((score.unwrap() - mean).abs() < 1e-12);
+}
+
+#[test]
+fn a_source_an_experiment_never_fits_is_still_predicted() {
+    let all = chart_as_two_sources();
+    let trainable: Vec<bool> = all.iter().map(|r| r.source != "second-source").collect();
+    let (fold_of_row, labels) = folds(&all, Scheme::Source, 1);
+    let split = Split {
+        rows: all.clone(),
+        trainable,
+        fold_of_row,
+        labels,
+    };
+    let cancel = AtomicBool::new(false);
+    let cv = cross_validate_split(
+        &shipped("serving-global"),
+        split,
+        &Catalog::embedded().unwrap(),
+        Scheme::Source,
+        &options(&cancel),
+    )
+    .unwrap();
+    let untrained: Vec<&str> = cv
+        .folds
+        .iter()
+        .filter(|f| f.untrained)
+        .map(|f| f.label.as_str())
+        .collect();
+    assert_eq!(
+        untrained,
+        ["nim-sizing-chart"],
+        "holding out its only source leaves no training row"
+    );
+    // The other fold's training set is everything the experiment fits: the full fit, reused.
+    for (i, row) in all.iter().enumerate() {
+        if row.source == "second-source" {
+            assert_eq!(
+                cv.held_out[i].predicted.map(f64::to_bits),
+                cv.in_sample[i].predicted.map(f64::to_bits)
+            );
+        }
+    }
+}
+
+#[test]
+fn on_all_shipped_data_the_default_ranks_first() {
+    let catalog = Catalog::embedded().unwrap();
+    let everything: Vec<BenchRow> = EMBEDDED_FILES
+        .iter()
+        .flat_map(|(name, text)| load_csv(name, text, &catalog).unwrap())
+        .collect();
+    let experiments = vec![
+        (shipped("serving-per-gpu"), chart()),
+        (shipped("serving-real"), everything),
+    ];
+    let cancel = AtomicBool::new(false);
+    let ranking = compare(&experiments, &catalog, Scheme::KFold(10), &options(&cancel)).unwrap();
+    assert_eq!(
+        ranking[0].experiment,
+        DEFAULT_EXPERIMENT,
+        "{:?}",
+        ranking
+            .iter()
+            .map(|e| (&e.experiment, e.score, &e.held_out_by_source))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(ranking[0].held_out_by_source.len(), 3);
+}
