@@ -1,5 +1,6 @@
-//! Calibration speed: one objective evaluation on the chart, a 1024-point grid on one
-//! thread and on all threads, and the wall time of every shipped experiment. Run with
+//! Calibration speed: one objective evaluation on the chart and on all 10,419 shipped rows,
+//! a 1024-point grid on one thread and on all threads, and the wall time of every shipped
+//! experiment on its own data. Run with
 //! `cargo bench --bench calibrate`; the figures go in the README.
 
 use std::hint::black_box;
@@ -19,6 +20,36 @@ fn experiment(name: &str, catalog: &Catalog) -> ValidExperiment {
         .expect("shipped experiment");
     let raw = parse(name, text).expect("parses");
     validate(raw, name, content_hash(text.as_bytes()), catalog, &|_| true).expect("valid")
+}
+
+/// The embedded rows of the files an experiment names.
+fn rows_of(e: &ValidExperiment, catalog: &Catalog) -> Vec<infercal::bench::BenchRow> {
+    EMBEDDED_FILES
+        .iter()
+        .filter(|(name, _)| e.data.iter().any(|d| d == name))
+        .flat_map(|(name, text)| load_csv(name, text, catalog).expect("embedded data"))
+        .collect()
+}
+
+fn objective_on_all_rows(c: &mut Criterion) {
+    let catalog = Catalog::embedded().expect("catalog");
+    let e = experiment("serving-real", &catalog);
+    let rows = filter_rows(&rows_of(&e, &catalog), &e.filter);
+    let objective = prepare(&e, &rows, &catalog).expect("objective");
+    let u = objective.space.initial();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        let label = format!(
+            "objective/serving-real ({} rows), {threads} thread(s)",
+            rows.len()
+        );
+        c.bench_function(&label, |b| {
+            b.iter(|| pool.install(|| objective.cost(0, black_box(&u))))
+        });
+    }
 }
 
 fn objective_and_grid(c: &mut Criterion) {
@@ -48,13 +79,12 @@ fn objective_and_grid(c: &mut Criterion) {
 
 fn experiments(c: &mut Criterion) {
     let catalog = Catalog::embedded().expect("catalog");
-    let (name, text) = EMBEDDED_FILES[0];
-    let rows = load_csv(name, text, &catalog).expect("chart");
     let cancel = AtomicBool::new(false);
     let mut group = c.benchmark_group("calibrate");
     group.sample_size(10);
     for (name, _) in EMBEDDED {
         let e = experiment(name, &catalog);
+        let rows = rows_of(&e, &catalog);
         let options = Options {
             seed: None,
             cancel: &cancel,
@@ -67,5 +97,10 @@ fn experiments(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, objective_and_grid, experiments);
+criterion_group!(
+    benches,
+    objective_and_grid,
+    objective_on_all_rows,
+    experiments
+);
 criterion_main!(benches);

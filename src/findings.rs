@@ -282,7 +282,7 @@ fn budget_section(runs: &Runs, catalog: &Catalog) -> Result<String, FitError> {
     };
     let ((tight_bound, tight), (loose_bound, loose)) = (count(true), count(false));
     Ok(format!(
-        "### The TTFT budget as the binding constraint\n\nWith the default calibration, the rate each numeric cell allows under its budget as a \
+        "### The TTFT budget as the binding constraint\n\nWith the calibration the chart ranks first (`{CHART_BEST_EXPERIMENT}`), the rate each numeric cell allows under its budget as a \
          share of the saturated rate:\n\n{}\nThe budget binds in {tight_bound} of {tight} cells at 0.5 s and in {loose_bound} of {loose} at 3 s. \
          Where it binds, sizing from saturated throughput alone would under-provision.\n\n",
         markdown_table(
@@ -365,7 +365,7 @@ fn outlier_section(runs: &Runs) -> String {
     format!(
         "### Rows no variant explains\n\n70B on L40S under 3 s: the chart says 0.0057 req/s/GPU (1768 GPUs for 10 req/s). Every model predicts more:\n\n{}\n\
          The closest held-out prediction is {}× the chart. It is reported as an outlier with its numbers, not fitted away. \
-         The robust (Huber) loss caps its pull on the fit; refitting the default experiment with a squared loss moves the parameters \
+         The robust (Huber) loss caps its pull on the fit; refitting `{CHART_BEST_EXPERIMENT}` with a squared loss moves the parameters \
          of the other GPUs (and the shared ones) as follows — the largest shift, {}, is how much a single outlier would otherwise drag:\n\n{}\n",
         markdown_table(
             &[

@@ -52,6 +52,29 @@ pub fn parameters(path: Option<&Path>, fallback: Fallback) -> Result<Parameters>
     Ok(Parameters { loaded, origin })
 }
 
+impl Parameters {
+    /// Of `gpus`, those the parameters have no fitted efficiency for, when they have any
+    /// per-GPU efficiencies at all: those GPUs run on the global values, which for the
+    /// shipped calibration are the literature defaults.
+    pub fn uncalibrated<'a>(&self, gpus: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        let serving = &self.loaded.set.serving;
+        if serving.per_gpu.is_empty() && serving.per_gpu_precision.is_empty() {
+            return Vec::new();
+        }
+        let fitted = |gpu: &str| {
+            serving.per_gpu.contains_key(gpu)
+                || serving
+                    .per_gpu_precision
+                    .keys()
+                    .any(|k| k.split(':').next() == Some(gpu))
+        };
+        let mut out: Vec<&str> = gpus.into_iter().filter(|g| !fitted(g)).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 /// The parameters in `path`, or the literature defaults.
 pub fn load_params(path: Option<&Path>) -> Result<LoadedParams> {
     let Some(path) = path else {

@@ -78,11 +78,19 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         RecordFormat::Json => {
             let mut doc = to_json(&scenario, kind, &outcome);
             doc["parameters"] = json!(params.origin);
+            doc["gpu_calibrated"] = json!(params.uncalibrated([gpu.slug.as_str()]).is_empty());
             serde_json::to_string_pretty(&doc)? + "\n"
         }
         RecordFormat::Table => {
-            to_text(&scenario, kind, &outcome)
-                + &format!("parameters            {}\n", params.origin)
+            let mut text = to_text(&scenario, kind, &outcome);
+            text.push_str(&format!("parameters            {}\n", params.origin));
+            if !params.uncalibrated([gpu.slug.as_str()]).is_empty() {
+                text.push_str(&format!(
+                    "                      no fitted efficiencies for {}: global values used, read as rough\n",
+                    gpu.slug
+                ));
+            }
+            text
         }
     })
 }

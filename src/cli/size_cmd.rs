@@ -47,11 +47,21 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         result.best_per_gpu()
     };
     Ok(match a.format {
-        TableFormat::Md => format!(
-            "{}\nParameters: {}.\n",
-            sizing::to_markdown(&result, &shown),
-            params.origin
-        ),
+        TableFormat::Md => {
+            let mut text = format!(
+                "{}\nParameters: {}.\n",
+                sizing::to_markdown(&result, &shown),
+                params.origin
+            );
+            let rough = params.uncalibrated(shown.iter().map(|d| d.gpu.as_str()));
+            if !rough.is_empty() {
+                text.push_str(&format!(
+                    "No fitted efficiencies for {}: they use the global values (literature defaults unless a file sets them), so read their rows as rough.\n",
+                    rough.join(", ")
+                ));
+            }
+            text
+        }
         TableFormat::Csv => sizing::to_csv(&shown),
         TableFormat::Json => sizing::to_json(&result, &shown) + "\n",
     })

@@ -136,6 +136,15 @@ fn evaluation_set(
     (union, trainable)
 }
 
+/// A ranking of experiments.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// The scheme the folds followed (`auto` resolved).
+    pub scheme: Scheme,
+    /// Best score first.
+    pub entries: Vec<Entry>,
+}
+
 /// Cross-validates every experiment on the union of their rows (see the module doc) and
 /// ranks them, best score first (ties by name). The folds are drawn once, with the
 /// first experiment's seed unless `options` sets one.
@@ -144,7 +153,7 @@ pub fn compare(
     catalog: &Catalog,
     scheme: Scheme,
     options: &Options<'_>,
-) -> Result<Vec<Entry>, FitError> {
+) -> Result<Comparison, FitError> {
     let (rows, trainable) = evaluation_set(experiments);
     if rows.is_empty() {
         return Err(FitError::NoRows);
@@ -174,7 +183,7 @@ pub fn compare(
             .total_cmp(&key(b))
             .then(a.experiment.cmp(&b.experiment))
     });
-    Ok(entries)
+    Ok(Comparison { scheme, entries })
 }
 
 #[cfg(test)]

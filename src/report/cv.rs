@@ -178,6 +178,19 @@ fn sources(entries: &[Entry]) -> Vec<String> {
 fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>) {
     let sources = sources(entries);
     let several = sources.len() > 1;
+    // AIC and BIC compare fits of the same rows only.
+    let same_rows = entries.iter().all(|e| {
+        entries
+            .first()
+            .is_some_and(|f| f.in_sample.n == e.in_sample.n)
+    });
+    let criterion = |x: f64| {
+        if same_rows {
+            sig(x, 4)
+        } else {
+            "n/a".to_string()
+        }
+    };
     let mut header: Vec<String> = ["rank", "experiment", "model", "free params"]
         .map(String::from)
         .to_vec();
@@ -226,8 +239,8 @@ fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>
                 num(e.in_sample.median_ape),
                 num(e.held_out.median_abs_log_ratio),
                 pct(e.held_out.feasibility_accuracy),
-                sig(e.aic, 4),
-                sig(e.bic, 4),
+                criterion(e.aic),
+                criterion(e.bic),
                 format!("{:.1}", e.wall_time_s),
             ]);
             cells
@@ -250,7 +263,7 @@ pub fn compare_markdown(scheme: &str, entries: &[Entry]) -> String {
         "Experiments ranked by held-out median APE"
     };
     format!(
-        "{how} ({scheme}); AIC/BIC from the in-sample log residuals.\n\n{}",
+        "{how} ({scheme}); AIC/BIC from the in-sample log residuals (n/a when the experiments fit different rows).\n\n{}",
         markdown_table(&header, &right, &rows)
     )
 }

@@ -343,6 +343,14 @@ fn predict_and_size_use_the_shipped_calibration_unless_told_otherwise() {
         "literature defaults (uncalibrated)"
     );
     assert_ne!(calibrated["itl_s"], literature["itl_s"]);
+    assert_eq!(calibrated["gpu_calibrated"], true);
+    let mut elsewhere = SEVENTY_B.to_vec();
+    elsewhere.extend(["json", "--gpu", "b200", "--batch", "8"]);
+    assert_eq!(
+        json(&elsewhere)["gpu_calibrated"],
+        false,
+        "no B200 row was fitted"
+    );
     let mut both = args.clone();
     both.extend(["--uncalibrated", "--params", "fitted.json"]);
     assert_eq!(infercal(&both).status.code(), Some(2));
@@ -359,7 +367,9 @@ fn predict_and_size_use_the_shipped_calibration_unless_told_otherwise() {
         "--osl",
         "200",
         "--gpus",
-        "l40s",
+        "l40s,b200",
     ]);
-    assert!(stdout(&size).contains("Parameters: shipped calibration"));
+    let text = stdout(&size);
+    assert!(text.contains("Parameters: shipped calibration"), "{text}");
+    assert!(text.contains("No fitted efficiencies for b200:"), "{text}");
 }

@@ -119,7 +119,13 @@ fn on_all_shipped_data_the_default_ranks_first() {
         (shipped("serving-real"), everything),
     ];
     let cancel = AtomicBool::new(false);
-    let ranking = compare(&experiments, &catalog, Scheme::KFold(10), &options(&cancel)).unwrap();
+    let ranking = compare(&experiments, &catalog, Scheme::Auto, &options(&cancel)).unwrap();
+    assert_eq!(
+        ranking.scheme,
+        Scheme::KFold(10),
+        "thousands of cells: ten folds"
+    );
+    let ranking = ranking.entries;
     assert_eq!(
         ranking[0].experiment,
         DEFAULT_EXPERIMENT,
