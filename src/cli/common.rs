@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use infercal::catalog::Gpu;
 use infercal::experiment::DEFAULT_EXPERIMENT;
 use infercal::perf::PerfModelKind;
 use infercal::perf::params_file::{
@@ -52,26 +53,33 @@ pub fn parameters(path: Option<&Path>, fallback: Fallback) -> Result<Parameters>
     Ok(Parameters { loaded, origin })
 }
 
+/// Where a GPU's efficiencies come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// Its own fitted values (or the parameters have no per-GPU values at all).
+    Own,
+    /// The mean of the fitted GPUs of its architecture.
+    Borrowed(String),
+    /// The global values: the literature defaults unless the file sets them.
+    Global,
+}
+
 impl Parameters {
-    /// Of `gpus`, those the parameters have no fitted efficiency for, when they have any
-    /// per-GPU efficiencies at all: those GPUs run on the global values, which for the
-    /// shipped calibration are the literature defaults.
-    pub fn uncalibrated<'a>(&self, gpus: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    /// Where `gpu`'s efficiencies come from.
+    pub fn coverage(&self, gpu: &Gpu) -> Coverage {
         let serving = &self.loaded.set.serving;
-        if serving.per_gpu.is_empty() && serving.per_gpu_precision.is_empty() {
-            return Vec::new();
+        let own = serving.per_gpu.contains_key(&gpu.slug)
+            || serving
+                .per_gpu_precision
+                .keys()
+                .any(|k| k.split(':').next() == Some(gpu.slug.as_str()));
+        if own || (serving.per_gpu.is_empty() && serving.per_gpu_precision.is_empty()) {
+            Coverage::Own
+        } else if serving.per_architecture.contains_key(&gpu.architecture) {
+            Coverage::Borrowed(gpu.architecture.clone())
+        } else {
+            Coverage::Global
         }
-        let fitted = |gpu: &str| {
-            serving.per_gpu.contains_key(gpu)
-                || serving
-                    .per_gpu_precision
-                    .keys()
-                    .any(|k| k.split(':').next() == Some(gpu))
-        };
-        let mut out: Vec<&str> = gpus.into_iter().filter(|g| !fitted(g)).collect();
-        out.sort_unstable();
-        out.dedup();
-        out
     }
 }
 

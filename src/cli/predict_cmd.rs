@@ -9,7 +9,7 @@ use infercal::scenario::{Condition, Deployment, Scenario};
 use serde_json::{Value, json};
 
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{model_kind, parameters, positive, precision};
+use super::common::{Coverage, model_kind, parameters, positive, precision};
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -78,17 +78,29 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         RecordFormat::Json => {
             let mut doc = to_json(&scenario, kind, &outcome);
             doc["parameters"] = json!(params.origin);
-            doc["gpu_calibrated"] = json!(params.uncalibrated([gpu.slug.as_str()]).is_empty());
+            doc["gpu_efficiencies"] = json!(match params.coverage(gpu) {
+                Coverage::Own => "own".to_string(),
+                Coverage::Borrowed(arch) => format!("{arch} mean"),
+                Coverage::Global => "global".to_string(),
+            });
             serde_json::to_string_pretty(&doc)? + "\n"
         }
         RecordFormat::Table => {
             let mut text = to_text(&scenario, kind, &outcome);
             text.push_str(&format!("parameters            {}\n", params.origin));
-            if !params.uncalibrated([gpu.slug.as_str()]).is_empty() {
-                text.push_str(&format!(
-                    "                      no fitted efficiencies for {}: global values used, read as rough\n",
+            let note = match params.coverage(gpu) {
+                Coverage::Own => String::new(),
+                Coverage::Borrowed(arch) => format!(
+                    "no {} rows fitted: efficiencies are the mean of the fitted {arch} GPUs",
                     gpu.slug
-                ));
+                ),
+                Coverage::Global => format!(
+                    "no {} rows fitted: global efficiencies, read as rough",
+                    gpu.slug
+                ),
+            };
+            if !note.is_empty() {
+                text.push_str(&format!("                      {note}\n"));
             }
             text
         }

@@ -5,10 +5,10 @@ use infercal::catalog::{Catalog, Gpu};
 use infercal::perf::PerfModelKind;
 use infercal::precision::Precision;
 use infercal::report::sizing;
-use infercal::size::{SizingQuestion, size};
+use infercal::size::{Deployable, SizingQuestion, size};
 
 use super::args::{SizeArgs, TableFormat};
-use super::common::{model_kind, parameters, positive, precision};
+use super::common::{Coverage, Parameters, model_kind, parameters, positive, precision};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -53,16 +53,41 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
                 sizing::to_markdown(&result, &shown),
                 params.origin
             );
-            let rough = params.uncalibrated(shown.iter().map(|d| d.gpu.as_str()));
-            if !rough.is_empty() {
-                text.push_str(&format!(
-                    "No fitted efficiencies for {}: they use the global values (literature defaults unless a file sets them), so read their rows as rough.\n",
-                    rough.join(", ")
-                ));
-            }
+            text.push_str(&coverage_note(&params, catalog, &shown));
             text
         }
         TableFormat::Csv => sizing::to_csv(&shown),
         TableFormat::Json => sizing::to_json(&result, &shown) + "\n",
     })
+}
+
+/// Which of the shown GPUs borrow their efficiencies or use the global ones.
+fn coverage_note(params: &Parameters, catalog: &Catalog, shown: &[&Deployable]) -> String {
+    let mut borrowed = Vec::new();
+    let mut global = Vec::new();
+    let mut gpus: Vec<&str> = shown.iter().map(|d| d.gpu.as_str()).collect();
+    gpus.sort_unstable();
+    gpus.dedup();
+    for slug in gpus {
+        let Ok(gpu) = catalog.gpu(slug) else { continue };
+        match params.coverage(gpu) {
+            Coverage::Own => {}
+            Coverage::Borrowed(arch) => borrowed.push(format!("{slug} ({arch})")),
+            Coverage::Global => global.push(slug.to_string()),
+        }
+    }
+    let mut note = String::new();
+    if !borrowed.is_empty() {
+        note.push_str(&format!(
+            "No rows fitted for {}: their efficiencies are the mean of the fitted GPUs of the same architecture.\n",
+            borrowed.join(", ")
+        ));
+    }
+    if !global.is_empty() {
+        note.push_str(&format!(
+            "No rows fitted for {}, nor for their architecture: global efficiencies (the literature defaults unless a file sets them), so read their rows as rough.\n",
+            global.join(", ")
+        ));
+    }
+    note
 }

@@ -3,7 +3,8 @@
 //! differ only in metric leave together), seeded k-fold, or leave one GPU, model, source
 //! or budget out. Every fold refits from scratch with the experiment's own search; folds
 //! run in parallel and the result does not depend on the thread count. A tied parameter
-//! whose group has no training rows falls back to its prior centre, and the fold says so.
+//! whose group has no training rows takes its architecture's fitted mean (for a GPU), else
+//! the global value, and the fold says so.
 
 pub mod compare;
 
@@ -178,7 +179,8 @@ pub struct Fold {
     pub loss: f64,
     /// The fold had no training rows and predicted with the initial parameters.
     pub untrained: bool,
-    /// Parameters that had no training data and fell back to their prior.
+    /// Parameters that had no training data (they take the architecture's fitted mean for a
+    /// GPU, else the global value).
     pub prior_fallbacks: Vec<String>,
 }
 

@@ -296,10 +296,13 @@ pub fn calibrate(
         });
     let ranking = rank_hypotheses(&objective, &grid, &refined);
     let uncertainty = uncertainty::estimate(&objective, best.hypothesis, &best.u);
+    let estimates = estimates(experiment, &objective, &best.u, &uncertainty);
+    let mut params = objective.space.params_at(&best.u);
+    lend_across_architectures(&mut params, &estimates, &rows, catalog);
     Ok(Calibration {
-        params: objective.space.params_at(&best.u),
+        params,
         assumptions: objective.hypotheses[best.hypothesis].clone(),
-        estimates: estimates(experiment, &objective, &best.u, &uncertainty),
+        estimates,
         correlation: uncertainty.correlation.clone(),
         identified_directions: uncertainty.rank,
         hypotheses: ranking,
@@ -405,6 +408,36 @@ fn rank_hypotheses(
         .collect();
     scores.sort_by(|a, b| a.loss.total_cmp(&b.loss));
     scores
+}
+
+/// Gives GPUs without rows their architecture's fitted values: the row-weighted geometric
+/// mean over the fitted GPUs of that architecture whose values the data determine (a GPU
+/// with a flagged, unidentified estimate lends nothing).
+fn lend_across_architectures(
+    params: &mut ParamSet,
+    estimates: &[Estimate],
+    rows: &[BenchRow],
+    catalog: &Catalog,
+) {
+    let undetermined = |gpu: &str| {
+        estimates
+            .iter()
+            .any(|e| e.group == gpu && e.flags.iter().any(|f| f == uncertainty::NOT_IDENTIFIED))
+    };
+    let slugs: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| catalog.gpu(&r.gpu).ok().map(|g| g.slug.as_str()))
+        .collect();
+    params.serving.derive_architecture_overrides(
+        |gpu| catalog.gpu(gpu).ok().map(|g| g.architecture.clone()),
+        |gpu| {
+            if undetermined(gpu) {
+                0
+            } else {
+                slugs.iter().filter(|s| **s == gpu).count()
+            }
+        },
+    );
 }
 
 fn estimates(

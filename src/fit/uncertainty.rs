@@ -19,6 +19,8 @@ use super::objective::Objective;
 const STEP: f64 = 1e-4;
 /// Singular values below this fraction of the largest count as zero.
 const RANK_TOLERANCE: f64 = 1e-8;
+/// The flag of a parameter the data do not determine.
+pub const NOT_IDENTIFIED: &str = "not identified by the data (a flat direction of the loss)";
 /// A parameter whose share of a null direction exceeds this is not identified.
 const NULL_SHARE: f64 = 0.3;
 
@@ -214,9 +216,7 @@ fn invert(jtj: &DMatrix<f64>) -> (DMatrix<f64>, Vec<Vec<String>>) {
             if *sigma <= RANK_TOLERANCE * largest {
                 for (i, flag) in flags.iter_mut().enumerate() {
                     if v_t[(k, i)].abs() > NULL_SHARE {
-                        flag.push(
-                            "not identified by the data (a flat direction of the loss)".to_string(),
-                        );
+                        flag.push(NOT_IDENTIFIED.to_string());
                     }
                 }
             }

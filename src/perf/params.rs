@@ -98,6 +98,12 @@ pub struct ServingParams {
     /// Efficiency overrides per `gpu:precision` (e.g. `h100-sxm:fp8`); win over `per_gpu`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_gpu_precision: BTreeMap<String, EfficiencyOverride>,
+    /// Overrides per GPU architecture (`hopper`, `ada`, …) for GPUs without their own: a
+    /// calibration sets each to the geometric mean of the GPUs of that architecture it
+    /// fitted, weighted by their rows, so an H100 PCIe borrows from the fitted Hopper GPUs rather than falling to
+    /// the literature defaults.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_architecture: BTreeMap<String, EfficiencyOverride>,
     /// Efficiency overrides per model slug; `per_gpu` and `per_gpu_precision` win.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_model: BTreeMap<String, EfficiencyOverride>,
@@ -124,6 +130,7 @@ impl Default for ServingParams {
             auto_tp_min_kv_share: 0.1,
             per_gpu: BTreeMap::new(),
             per_gpu_precision: BTreeMap::new(),
+            per_architecture: BTreeMap::new(),
             per_model: BTreeMap::new(),
         }
     }
@@ -136,6 +143,8 @@ pub struct Placement<'a> {
     pub gpu: &'a str,
     /// Weight precision.
     pub precision: Precision,
+    /// The GPU's architecture.
+    pub architecture: &'a str,
     /// Model slug.
     pub model: &'a str,
 }
@@ -155,7 +164,52 @@ impl ServingParams {
             .get(&gpu_precision_key(at.gpu, at.precision))
             .and_then(&pick)
             .or_else(|| self.per_gpu.get(at.gpu).and_then(&pick))
+            .or_else(|| self.per_architecture.get(at.architecture).and_then(&pick))
             .or_else(|| self.per_model.get(at.model).and_then(&pick))
+    }
+
+    /// Sets `per_architecture` from `per_gpu`: for each architecture, the geometric mean of
+    /// each overridden value over its GPUs, weighted by `rows_of` (the rows that fitted
+    /// each GPU, so a GPU resting on one chart cell barely counts). `architecture_of` maps
+    /// a GPU slug to its architecture; unknown slugs and GPUs without rows are skipped.
+    pub fn derive_architecture_overrides(
+        &mut self,
+        architecture_of: impl Fn(&str) -> Option<String>,
+        rows_of: impl Fn(&str) -> usize,
+    ) {
+        type Pick = fn(&mut EfficiencyOverride) -> &mut Option<f64>;
+        let fields: [Pick; 3] = [
+            |o| &mut o.prefill_efficiency,
+            |o| &mut o.decode_efficiency,
+            |o| &mut o.allreduce_latency_s,
+        ];
+        let mut groups: BTreeMap<String, Vec<(EfficiencyOverride, f64)>> = BTreeMap::new();
+        for (gpu, o) in &self.per_gpu {
+            let rows = rows_of(gpu);
+            if let Some(arch) = architecture_of(gpu)
+                && rows > 0
+            {
+                groups.entry(arch).or_default().push((*o, rows as f64));
+            }
+        }
+        self.per_architecture = groups
+            .into_iter()
+            .map(|(arch, mut members)| {
+                let mut mean = EfficiencyOverride::default();
+                for field in fields {
+                    let (sum, weight) = members
+                        .iter_mut()
+                        .filter_map(|(o, w)| {
+                            field(o).filter(|v| *v > 0.0).map(|v| (v.ln() * *w, *w))
+                        })
+                        .fold((0.0, 0.0), |(s, t), (x, w)| (s + x, t + w));
+                    if weight > 0.0 {
+                        *field(&mut mean) = Some((sum / weight).exp());
+                    }
+                }
+                (arch, mean)
+            })
+            .collect();
     }
 
     /// η_pre for this placement (most specific override wins: GPU×precision, GPU, model).
@@ -224,6 +278,7 @@ impl ServingParams {
             .per_gpu
             .iter()
             .chain(&self.per_gpu_precision)
+            .chain(&self.per_architecture)
             .chain(&self.per_model);
         for (key, o) in overrides {
             for (name, v) in [
@@ -287,6 +342,7 @@ mod tests {
         let at = |gpu, precision, model| Placement {
             gpu,
             precision,
+            architecture: "hopper",
             model,
         };
         assert!(
@@ -342,6 +398,7 @@ mod tests {
         let at = |gpu| Placement {
             gpu,
             precision: Precision::Fp8,
+            architecture: "ada",
             model: "llama-2-70b",
         };
         assert!((p.allreduce_latency_for(&at("l40s")) - 80e-6).abs() < 1e-15);
@@ -351,6 +408,46 @@ mod tests {
             p.validate()
                 .unwrap_err()
                 .contains("l40s.allreduce_latency_s")
+        );
+    }
+
+    #[test]
+    fn architecture_overrides_are_row_weighted_geometric_means_below_a_gpus_own() {
+        let mut p = ServingParams::default();
+        let decode = |v| EfficiencyOverride {
+            decode_efficiency: Some(v),
+            ..EfficiencyOverride::default()
+        };
+        p.per_gpu.insert("h100-sxm".into(), decode(0.8));
+        p.per_gpu.insert("h200-sxm".into(), decode(0.4));
+        p.per_gpu.insert("mystery".into(), decode(0.1));
+        let architecture_of = |gpu: &str| (gpu != "mystery").then(|| "hopper".to_string());
+        let rows_of = |gpu: &str| if gpu == "h100-sxm" { 300 } else { 100 };
+        p.derive_architecture_overrides(architecture_of, rows_of);
+        let hopper = p.per_architecture["hopper"].decode_efficiency.unwrap();
+        let expected = (0.75 * 0.8_f64.ln() + 0.25 * 0.4_f64.ln()).exp();
+        assert!(
+            (hopper - expected).abs() < 1e-12,
+            "{hopper} against {expected}"
+        );
+        assert_eq!(
+            p.per_architecture.len(),
+            1,
+            "an unknown GPU founds no architecture"
+        );
+        assert_eq!(p.per_architecture["hopper"].prefill_efficiency, None);
+        let at = |gpu| Placement {
+            gpu,
+            precision: Precision::Fp8,
+            architecture: "hopper",
+            model: "llama-2-70b",
+        };
+        assert!((p.decode_efficiency_for(&at("h100-pcie")) - expected).abs() < 1e-12);
+        assert!((p.decode_efficiency_for(&at("h200-sxm")) - 0.4).abs() < 1e-12);
+        p.derive_architecture_overrides(architecture_of, |_| 0);
+        assert!(
+            p.per_architecture.is_empty(),
+            "GPUs without rows do not count"
         );
     }
 

@@ -227,6 +227,14 @@ mod tests {
         let fresh = calibrate(&e, &rows, &catalog, &options).unwrap();
         let regenerate = "regenerate data/calibrated/serving-real.json: \
             infercal calibrate --out out/serving-real, then copy its fitted.json";
+        let architectures = |set: &ParamSet| -> Vec<String> {
+            set.serving.per_architecture.keys().cloned().collect()
+        };
+        assert_eq!(
+            architectures(&shipped.set),
+            architectures(&fresh.params),
+            "{regenerate}"
+        );
         for estimate in fresh.estimates.iter().filter(|x| x.free) {
             let tie = e
                 .parameters

@@ -219,6 +219,7 @@ impl Instance {
         let placement = Placement {
             gpu: &s.gpu.slug,
             precision: weights,
+            architecture: &s.gpu.architecture,
             model: &s.model.slug,
         };
         let peak = s.gpu.tensor_tflops(compute).unwrap_or(s.gpu.tflops.fp16) * 1e12;

@@ -75,7 +75,7 @@ pub fn cv_markdown(cv: &CrossValidation) -> String {
                 String::new()
             } else {
                 format!(
-                    "no training data, prior used: {}",
+                    "no training data: {} (the architecture's fitted mean, else the global value)",
                     f.prior_fallbacks.join(", ")
                 )
             };

@@ -343,14 +343,18 @@ fn predict_and_size_use_the_shipped_calibration_unless_told_otherwise() {
         "literature defaults (uncalibrated)"
     );
     assert_ne!(calibrated["itl_s"], literature["itl_s"]);
-    assert_eq!(calibrated["gpu_calibrated"], true);
-    let mut elsewhere = SEVENTY_B.to_vec();
-    elsewhere.extend(["json", "--gpu", "b200", "--batch", "8"]);
+    assert_eq!(calibrated["gpu_efficiencies"], "own");
+    let on = |gpu| {
+        let mut args = SEVENTY_B.to_vec();
+        args.extend(["json", "--gpu", gpu, "--batch", "8"]);
+        json(&args)["gpu_efficiencies"].clone()
+    };
     assert_eq!(
-        json(&elsewhere)["gpu_calibrated"],
-        false,
-        "no B200 row was fitted"
+        on("h100-pcie"),
+        "hopper mean",
+        "no H100 PCIe row, but Hopper rows"
     );
+    assert_eq!(on("b200"), "global", "no Blackwell row at all");
     let mut both = args.clone();
     both.extend(["--uncalibrated", "--params", "fitted.json"]);
     assert_eq!(infercal(&both).status.code(), Some(2));
@@ -371,5 +375,8 @@ fn predict_and_size_use_the_shipped_calibration_unless_told_otherwise() {
     ]);
     let text = stdout(&size);
     assert!(text.contains("Parameters: shipped calibration"), "{text}");
-    assert!(text.contains("No fitted efficiencies for b200:"), "{text}");
+    assert!(
+        text.contains("No rows fitted for b200, nor for their architecture"),
+        "{text}"
+    );
 }
