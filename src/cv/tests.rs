@@ -197,3 +197,39 @@ fn the_chart_best_experiment_wins_the_chart_comparison() {
     assert!(position(CHART_BEST_EXPERIMENT) < position("seed-efficiency"));
     assert!(position(CHART_BEST_EXPERIMENT) < position("roofline-global"));
 }
+
+#[test]
+fn the_default_meets_the_real_data_bars() {
+    let catalog = Catalog::embedded().unwrap();
+    let everything: Vec<BenchRow> = EMBEDDED_FILES
+        .iter()
+        .flat_map(|(name, text)| load_csv(name, text, &catalog).unwrap())
+        .collect();
+    let cancel = AtomicBool::new(false);
+    let options = Options {
+        seed: None,
+        cancel: &cancel,
+        progress: &Silent,
+    };
+    let e = shipped(crate::experiment::DEFAULT_EXPERIMENT);
+    let cv = cross_validate(&e, &everything, &catalog, Scheme::Source, &options).unwrap();
+    let held_out = crate::evaluate::summarize_by_metric(&cv.held_out);
+    for metric in [Metric::TtftS, Metric::ItlS] {
+        let ape = held_out[&metric].median_ape.unwrap();
+        assert!(ape <= 30.0, "{metric:?} held out by source: {ape:.1} %");
+    }
+    let static_batch: Vec<&crate::evaluate::RowEvaluation> = cv
+        .in_sample
+        .iter()
+        .filter(|r| matches!(r.row.condition, Condition::StaticBatch { .. }))
+        .collect();
+    let right = static_batch
+        .iter()
+        .filter(|r| r.feasibility_correct())
+        .count();
+    let share = right as f64 / static_batch.len() as f64;
+    assert!(
+        share >= 0.9,
+        "feasibility on the static-batch runs: {share:.3}"
+    );
+}
