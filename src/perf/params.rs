@@ -160,9 +160,16 @@ impl ServingParams {
         at: &Placement<'_>,
         pick: impl Fn(&EfficiencyOverride) -> Option<f64>,
     ) -> Option<f64> {
-        self.per_gpu_precision
-            .get(&gpu_precision_key(at.gpu, at.precision))
-            .and_then(&pick)
+        // The key is built only when there are GPU×precision overrides: this runs for every
+        // row of every objective evaluation, and an allocation per row is most of its cost.
+        let by_precision = || {
+            self.per_gpu_precision
+                .get(&gpu_precision_key(at.gpu, at.precision))
+                .and_then(&pick)
+        };
+        (!self.per_gpu_precision.is_empty())
+            .then(by_precision)
+            .flatten()
             .or_else(|| self.per_gpu.get(at.gpu).and_then(&pick))
             .or_else(|| self.per_architecture.get(at.architecture).and_then(&pick))
             .or_else(|| self.per_model.get(at.model).and_then(&pick))
