@@ -7,28 +7,21 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use infercal::bench::{EMBEDDED_FILES, load_csv};
+use infercal::bench::{EMBEDDED_FILES, embedded_rows, load_csv};
 use infercal::catalog::Catalog;
-use infercal::experiment::{EMBEDDED, ValidExperiment, content_hash, parse, validate};
+use infercal::experiment::{EMBEDDED, ValidExperiment, shipped};
 use infercal::fit::{Options, Silent, calibrate, filter_rows, prepare};
 use rayon::prelude::*;
 
 fn experiment(name: &str, catalog: &Catalog) -> ValidExperiment {
-    let (_, text) = EMBEDDED
-        .iter()
-        .find(|(n, _)| *n == name)
-        .expect("shipped experiment");
-    let raw = parse(name, text).expect("parses");
-    validate(raw, name, content_hash(text.as_bytes()), catalog, &|_| true).expect("valid")
+    shipped(name, catalog)
+        .expect("shipped experiment")
+        .expect("valid")
 }
 
 /// The embedded rows of the files an experiment names.
 fn rows_of(e: &ValidExperiment, catalog: &Catalog) -> Vec<infercal::bench::BenchRow> {
-    EMBEDDED_FILES
-        .iter()
-        .filter(|(name, _)| e.data.iter().any(|d| d == name))
-        .flat_map(|(name, text)| load_csv(name, text, catalog).expect("embedded data"))
-        .collect()
+    embedded_rows(&e.data, catalog).expect("embedded data")
 }
 
 fn objective_on_all_rows(c: &mut Criterion) {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use check::{Finding, check_rows};
 pub use load::{COLUMNS, DataError, load_csv, load_file, read_source};
 
+use crate::catalog::Catalog;
 use crate::precision::Precision;
 use crate::scenario::{Condition, Stat};
 
@@ -224,6 +225,16 @@ pub fn embedded_file(name: &str) -> Option<(&'static str, &'static str)> {
         .iter()
         .copied()
         .find(|(path, _)| *path == wanted || path.rsplit('/').next() == Some(wanted))
+}
+
+/// The rows of the embedded files among `files` (paths as experiments name them), in the
+/// order given; names that are not embedded are skipped.
+pub fn embedded_rows(files: &[String], catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+    let mut rows = Vec::new();
+    for (path, text) in files.iter().filter_map(|f| embedded_file(f)) {
+        rows.extend(load_csv(path, text, catalog)?);
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

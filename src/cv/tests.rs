@@ -1,21 +1,14 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::bench::{EMBEDDED_FILES, Metric, load_csv};
-use crate::experiment::{CHART_BEST_EXPERIMENT, EMBEDDED, content_hash, parse, validate};
+use crate::bench::{EMBEDDED_FILES, Metric, embedded_rows, load_csv};
+use crate::experiment::CHART_BEST_EXPERIMENT;
 use crate::fit::Silent;
 
 pub(super) fn shipped(name: &str) -> ValidExperiment {
-    let catalog = Catalog::embedded().unwrap();
-    let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == name).unwrap();
-    validate(
-        parse(name, text).unwrap(),
-        name,
-        content_hash(text.as_bytes()),
-        &catalog,
-        &|_| true,
-    )
-    .unwrap()
+    crate::experiment::shipped(name, &Catalog::embedded().unwrap())
+        .unwrap()
+        .unwrap()
 }
 
 pub(super) fn chart() -> Vec<BenchRow> {
@@ -201,10 +194,6 @@ fn the_chart_best_experiment_wins_the_chart_comparison() {
 #[test]
 fn the_default_meets_the_real_data_bars() {
     let catalog = Catalog::embedded().unwrap();
-    let everything: Vec<BenchRow> = EMBEDDED_FILES
-        .iter()
-        .flat_map(|(name, text)| load_csv(name, text, &catalog).unwrap())
-        .collect();
     let cancel = AtomicBool::new(false);
     let options = Options {
         seed: None,
@@ -212,7 +201,9 @@ fn the_default_meets_the_real_data_bars() {
         progress: &Silent,
     };
     let e = shipped(crate::experiment::DEFAULT_EXPERIMENT);
-    let cv = cross_validate(&e, &everything, &catalog, Scheme::Source, &options).unwrap();
+    let rows = embedded_rows(&e.data, &catalog).unwrap();
+    assert_eq!(rows.len(), 10_419, "all three embedded sources");
+    let cv = cross_validate(&e, &rows, &catalog, Scheme::Source, &options).unwrap();
     let held_out = crate::evaluate::summarize_by_metric(&cv.held_out);
     for metric in [Metric::TtftS, Metric::ItlS] {
         let ape = held_out[&metric].median_ape.unwrap();

@@ -16,6 +16,7 @@ pub use raw::RawExperiment;
 pub use validate::validate;
 
 use crate::bench::Metric;
+use crate::catalog::Catalog;
 use crate::perf::PerfModelKind;
 use crate::perf::registry::{ParamKind, Tie};
 use crate::precision::Precision;
@@ -68,6 +69,17 @@ pub const DEFAULT_EXPERIMENT: &str = "serving-real";
 /// The chart experiment that leave-one-cell-out cross-validation ranks first among
 /// [`CHART_EXPERIMENTS`]: `FINDINGS.md` explains the chart through it (a test keeps it so).
 pub const CHART_BEST_EXPERIMENT: &str = "serving-per-gpu";
+
+/// The shipped experiment called `name`, validated against `catalog` (its data files are
+/// embedded), or `None` when no shipped experiment has that name.
+pub fn shipped(name: &str, catalog: &Catalog) -> Option<Result<ValidExperiment, ExperimentError>> {
+    let (name, text) = EMBEDDED.iter().find(|(n, _)| *n == name)?;
+    let exists = |path: &str| crate::bench::embedded_file(path).is_some();
+    Some(
+        parse(name, text)
+            .and_then(|raw| validate(raw, name, content_hash(text.as_bytes()), catalog, &exists)),
+    )
+}
 
 /// A rejected experiment: one line naming the file and what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -46,15 +46,14 @@ fn the_base_experiment_is_valid() {
 #[test]
 fn every_shipped_experiment_is_valid() {
     let catalog = Catalog::embedded().unwrap();
-    for (name, text) in EMBEDDED {
-        let raw = parse(name, text).unwrap();
-        let e = validate(raw, name, content_hash(text.as_bytes()), &catalog, &|f| {
-            crate::bench::embedded_file(f).is_some()
-        })
-        .unwrap();
+    for (name, _) in EMBEDDED {
+        let e = shipped(name, &catalog).unwrap().unwrap();
         assert_eq!(&e.name, name);
+        let rows = crate::bench::embedded_rows(&e.data, &catalog).unwrap();
+        assert!(!rows.is_empty(), "{name}: every data file is embedded");
     }
-    assert!(EMBEDDED.iter().any(|(n, _)| *n == DEFAULT_EXPERIMENT));
+    assert!(shipped(DEFAULT_EXPERIMENT, &catalog).is_some());
+    assert!(shipped("serving-imaginary", &catalog).is_none());
 }
 
 #[test]

@@ -2,7 +2,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::*;
 use crate::bench::{EMBEDDED_FILES, Metric, Observed, load_csv};
-use crate::experiment::{EMBEDDED, content_hash, parse, validate};
+use crate::experiment::{content_hash, parse, validate};
 use crate::perf::PerfModelKind;
 use crate::scenario::{Condition, Deployment, Scenario, Stat};
 
@@ -20,8 +20,9 @@ fn experiment(text: &str) -> ValidExperiment {
 }
 
 fn shipped(name: &str) -> ValidExperiment {
-    let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == name).unwrap();
-    experiment(text)
+    crate::experiment::shipped(name, &Catalog::embedded().unwrap())
+        .unwrap()
+        .unwrap()
 }
 
 fn chart() -> Vec<BenchRow> {

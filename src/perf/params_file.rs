@@ -201,23 +201,15 @@ mod tests {
 
     #[test]
     fn the_shipped_calibration_is_what_the_default_experiment_fits_today() {
-        use crate::bench::{EMBEDDED_FILES, load_csv};
+        use crate::bench::embedded_rows;
         use crate::catalog::Catalog;
-        use crate::experiment::{DEFAULT_EXPERIMENT, EMBEDDED, content_hash, parse, validate};
+        use crate::experiment::{DEFAULT_EXPERIMENT, shipped};
         use crate::fit::{Options, Silent, calibrate};
 
-        let shipped = shipped_calibration().unwrap();
         let catalog = Catalog::embedded().unwrap();
-        let (name, text) = EMBEDDED
-            .iter()
-            .find(|(n, _)| *n == DEFAULT_EXPERIMENT)
-            .unwrap();
-        let hash = content_hash(text.as_bytes());
-        let e = validate(parse(name, text).unwrap(), name, hash, &catalog, &|_| true).unwrap();
-        let rows: Vec<_> = EMBEDDED_FILES
-            .iter()
-            .flat_map(|(file, text)| load_csv(file, text, &catalog).unwrap())
-            .collect();
+        let e = shipped(DEFAULT_EXPERIMENT, &catalog).unwrap().unwrap();
+        let rows = embedded_rows(&e.data, &catalog).unwrap();
+        let shipped = shipped_calibration().unwrap();
         let cancel = std::sync::atomic::AtomicBool::new(false);
         let options = Options {
             seed: None,

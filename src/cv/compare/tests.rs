@@ -1,7 +1,7 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::bench::{EMBEDDED_FILES, load_csv};
+use crate::bench::embedded_rows;
 use crate::cv::cross_validate;
 use crate::cv::tests::{chart, shipped};
 use crate::experiment::DEFAULT_EXPERIMENT;
@@ -110,14 +110,13 @@ fn a_source_an_experiment_never_fits_is_still_predicted() {
 #[test]
 fn on_all_shipped_data_the_default_ranks_first() {
     let catalog = Catalog::embedded().unwrap();
-    let everything: Vec<BenchRow> = EMBEDDED_FILES
-        .iter()
-        .flat_map(|(name, text)| load_csv(name, text, &catalog).unwrap())
-        .collect();
-    let experiments = vec![
-        (shipped("serving-per-gpu"), chart()),
-        (shipped("serving-real"), everything),
-    ];
+    let experiments: Vec<(ValidExperiment, Vec<BenchRow>)> = ["serving-per-gpu", "serving-real"]
+        .map(|name| {
+            let e = shipped(name);
+            let rows = embedded_rows(&e.data, &catalog).unwrap();
+            (e, rows)
+        })
+        .into();
     let cancel = AtomicBool::new(false);
     let ranking = compare(&experiments, &catalog, Scheme::Auto, &options(&cancel)).unwrap();
     assert_eq!(
