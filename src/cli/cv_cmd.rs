@@ -41,7 +41,8 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<String> {
             let (e, rows, _) = load(catalog, Some(name))?;
             experiments.push((e, rows));
         }
-        let ranking = pool.install(|| compare(&experiments, catalog, scheme, &options))?;
+        let ranking =
+            pool.install(|| compare(&experiments, catalog, scheme, args.draws as usize, &options))?;
         let (scheme, entries) = (ranking.scheme, ranking.entries);
         let out = args.run.out.clone().unwrap_or_else(|| {
             PathBuf::from("out").join(format!("compare-{}", scheme.to_string().replace(':', "-")))

@@ -33,8 +33,11 @@ pub struct Entry {
     pub perf_model: String,
     /// Free parameters (copies per group counted).
     pub free_parameters: usize,
-    /// Mean over sources of the held-out median APE: the ranking key.
+    /// Mean over sources of the held-out median APE, over all draws pooled: the ranking key.
     pub score: Option<f64>,
+    /// The score of each fold draw on its own (one entry unless the comparison repeats a
+    /// k-fold split).
+    pub draw_scores: Vec<Option<f64>>,
     /// Held-out summary over all rows.
     pub held_out: Summary,
     /// Held-out summary per source.
@@ -93,6 +96,7 @@ pub fn entry(e: &ValidExperiment, cv: &CrossValidation) -> Entry {
         perf_model: e.perf_model.to_string(),
         free_parameters: k,
         score,
+        draw_scores: vec![score],
         held_out: summarize(&cv.held_out),
         held_out_by_source,
         in_sample: summarize(own),
@@ -103,6 +107,27 @@ pub fn entry(e: &ValidExperiment, cv: &CrossValidation) -> Entry {
         bic,
         wall_time_s: cv.wall_time_s,
     }
+}
+
+/// One entry from several fold draws of the same experiment: the held-out figures pool
+/// every draw's predictions (each row is predicted once per draw); the in-sample figures
+/// and the information criteria come from the full fit, which every draw shares.
+fn pooled_entry(e: &ValidExperiment, draws: &[CrossValidation]) -> Option<Entry> {
+    let mut pooled_entry = entry(e, draws.first()?);
+    let pooled: Vec<RowEvaluation> = draws
+        .iter()
+        .flat_map(|cv| cv.held_out.iter().cloned())
+        .collect();
+    let (held_out_by_source, score) = by_source(&pooled);
+    pooled_entry.score = score;
+    pooled_entry.draw_scores = draws.iter().map(|cv| by_source(&cv.held_out).1).collect();
+    pooled_entry.held_out = summarize(&pooled);
+    pooled_entry.held_out_by_source = held_out_by_source;
+    pooled_entry.held_out_rate_median_ape = summarize_by_metric(&pooled)
+        .get(&Metric::ReqPerSPerGpu)
+        .and_then(|s| s.median_ape);
+    pooled_entry.wall_time_s = draws.iter().map(|cv| cv.wall_time_s).sum();
+    Some(pooled_entry)
 }
 
 /// The evaluation set: every experiment's rows after its filter, each row once (rows are
@@ -136,6 +161,10 @@ fn evaluation_set(
     (union, trainable)
 }
 
+/// How many k-fold draws a comparison pools unless told otherwise: on the shipped data a
+/// single draw's winner depends on the draw.
+pub const DEFAULT_DRAWS: u32 = 5;
+
 /// A ranking of experiments.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
@@ -146,12 +175,16 @@ pub struct Comparison {
 }
 
 /// Cross-validates every experiment on the union of their rows (see the module doc) and
-/// ranks them, best score first (ties by name). The folds are drawn once, with the
-/// first experiment's seed unless `options` sets one.
+/// ranks them, best score first (ties by name). A k-fold split is drawn `draws` times
+/// (seeds S, S+1, …, where S is `options.seed` or the first experiment's seed) and the
+/// draws pooled, because a small source's few cells make one draw's median noisy; the
+/// other schemes have one fixed split. Every draw's fits use the same grid seed (the
+/// experiment's, or `options.seed`), so draws differ only in their folds.
 pub fn compare(
     experiments: &[(ValidExperiment, Vec<BenchRow>)],
     catalog: &Catalog,
     scheme: Scheme,
+    draws: usize,
     options: &Options<'_>,
 ) -> Result<Comparison, FitError> {
     let (rows, trainable) = evaluation_set(experiments);
@@ -163,20 +196,30 @@ pub fn compare(
         .or_else(|| experiments.first().map(|(e, _)| e.search.seed))
         .unwrap_or(1);
     let scheme = scheme.resolve(&rows);
-    let (fold_of_row, labels) = folds(&rows, scheme, seed);
-    let mut entries = experiments
-        .iter()
-        .zip(trainable)
-        .map(|((e, _), trainable)| {
-            let split = Split {
-                rows: rows.clone(),
-                trainable,
-                fold_of_row: fold_of_row.clone(),
-                labels: labels.clone(),
-            };
-            cross_validate_split(e, split, catalog, scheme, options).map(|cv| entry(e, &cv))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let draws = if matches!(scheme, Scheme::KFold(_)) {
+        draws.max(1)
+    } else {
+        1
+    };
+    let splits: Vec<(Vec<usize>, Vec<String>)> = (0..draws as u64)
+        .map(|r| folds(&rows, scheme, seed.wrapping_add(r)))
+        .collect();
+    let mut entries = Vec::with_capacity(experiments.len());
+    for ((e, _), trainable) in experiments.iter().zip(trainable) {
+        let runs = splits
+            .iter()
+            .map(|(fold_of_row, labels)| {
+                let split = Split {
+                    rows: rows.clone(),
+                    trainable: trainable.clone(),
+                    fold_of_row: fold_of_row.clone(),
+                    labels: labels.clone(),
+                };
+                cross_validate_split(e, split, catalog, scheme, options)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.extend(pooled_entry(e, &runs));
+    }
     entries.sort_by(|a, b| {
         let key = |x: &Entry| x.score.unwrap_or(f64::INFINITY);
         key(a)

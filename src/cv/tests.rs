@@ -174,7 +174,7 @@ fn the_chart_best_experiment_wins_the_chart_comparison() {
         cancel: &cancel,
         progress: &Silent,
     };
-    let ranking = compare::compare(&experiments, &catalog, Scheme::Auto, &options)
+    let ranking = compare::compare(&experiments, &catalog, Scheme::Auto, 1, &options)
         .unwrap()
         .entries;
     assert_eq!(

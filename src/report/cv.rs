@@ -194,8 +194,12 @@ fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>
     let mut header: Vec<String> = ["rank", "experiment", "model", "free params"]
         .map(String::from)
         .to_vec();
+    let drawn = entries.iter().any(|e| e.draw_scores.len() > 1);
     if several {
         header.push("score: mean of per-source held-out median APE %".into());
+        if drawn {
+            header.push("score of each draw".into());
+        }
         header.extend(
             sources
                 .iter()
@@ -227,6 +231,10 @@ fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>
             ];
             if several {
                 cells.push(num(e.score));
+                if drawn {
+                    let each: Vec<String> = e.draw_scores.iter().map(|s| num(*s)).collect();
+                    cells.push(each.join(" / "));
+                }
                 cells.extend(
                     sources
                         .iter()
@@ -248,7 +256,7 @@ fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>
         .collect();
     let right = header
         .iter()
-        .map(|h| !matches!(h.as_str(), "experiment" | "model"))
+        .map(|h| !matches!(h.as_str(), "experiment" | "model" | "score of each draw"))
         .collect();
     (header, right, rows)
 }
@@ -258,7 +266,7 @@ pub fn compare_markdown(scheme: &str, entries: &[Entry]) -> String {
     let (header, right, rows) = compare_table(entries);
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let how = if sources(entries).len() > 1 {
-        "Every experiment is judged on the same rows, the union of their data, split into folds once; each predicts a held-out row from a fit on its own rows outside that fold, sources it does not fit included. Ranked by the score, the mean over sources of the held-out median APE, so each source counts once whatever its size"
+        "Every experiment is judged on the same rows, the union of their data, split into the same folds; each predicts a held-out row from a fit on its own rows outside that fold, sources it does not fit included. Ranked by the score, the mean over sources of the held-out median APE (every fold draw pooled), so each source counts once whatever its size"
     } else {
         "Experiments ranked by held-out median APE"
     };

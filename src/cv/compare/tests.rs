@@ -108,6 +108,38 @@ fn a_source_an_experiment_never_fits_is_still_predicted() {
 }
 
 #[test]
+fn k_fold_draws_are_pooled_and_fixed_splits_drawn_once() {
+    let rows = chart_as_two_sources();
+    let experiments = vec![(shipped("serving-global"), rows.clone())];
+    let cancel = AtomicBool::new(false);
+    let catalog = Catalog::embedded().unwrap();
+    let drawn = compare(
+        &experiments,
+        &catalog,
+        Scheme::KFold(4),
+        3,
+        &options(&cancel),
+    )
+    .unwrap();
+    let entry = &drawn.entries[0];
+    assert_eq!(entry.draw_scores.len(), 3);
+    assert_eq!(entry.held_out.n, 3 * rows.len(), "every row once per draw");
+    let scores: Vec<f64> = entry.draw_scores.iter().map(|s| s.unwrap()).collect();
+    let (low, high) = scores
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), s| {
+            (l.min(*s), h.max(*s))
+        });
+    assert!(low < high, "different folds, different scores: {scores:?}");
+    let fixed = compare(&experiments, &catalog, Scheme::Source, 3, &options(&cancel)).unwrap();
+    assert_eq!(
+        fixed.entries[0].draw_scores.len(),
+        1,
+        "a source split has one draw"
+    );
+}
+
+#[test]
 fn on_all_shipped_data_the_default_ranks_first() {
     let catalog = Catalog::embedded().unwrap();
     let experiments: Vec<(ValidExperiment, Vec<BenchRow>)> = ["serving-per-gpu", "serving-real"]
@@ -118,7 +150,15 @@ fn on_all_shipped_data_the_default_ranks_first() {
         })
         .into();
     let cancel = AtomicBool::new(false);
-    let ranking = compare(&experiments, &catalog, Scheme::Auto, &options(&cancel)).unwrap();
+    let draws = DEFAULT_DRAWS as usize;
+    let ranking = compare(
+        &experiments,
+        &catalog,
+        Scheme::Auto,
+        draws,
+        &options(&cancel),
+    )
+    .unwrap();
     assert_eq!(
         ranking.scheme,
         Scheme::KFold(10),
