@@ -23,7 +23,7 @@ use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows};
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate, filter_rows};
-use crate::perf::registry::Tie;
+use crate::perf::registry::{ParamSet, Tie};
 use crate::scenario::Condition;
 
 /// How rows are split into folds.
@@ -272,12 +272,24 @@ pub fn cross_validate(
     cross_validate_split(e, split, catalog, scheme, options)
 }
 
-/// The parameters an experiment has before it sees data: its initial values.
-fn untrained(
+/// A fold's parameters, assumptions and training loss: a fit on `train`, or the initial
+/// parameters (loss NaN) when there is nothing to train on.
+fn fold_fit(
     e: &ValidExperiment,
-) -> Result<(crate::perf::registry::ParamSet, Assumptions), FitError> {
-    let space = ParamSpace::new(e, &|_| Vec::new()).map_err(FitError::Space)?;
-    Ok((space.params_at(&space.initial()), Assumptions::default()))
+    train: &[BenchRow],
+    catalog: &Catalog,
+    quiet: &Options<'_>,
+) -> Result<(ParamSet, Assumptions, f64), FitError> {
+    if train.is_empty() {
+        let space = ParamSpace::new(e, &|_| Vec::new()).map_err(FitError::Space)?;
+        return Ok((
+            space.params_at(&space.initial()),
+            Assumptions::default(),
+            f64::NAN,
+        ));
+    }
+    let fit = calibrate(e, train, catalog, quiet)?;
+    Ok((fit.params, fit.assumptions, fit.loss))
 }
 
 /// Cross-validates `e` over a prepared split. A fold's training set is the trainable rows
@@ -320,12 +332,8 @@ pub fn cross_validate_split(
             let held: Vec<BenchRow> = held_out.iter().map(|&i| rows[i].clone()).collect();
             let (params, assumptions, loss) = if train.len() == own.len() {
                 (full.params.clone(), full.assumptions.clone(), full.loss)
-            } else if train.is_empty() {
-                let (params, assumptions) = untrained(e)?;
-                (params, assumptions, f64::NAN)
             } else {
-                let fit = calibrate(e, &train, catalog, &quiet)?;
-                (fit.params, fit.assumptions, fit.loss)
+                fold_fit(e, &train, catalog, &quiet)?
             };
             let model = e.perf_model.with_params(&params);
             let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;

@@ -174,28 +174,13 @@ fn sources(entries: &[Entry]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Header and cells; with more than one source, the score and a column per source.
-fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>) {
-    let sources = sources(entries);
-    let several = sources.len() > 1;
-    // AIC and BIC compare fits of the same rows only.
-    let same_rows = entries.iter().all(|e| {
-        entries
-            .first()
-            .is_some_and(|f| f.in_sample.n == e.in_sample.n)
-    });
-    let criterion = |x: f64| {
-        if same_rows {
-            sig(x, 4)
-        } else {
-            "n/a".to_string()
-        }
-    };
+/// The comparison's columns: with more than one source, the score (and each draw's) and a
+/// column per source.
+fn compare_header(sources: &[String], drawn: bool) -> Vec<String> {
     let mut header: Vec<String> = ["rank", "experiment", "model", "free params"]
         .map(String::from)
         .to_vec();
-    let drawn = entries.iter().any(|e| e.draw_scores.len() > 1);
-    if several {
+    if sources.len() > 1 {
         header.push("score: mean of per-source held-out median APE %".into());
         if drawn {
             header.push("score of each draw".into());
@@ -219,6 +204,28 @@ fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>
         ]
         .map(String::from),
     );
+    header
+}
+
+/// Header and cells; with more than one source, the score and a column per source.
+fn compare_table(entries: &[Entry]) -> (Vec<String>, Vec<bool>, Vec<Vec<String>>) {
+    let sources = sources(entries);
+    let several = sources.len() > 1;
+    // AIC and BIC compare fits of the same rows only.
+    let same_rows = entries.iter().all(|e| {
+        entries
+            .first()
+            .is_some_and(|f| f.in_sample.n == e.in_sample.n)
+    });
+    let criterion = |x: f64| {
+        if same_rows {
+            sig(x, 4)
+        } else {
+            "n/a".to_string()
+        }
+    };
+    let drawn = entries.iter().any(|e| e.draw_scores.len() > 1);
+    let header = compare_header(&sources, drawn);
     let rows = entries
         .iter()
         .enumerate()
