@@ -24,7 +24,7 @@ Examples:
   infercal predict --model llama-3.1-70b --gpu h100-sxm --isl 5000 --osl 500 --ttft-budget 3
   infercal size --model llama-3.1-8b --ttft-budget 0.5 --target-rps 10 --isl 5000 --osl 500
   infercal evaluate --data data/benchmarks/nim-sizing-rag-5000-500.csv --perf-model serving
-  infercal calibrate                        # fit serving-real to all embedded data (~10 s)
+  infercal calibrate                        # fit serving-real to all embedded data (~5 s)
   infercal calibrate serving-hypotheses --out out/hyp
   infercal cv --scheme source               # held-out error of the default, one source left out at a time
   infercal cv serving-per-gpu               # leave-one-cell-out on the sizing chart

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use infercal::catalog::Gpu;
 use infercal::experiment::DEFAULT_EXPERIMENT;
 use infercal::perf::PerfModelKind;
 use infercal::perf::params_file::{
@@ -51,36 +50,6 @@ pub fn parameters(path: Option<&Path>, fallback: Fallback) -> Result<Parameters>
         }
     };
     Ok(Parameters { loaded, origin })
-}
-
-/// Where a GPU's efficiencies come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Coverage {
-    /// Its own fitted values (or the parameters have no per-GPU values at all).
-    Own,
-    /// The mean of the fitted GPUs of its architecture.
-    Borrowed(String),
-    /// The global values: the literature defaults unless the file sets them.
-    Global,
-}
-
-impl Parameters {
-    /// Where `gpu`'s efficiencies come from.
-    pub fn coverage(&self, gpu: &Gpu) -> Coverage {
-        let serving = &self.loaded.set.serving;
-        let own = serving.per_gpu.contains_key(&gpu.slug)
-            || serving
-                .per_gpu_precision
-                .keys()
-                .any(|k| k.split(':').next() == Some(gpu.slug.as_str()));
-        if own || (serving.per_gpu.is_empty() && serving.per_gpu_precision.is_empty()) {
-            Coverage::Own
-        } else if serving.per_architecture.contains_key(&gpu.architecture) {
-            Coverage::Borrowed(gpu.architecture.clone())
-        } else {
-            Coverage::Global
-        }
-    }
 }
 
 /// The parameters in `path`, or the literature defaults.

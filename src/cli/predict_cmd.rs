@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use infercal::catalog::Catalog;
+use infercal::perf::params::Coverage;
 use infercal::perf::physics::resolve_tp;
 use infercal::perf::{Outcome, PerfModelKind};
 use infercal::report::{condition_text, sig};
@@ -9,7 +10,7 @@ use infercal::scenario::{Condition, Deployment, Scenario};
 use serde_json::{Value, json};
 
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{Coverage, model_kind, parameters, positive, precision};
+use super::common::{model_kind, parameters, positive, precision};
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -78,17 +79,20 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         RecordFormat::Json => {
             let mut doc = to_json(&scenario, kind, &outcome);
             doc["parameters"] = json!(params.origin);
-            doc["gpu_efficiencies"] = json!(match params.coverage(gpu) {
-                Coverage::Own => "own".to_string(),
-                Coverage::Borrowed(arch) => format!("{arch} mean"),
-                Coverage::Global => "global".to_string(),
-            });
+            doc["gpu_efficiencies"] =
+                json!(
+                    match loaded.set.serving.coverage(&gpu.slug, &gpu.architecture) {
+                        Coverage::Own => "own".to_string(),
+                        Coverage::Borrowed(arch) => format!("{arch} mean"),
+                        Coverage::Global => "global".to_string(),
+                    }
+                );
             serde_json::to_string_pretty(&doc)? + "\n"
         }
         RecordFormat::Table => {
             let mut text = to_text(&scenario, kind, &outcome);
             text.push_str(&format!("parameters            {}\n", params.origin));
-            let note = match params.coverage(gpu) {
+            let note = match loaded.set.serving.coverage(&gpu.slug, &gpu.architecture) {
                 Coverage::Own => String::new(),
                 Coverage::Borrowed(arch) => format!(
                     "no {} rows fitted: efficiencies are the mean of the fitted {arch} GPUs",

@@ -3,12 +3,13 @@
 use anyhow::Result;
 use infercal::catalog::{Catalog, Gpu};
 use infercal::perf::PerfModelKind;
+use infercal::perf::params::Coverage;
 use infercal::precision::Precision;
 use infercal::report::sizing;
 use infercal::size::{Deployable, SizingQuestion, size};
 
 use super::args::{SizeArgs, TableFormat};
-use super::common::{Coverage, Parameters, model_kind, parameters, positive, precision};
+use super::common::{Parameters, model_kind, parameters, positive, precision};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -70,7 +71,12 @@ fn coverage_note(params: &Parameters, catalog: &Catalog, shown: &[&Deployable]) 
     gpus.dedup();
     for slug in gpus {
         let Ok(gpu) = catalog.gpu(slug) else { continue };
-        match params.coverage(gpu) {
+        match params
+            .loaded
+            .set
+            .serving
+            .coverage(&gpu.slug, &gpu.architecture)
+        {
             Coverage::Own => {}
             Coverage::Borrowed(arch) => borrowed.push(format!("{slug} ({arch})")),
             Coverage::Global => global.push(slug.to_string()),

@@ -206,18 +206,20 @@ pub fn compare(
         .collect();
     let mut entries = Vec::with_capacity(experiments.len());
     for ((e, _), trainable) in experiments.iter().zip(trainable) {
-        let runs = splits
-            .iter()
-            .map(|(fold_of_row, labels)| {
-                let split = Split {
-                    rows: rows.clone(),
-                    trainable: trainable.clone(),
-                    fold_of_row: fold_of_row.clone(),
-                    labels: labels.clone(),
-                };
-                cross_validate_split(e, split, catalog, scheme, options)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut runs: Vec<CrossValidation> = Vec::with_capacity(splits.len());
+        for (fold_of_row, labels) in &splits {
+            let split = Split {
+                rows: rows.clone(),
+                trainable: trainable.clone(),
+                fold_of_row: fold_of_row.clone(),
+                labels: labels.clone(),
+            };
+            // Every draw trains on the same rows in full: fit them once.
+            let full = runs.first().map(|cv| cv.full.clone());
+            runs.push(cross_validate_split(
+                e, split, full, catalog, scheme, options,
+            )?);
+        }
         entries.extend(pooled_entry(e, &runs));
     }
     entries.sort_by(|a, b| {

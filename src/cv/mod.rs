@@ -269,7 +269,7 @@ pub fn cross_validate(
         fold_of_row,
         labels,
     };
-    cross_validate_split(e, split, catalog, scheme, options)
+    cross_validate_split(e, split, None, catalog, scheme, options)
 }
 
 /// A fold's parameters, assumptions and training loss: a fit on `train`, or the initial
@@ -295,10 +295,13 @@ fn fold_fit(
 /// Cross-validates `e` over a prepared split. A fold's training set is the trainable rows
 /// outside it: when that is every trainable row the full fit is reused (the fit is
 /// deterministic, so refitting would give the same answer), and when it is empty the
-/// fold predicts with the experiment's initial parameters and says so.
+/// fold predicts with the experiment's initial parameters and says so. `full` is the fit on
+/// every trainable row when the caller already has it (another draw of the same split's
+/// rows); `None` fits it here.
 pub fn cross_validate_split(
     e: &ValidExperiment,
     split: Split,
+    full: Option<Calibration>,
     catalog: &Catalog,
     scheme: Scheme,
     options: &Options<'_>,
@@ -319,7 +322,10 @@ pub fn cross_validate_split(
         .filter(|&i| trainable[i])
         .map(|i| rows[i].clone())
         .collect();
-    let full = calibrate(e, &own, catalog, &quiet)?;
+    let full = match full {
+        Some(full) => full,
+        None => calibrate(e, &own, catalog, &quiet)?,
+    };
     options.progress.start("folds", labels.len() as u64);
     let results = (0..labels.len())
         .into_par_iter()

@@ -100,8 +100,8 @@ pub struct ServingParams {
     pub per_gpu_precision: BTreeMap<String, EfficiencyOverride>,
     /// Overrides per GPU architecture (`hopper`, `ada`, …) for GPUs without their own: a
     /// calibration sets each to the geometric mean of the GPUs of that architecture it
-    /// fitted, weighted by their rows, so an H100 PCIe borrows from the fitted Hopper GPUs rather than falling to
-    /// the literature defaults.
+    /// fitted, weighted by their rows, so an H100 PCIe borrows from the fitted Hopper GPUs
+    /// rather than falling to the literature defaults.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_architecture: BTreeMap<String, EfficiencyOverride>,
     /// Efficiency overrides per model slug; `per_gpu` and `per_gpu_precision` win.
@@ -154,7 +154,35 @@ pub fn gpu_precision_key(gpu: &str, precision: Precision) -> String {
     format!("{gpu}:{precision}")
 }
 
+/// Where a GPU's efficiencies come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// Its own overrides (or there are no per-GPU overrides at all).
+    Own,
+    /// Its architecture's (the mean of the fitted GPUs of that architecture).
+    Borrowed(String),
+    /// The global values.
+    Global,
+}
+
 impl ServingParams {
+    /// Where the efficiencies of `gpu` (of `architecture`) come from, following the same
+    /// order as the lookups.
+    pub fn coverage(&self, gpu: &str, architecture: &str) -> Coverage {
+        let own = self.per_gpu.contains_key(gpu)
+            || self.per_gpu_precision.keys().any(|k| {
+                k.strip_prefix(gpu)
+                    .is_some_and(|rest| rest.starts_with(':'))
+            });
+        if own || (self.per_gpu.is_empty() && self.per_gpu_precision.is_empty()) {
+            Coverage::Own
+        } else if self.per_architecture.contains_key(architecture) {
+            Coverage::Borrowed(architecture.to_string())
+        } else {
+            Coverage::Global
+        }
+    }
+
     fn lookup(
         &self,
         at: &Placement<'_>,
@@ -456,6 +484,29 @@ mod tests {
             p.per_architecture.is_empty(),
             "GPUs without rows do not count"
         );
+    }
+
+    #[test]
+    fn coverage_names_own_borrowed_and_global_values() {
+        let mut p = ServingParams::default();
+        assert_eq!(
+            p.coverage("b200", "blackwell"),
+            Coverage::Own,
+            "nothing per GPU"
+        );
+        p.per_gpu_precision.insert(
+            gpu_precision_key("h100-sxm", Precision::Fp8),
+            EfficiencyOverride::default(),
+        );
+        p.per_architecture
+            .insert("hopper".into(), EfficiencyOverride::default());
+        assert_eq!(p.coverage("h100-sxm", "hopper"), Coverage::Own);
+        assert_eq!(
+            p.coverage("h100", "hopper"),
+            Coverage::Borrowed("hopper".into()),
+            "a slug that is only a prefix of another is not covered by it"
+        );
+        assert_eq!(p.coverage("b200", "blackwell"), Coverage::Global);
     }
 
     #[test]

@@ -80,6 +80,7 @@ fn a_source_an_experiment_never_fits_is_still_predicted() {
     let cv = cross_validate_split(
         &shipped("serving-global"),
         split,
+        None,
         &Catalog::embedded().unwrap(),
         Scheme::Source,
         &options(&cancel),
