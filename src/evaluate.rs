@@ -55,7 +55,9 @@ pub fn scenario_for<'c>(
     let precision = row
         .precision
         .or_else(|| assumptions.precision.get(&gpu.slug).copied());
-    let tp = row.tp.or_else(|| assumptions.tp.get(&row.model).copied());
+    let tp = row
+        .tp
+        .or_else(|| assumptions.tp.get(row.model.as_str()).copied());
     Ok(Scenario {
         model: catalog.model(&row.model)?,
         gpu,
@@ -94,16 +96,27 @@ pub fn evaluate_rows(
     model: &dyn PerfModel,
     assumptions: &Assumptions,
 ) -> Result<Vec<RowEvaluation>, CatalogError> {
-    rows.iter()
+    evaluate_owned_rows(rows.to_vec(), catalog, model, assumptions)
+}
+
+/// Like [`evaluate_rows`], taking the rows: each moves into its evaluation, so a
+/// million-row file is held once, not twice.
+pub fn evaluate_owned_rows(
+    rows: Vec<BenchRow>,
+    catalog: &Catalog,
+    model: &dyn PerfModel,
+    assumptions: &Assumptions,
+) -> Result<Vec<RowEvaluation>, CatalogError> {
+    rows.into_iter()
         .map(|row| {
-            let scenario = scenario_for(row, catalog, assumptions)?;
+            let scenario = scenario_for(&row, catalog, assumptions)?;
             let (predicted, infeasible_reason) = match model.predict(&scenario) {
                 Ok(p) => (p.metric(row.metric), None),
                 Err(why) => (None, Some(why.to_string())),
             };
             let ratio = predicted.zip(row.value.value()).map(|(p, m)| p / m);
             Ok(RowEvaluation {
-                row: row.clone(),
+                row,
                 predicted,
                 infeasible_reason,
                 ratio,
@@ -184,7 +197,7 @@ pub fn summarize_by_metric(rows: &[RowEvaluation]) -> BTreeMap<Metric, Summary> 
 pub fn summarize_by_gpu(rows: &[RowEvaluation]) -> BTreeMap<String, Summary> {
     let mut groups: BTreeMap<String, Vec<&RowEvaluation>> = BTreeMap::new();
     for r in rows {
-        groups.entry(r.row.gpu.clone()).or_default().push(r);
+        groups.entry(r.row.gpu.to_string()).or_default().push(r);
     }
     groups
         .into_iter()

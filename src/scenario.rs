@@ -161,3 +161,65 @@ pub struct Scenario<'c> {
     /// Statistic asked for latency observables.
     pub stat: Stat,
 }
+
+/// The largest tensor-parallel degree a scenario may name: one node's GPUs. TP across
+/// nodes is not modelled (multi-node deployments are pipeline-parallel in the engines
+/// this tool models), and automatic TP tries up to the same degree.
+pub const MAX_TP: u32 = 8;
+
+/// Why `tp` cannot shard `model`: beyond one node, or not dividing its attention heads
+/// (the engines split heads evenly over the GPUs; vLLM and TensorRT-LLM refuse otherwise).
+pub fn check_tp(model: &Model, tp: u32) -> Result<(), String> {
+    if !(1..=MAX_TP).contains(&tp) {
+        return Err(format!(
+            "TP {tp} is outside 1..={MAX_TP} (one node's GPUs; multi-node TP is not modelled)"
+        ));
+    }
+    if !model.heads.is_multiple_of(u64::from(tp)) {
+        return Err(format!(
+            "TP {tp} does not divide {}'s {} attention heads",
+            model.slug, model.heads
+        ));
+    }
+    Ok(())
+}
+
+/// Why `isl` + `osl` tokens do not fit `model`'s context window.
+pub fn check_lengths(model: &Model, isl: u32, osl: u32) -> Result<(), String> {
+    let total = u64::from(isl) + u64::from(osl);
+    if total > model.max_context {
+        return Err(format!(
+            "ISL {isl} + OSL {osl} = {total} tokens exceeds {}'s {}-token context",
+            model.slug, model.max_context
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod checks {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn tp_must_fit_a_node_and_divide_the_heads() {
+        let catalog = Catalog::embedded().unwrap();
+        let model = catalog.model("llama-3.1-8b").unwrap();
+        assert!(check_tp(model, 8).is_ok());
+        assert!(check_tp(model, 3).unwrap_err().contains("attention heads"));
+        assert!(check_tp(model, 2048).unwrap_err().contains("1..=8"));
+        assert!(check_tp(model, 0).is_err());
+    }
+
+    #[test]
+    fn lengths_must_fit_the_context() {
+        let catalog = Catalog::embedded().unwrap();
+        let model = catalog.model("llama-3.1-8b").unwrap();
+        assert!(check_lengths(model, 5000, 500).is_ok());
+        assert!(
+            check_lengths(model, u32::MAX, 1)
+                .unwrap_err()
+                .contains("context")
+        );
+    }
+}

@@ -1,13 +1,18 @@
 //! Reading benchmark CSV files into [`BenchRow`]s. Every rejection names the file, the
 //! line and the column (counted in CSV fields, 1-based) and says what was expected.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
+use std::rc::Rc;
 
-use super::{BenchRow, EMBEDDED_FILES, LineIndex, Metric, Observed, Origin, embedded_file};
+use super::{
+    BenchRow, EMBEDDED_FILES, Interner, LineIndex, Metric, Observed, Origin, embedded_file,
+};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
-use crate::scenario::{Condition, Stat};
+use crate::scenario::{Condition, Stat, check_tp};
 
 /// The schema's columns, in their canonical order.
 pub const COLUMNS: [&str; 17] = [
@@ -80,10 +85,66 @@ pub fn read_source(path: &str) -> Result<(String, String), DataError> {
     Ok((path.to_string(), text))
 }
 
-/// Reads and parses benchmark file `path` (see [`read_source`]).
+/// Reads and parses benchmark file `path`: from disk, streamed (a file's text is never
+/// held whole), or the embedded copy when no such file exists (see [`read_source`]).
 pub fn load_file(path: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
-    let (name, text) = read_source(path)?;
-    load_csv(&name, &text, catalog)
+    let mut rows = Vec::new();
+    load_file_into(path, catalog, &mut rows)?;
+    Ok(rows)
+}
+
+/// Like [`load_file`], appending to `rows` (several files into one vector, never a copy
+/// of one file's rows into another); returns how many rows the file added.
+pub fn load_file_into(
+    path: &str,
+    catalog: &Catalog,
+    rows: &mut Vec<BenchRow>,
+) -> Result<usize, DataError> {
+    if !Path::new(path).exists()
+        && let Some((name, text)) = embedded_file(path)
+    {
+        return read_rows(name, text.as_bytes(), catalog, rows);
+    }
+    let file = std::fs::File::open(path).map_err(|e| {
+        let embedded: Vec<&str> = EMBEDDED_FILES.iter().map(|(n, _)| *n).collect();
+        DataError::Io {
+            path: path.to_string(),
+            message: format!("{e} (embedded files: {})", embedded.join(", ")),
+        }
+    })?;
+    read_rows(path, std::io::BufReader::new(file), catalog, rows)
+}
+
+/// The longest line a benchmark CSV may have. Real rows are under 300 bytes; a longer
+/// "line" is binary data or a file of another kind, and reading it whole could exhaust
+/// memory (`/dev/urandom` once hung `check-data`).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A reader that indexes lines as the bytes pass, and refuses what is not text: a NUL
+/// byte, or a line longer than [`MAX_LINE_BYTES`].
+struct Indexed<R> {
+    inner: R,
+    lines: Rc<RefCell<LineIndex>>,
+    line_bytes: usize,
+}
+
+impl<R: Read> Read for Indexed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+        if chunk.contains(&0) {
+            return Err(refuse("a NUL byte: this is not a text file"));
+        }
+        for &b in chunk {
+            self.line_bytes = if b == b'\n' { 0 } else { self.line_bytes + 1 };
+            if self.line_bytes > MAX_LINE_BYTES {
+                return Err(refuse("a line over 1 MiB: this is not a benchmark CSV"));
+            }
+        }
+        self.lines.borrow_mut().feed(chunk);
+        Ok(n)
+    }
 }
 
 /// A field-level failure before the file and line are attached.
@@ -102,13 +163,40 @@ fn at(column: usize, message: impl Into<String>) -> FieldError {
 /// Parses benchmark CSV `text`; `file` names it in errors. Lines starting with `#` are
 /// comments (provenance notes).
 pub fn load_csv(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+    load_reader(file, text.as_bytes(), catalog)
+}
+
+/// Parses benchmark CSV from `input` as it streams; `file` names it in errors. Memory is
+/// the rows plus one offset per line, never the whole text.
+pub fn load_reader(
+    file: &str,
+    input: impl Read,
+    catalog: &Catalog,
+) -> Result<Vec<BenchRow>, DataError> {
+    let mut rows = Vec::new();
+    read_rows(file, input, catalog, &mut rows)?;
+    Ok(rows)
+}
+
+fn read_rows(
+    file: &str,
+    input: impl Read,
+    catalog: &Catalog,
+    rows: &mut Vec<BenchRow>,
+) -> Result<usize, DataError> {
+    let before = rows.len();
+    let index = Rc::new(RefCell::new(LineIndex::default()));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
-    let lines = LineIndex::new(text);
+        .from_reader(Indexed {
+            inner: input,
+            lines: Rc::clone(&index),
+            line_bytes: 0,
+        });
     let mut records = reader.records();
+    let lines = LinesSoFar(&index);
     let place = |line: u64, e: FieldError| DataError::At {
         file: file.to_string(),
         line,
@@ -125,7 +213,8 @@ pub fn load_csv(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRo
     };
     let header_line = lines.of(header.position());
     let columns = header_map(&header).map_err(|e| place(header_line, e))?;
-    let mut rows = Vec::new();
+    let mut names = Interner::default();
+    let file_name = names.name(file);
     for record in records {
         let record = record.map_err(|e| csv_error(file, &e, &lines))?;
         let line = lines.of(record.position());
@@ -135,21 +224,31 @@ pub fn load_csv(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRo
             return Err(place(line, at(column, message)));
         }
         let origin = Origin {
-            file: file.to_string(),
+            file: file_name.clone(),
             line,
         };
-        let row = parse_row(&record, &columns, catalog, origin).map_err(|e| place(line, e))?;
+        let row = parse_row(&record, &columns, catalog, origin, &mut names)
+            .map_err(|e| place(line, e))?;
         rows.push(row);
     }
-    if rows.is_empty() {
+    if rows.len() == before {
         return Err(DataError::Empty {
             file: file.to_string(),
         });
     }
-    Ok(rows)
+    Ok(rows.len() - before)
 }
 
-fn csv_error(file: &str, e: &csv::Error, lines: &LineIndex) -> DataError {
+/// The line index of a stream, as far as it has been read.
+struct LinesSoFar<'a>(&'a Rc<RefCell<LineIndex>>);
+
+impl LinesSoFar<'_> {
+    fn of(&self, position: Option<&csv::Position>) -> u64 {
+        self.0.borrow().of(position)
+    }
+}
+
+fn csv_error(file: &str, e: &csv::Error, lines: &LinesSoFar<'_>) -> DataError {
     let line = lines.of(e.position());
     DataError::At {
         file: file.to_string(),
@@ -233,8 +332,8 @@ impl Fields<'_> {
     fn positive_number(&self, name: &str) -> Result<Option<f64>, FieldError> {
         self.optional(
             name,
-            |s| s.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0),
-            "a positive number",
+            |s| s.parse::<f64>().ok().filter(|v| in_range(*v)),
+            "a positive number from 1e-9 to 1e12",
         )
     }
 
@@ -248,11 +347,19 @@ impl Fields<'_> {
     }
 }
 
+/// The range every measured or stated number must lie in. Wider than any benchmark
+/// (nanoseconds to a trillion tokens/s), narrow enough that ratios, logs and medians of it
+/// stay finite: 1e308 or a subnormal 1e-320 once turned every statistic into NaN.
+fn in_range(v: f64) -> bool {
+    (1e-9..=1e12).contains(&v)
+}
+
 fn parse_row(
     record: &csv::StringRecord,
     columns: &HashMap<&'static str, usize>,
     catalog: &Catalog,
     origin: Origin,
+    names: &mut Interner,
 ) -> Result<BenchRow, FieldError> {
     let f = Fields { record, columns };
     let source = f.text("source");
@@ -291,21 +398,26 @@ fn parse_row(
             )
         })?),
     };
+    let tp = f.positive_int("tp")?;
+    if let Some(tp) = tp {
+        check_tp(model, tp).map_err(|e| at(f.column("tp"), format!("tp: {e}")))?;
+    }
+    let (isl, osl) = (f.required_int("isl")?, f.required_int("osl")?);
     Ok(BenchRow {
-        source: source.to_string(),
-        model: model.slug.clone(),
-        gpu: gpu.slug.clone(),
-        tp: f.positive_int("tp")?,
+        source: names.name(source),
+        model: names.name(&model.slug),
+        gpu: names.name(&gpu.slug),
+        tp,
         pp: f.positive_int("pp")?,
         precision,
-        engine: f.text("engine").to_string(),
-        isl: f.required_int("isl")?,
-        osl: f.required_int("osl")?,
+        engine: names.name(f.text("engine")),
+        isl,
+        osl,
         condition,
         metric,
         stat,
         value,
-        note: f.text("note").to_string(),
+        note: names.name(f.text("note")),
         origin,
     })
 }

@@ -6,6 +6,7 @@
 mod check;
 pub mod import;
 mod load;
+pub mod name;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,7 +14,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Finding, check_rows};
-pub use load::{COLUMNS, DataError, load_csv, load_file, read_source};
+pub use load::{COLUMNS, DataError, load_csv, load_file, load_file_into, load_reader, read_source};
+pub use name::{Interner, Name};
 
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -109,7 +111,7 @@ impl Observed {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// File name as given (or the embedded file's name).
-    pub file: String,
+    pub file: Name,
     /// 1-based line.
     pub line: u64,
 }
@@ -124,11 +126,11 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchRow {
     /// Who measured it.
-    pub source: String,
+    pub source: Name,
     /// Catalog model slug.
-    pub model: String,
+    pub model: Name,
     /// Catalog GPU slug.
-    pub gpu: String,
+    pub gpu: Name,
     /// Tensor-parallel degree, if known.
     pub tp: Option<u32>,
     /// Pipeline-parallel degree, if known.
@@ -136,7 +138,7 @@ pub struct BenchRow {
     /// Weight precision, if known.
     pub precision: Option<Precision>,
     /// Serving engine (free text).
-    pub engine: String,
+    pub engine: Name,
     /// Input tokens.
     pub isl: u32,
     /// Output tokens.
@@ -150,7 +152,7 @@ pub struct BenchRow {
     /// The measurement.
     pub value: Observed,
     /// Free text.
-    pub note: String,
+    pub note: Name,
     /// File and line.
     pub origin: Origin,
 }
@@ -162,19 +164,44 @@ pub(crate) struct LineIndex {
     newlines: Vec<usize>,
     /// Whether each line (0-based) is a `#` comment: no record starts on one.
     comment: Vec<bool>,
+    /// Bytes indexed so far.
+    fed: usize,
+    /// Whether the next byte fed starts a line.
+    at_line_start: bool,
+}
+
+impl Default for LineIndex {
+    fn default() -> Self {
+        LineIndex {
+            newlines: Vec::new(),
+            comment: Vec::new(),
+            fed: 0,
+            at_line_start: true,
+        }
+    }
 }
 
 impl LineIndex {
     /// Indexes `text` once.
     pub(crate) fn new(text: &str) -> LineIndex {
-        LineIndex {
-            newlines: text
-                .bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i)
-                .collect(),
-            comment: text.lines().map(|l| l.starts_with('#')).collect(),
+        let mut index = LineIndex::default();
+        index.feed(text.as_bytes());
+        index
+    }
+
+    /// Indexes the next `bytes` of a stream (the text so far is what was fed before).
+    /// Memory is one offset per line, so a stream is indexed without holding its text.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.at_line_start {
+                self.comment.push(b == b'#');
+                self.at_line_start = false;
+            }
+            if b == b'\n' {
+                self.newlines.push(self.fed);
+                self.at_line_start = true;
+            }
+            self.fed += 1;
         }
     }
 

@@ -249,9 +249,23 @@ impl Catalog {
         )
     }
 
-    /// A catalog from `dir/gpus.toml` and `dir/models.toml`; a file missing from the
-    /// directory falls back to the embedded one.
+    /// A catalog from `dir/gpus.toml` and `dir/models.toml`; one file missing from the
+    /// directory falls back to the embedded one. A directory that does not exist, or holds
+    /// neither file, is an error: it is almost always a mistyped path, and falling back
+    /// silently would answer with a catalog the user did not ask for.
     pub fn from_dir(dir: &Path) -> Result<Catalog, CatalogError> {
+        let missing = |message: &str| CatalogError::Io {
+            path: dir.display().to_string(),
+            message: message.to_string(),
+        };
+        if !dir.is_dir() {
+            return Err(missing(
+                "not a directory (--catalog takes a directory holding gpus.toml and/or models.toml)",
+            ));
+        }
+        if !dir.join("gpus.toml").exists() && !dir.join("models.toml").exists() {
+            return Err(missing("holds neither gpus.toml nor models.toml"));
+        }
         let read = |name: &str, fallback: &'static str| -> Result<(String, String), CatalogError> {
             let path = dir.join(name);
             if !path.exists() {

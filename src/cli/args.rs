@@ -98,9 +98,13 @@ pub struct ImportArgs {
     /// Concurrency, for GenAI-Perf CSV exports whose file name does not say it.
     #[arg(long)]
     pub concurrency: Option<f64>,
-    /// Output file (default: stdout).
+    /// Output file (default: stdout). Written atomically; never one of the inputs.
     #[arg(short = 'o', long = "output", value_name = "OUT.csv")]
     pub output: Option<PathBuf>,
+    /// Skip records and values that cannot be imported, list each on stderr and count
+    /// them, instead of stopping at the first (the default).
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 /// `infercal findings`.
@@ -224,6 +228,9 @@ pub struct CheckDataArgs {
     /// Exit with status 1 when any row is flagged.
     #[arg(long)]
     pub strict: bool,
+    /// List every flagged row (default: the first 20, then a count).
+    #[arg(long)]
+    pub rows: bool,
 }
 
 /// Performance models the CLI can run.
@@ -361,7 +368,8 @@ pub struct PredictArgs {
     #[arg(long, value_name = "S")]
     pub ttft_budget: Option<f64>,
     /// With --ttft-budget: the rate to size for, req/s (reports GPUs and instances).
-    #[arg(long, value_name = "R", requires = "ttft_budget")]
+    #[arg(long, value_name = "R", requires = "ttft_budget",
+          conflicts_with_all = ["batch", "concurrency", "rate", "saturate"])]
     pub target_rps: Option<f64>,
     /// Condition: maximum sustainable throughput.
     #[arg(long)]
@@ -402,15 +410,21 @@ pub struct EvaluateArgs {
     /// Benchmark CSV files (default: the embedded sizing chart).
     #[arg(long, value_name = "FILE", num_args = 1.., default_value = "data/benchmarks/nim-sizing-rag-5000-500.csv")]
     pub data: Vec<String>,
-    /// Parameter file: a calibration's fitted.json or hand-written JSON (default: the
-    /// literature defaults, uncalibrated; pass data/calibrated/serving-real.json for the
-    /// shipped calibration).
+    /// Parameter file: a calibration's fitted.json or hand-written JSON. Default: the
+    /// shipped calibration, as for predict and size.
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
+    /// Use the literature defaults instead of the shipped calibration.
+    #[arg(long, conflicts_with = "params")]
+    pub uncalibrated: bool,
     /// Performance model (default: the one the --params file was fitted for, else serving).
     #[arg(long, value_enum)]
     pub perf_model: Option<PerfModelName>,
-    /// Output format.
+    /// List every row with its prediction, not only the summaries (md, csv and json).
+    #[arg(long)]
+    pub rows: bool,
+    /// Output format: md (summaries as tables), csv (the summaries, or the rows with
+    /// --rows) or json (one document).
     #[arg(long, value_enum, default_value_t)]
     pub format: TableFormat,
 }

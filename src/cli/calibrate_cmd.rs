@@ -131,6 +131,7 @@ pub(super) fn load(
         });
         rows.extend(loaded);
     }
+    experiment.check_rows(&rows)?;
     Ok((experiment, rows, files))
 }
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use infercal::catalog::Catalog;
 use infercal::experiment::DEFAULT_EXPERIMENT;
 use infercal::perf::PerfModelKind;
 use infercal::perf::params_file::{
@@ -33,9 +34,16 @@ pub struct Parameters {
 }
 
 /// The parameters in `path`, or the fallback's, with their origin.
-pub fn parameters(path: Option<&Path>, fallback: Fallback) -> Result<Parameters> {
+pub fn parameters(
+    path: Option<&Path>,
+    fallback: Fallback,
+    catalog: &Catalog,
+) -> Result<Parameters> {
     let (loaded, origin) = match (path, fallback) {
-        (Some(path), _) => (load_params(Some(path))?, path.display().to_string()),
+        (Some(path), _) => (
+            load_params(Some(path), catalog)?,
+            path.display().to_string(),
+        ),
         (None, Fallback::Literature) => (
             LoadedParams::default(),
             "literature defaults (uncalibrated)".to_string(),
@@ -52,14 +60,16 @@ pub fn parameters(path: Option<&Path>, fallback: Fallback) -> Result<Parameters>
     Ok(Parameters { loaded, origin })
 }
 
-/// The parameters in `path`, or the literature defaults.
-pub fn load_params(path: Option<&Path>) -> Result<LoadedParams> {
+/// The parameters in `path`, checked against `catalog`, or the literature defaults.
+pub fn load_params(path: Option<&Path>, catalog: &Catalog) -> Result<LoadedParams> {
     let Some(path) = path else {
         return Ok(LoadedParams::default());
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
-    parse_params(&path.display().to_string(), &text)
+    let file = path.display().to_string();
+    parse_params(&file, &text)
+        .and_then(|loaded| loaded.check_names(&file, catalog).map(|()| loaded))
         .map_err(|e| BadInput(e.to_string()))
         .context("loading the parameter file")
 }

@@ -31,7 +31,7 @@ fn perf_model(
 
 /// Runs the comparison and renders it in the requested format.
 pub fn compare(catalog: &Catalog, args: &CompareArgs) -> Result<String> {
-    let mut loaded = load_params(args.params.as_deref())?;
+    let mut loaded = load_params(args.params.as_deref(), catalog)?;
     let (_, model) = perf_model(args, &mut loaded)?;
     let rows = load_file(&args.data, catalog)?;
     let cells = chart_cells(&rows);

@@ -2,8 +2,8 @@
 //! or (atomically) to a file.
 
 use anyhow::Result;
-use infercal::bench::import::{Format, Overrides, import, to_csv};
-use infercal::bench::{DataError, check_rows};
+use infercal::bench::import::{Format, Overrides, import, import_skipping_bad, to_csv};
+use infercal::bench::{BenchRow, DataError, check_rows, load_csv};
 use infercal::catalog::Catalog;
 
 use super::BadInput;
@@ -29,26 +29,98 @@ pub fn run(catalog: &Catalog, a: &ImportArgs) -> Result<String> {
             .map(|c| positive("--concurrency", c))
             .transpose()?,
     };
+    refuse_overwriting_an_input(a)?;
     let mut rows = Vec::new();
+    let mut skipped = Vec::new();
     for file in &a.files {
         let text = std::fs::read_to_string(file).map_err(|e| DataError::Io {
             path: file.clone(),
             message: e.to_string(),
         })?;
-        rows.extend(import(format, file, &text, catalog, &overrides)?);
+        if a.skip_bad {
+            let imported = import_skipping_bad(format, file, &text, catalog, &overrides)?;
+            rows.extend(imported.rows);
+            skipped.extend(imported.skipped);
+        } else {
+            rows.extend(import(format, file, &text, catalog, &overrides)?);
+        }
     }
     let csv = to_csv(&rows);
+    // The output passes check-data by construction: the loader that reads it back runs
+    // here, before anything is written, and a refusal names the input the row came from.
+    load_csv("imported rows", &csv, catalog).map_err(|e| located_in_input(e, &rows))?;
+    for e in &skipped {
+        eprintln!("skipped: {e}");
+    }
+    let skipped_note = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", {} skipped (listed on stderr)", skipped.len())
+    };
     match &a.output {
-        None => Ok(csv),
+        None => {
+            if !skipped.is_empty() {
+                eprintln!("{} values skipped", skipped.len());
+            }
+            Ok(csv)
+        }
         Some(path) => {
             write_atomic(path, csv.as_bytes())?;
             let na = rows.iter().filter(|r| r.value.value().is_none()).count();
             let flagged = check_rows(&rows).len();
             Ok(format!(
-                "wrote {} rows ({na} NA, {flagged} flagged by check-data) to {}\n",
+                "wrote {} rows ({na} NA, {flagged} flagged by check-data{skipped_note}) to {}\n",
                 rows.len(),
                 path.display()
             ))
         }
+    }
+}
+
+/// `-o` naming one of the inputs would replace the source with its conversion.
+fn refuse_overwriting_an_input(a: &ImportArgs) -> Result<()> {
+    let Some(out) = &a.output else {
+        return Ok(());
+    };
+    let Ok(out) = std::fs::canonicalize(out) else {
+        return Ok(()); // does not exist yet, so it is no input
+    };
+    for file in &a.files {
+        if std::fs::canonicalize(file).is_ok_and(|f| f == out) {
+            return Err(BadInput(format!(
+                "-o {} is one of the inputs; write the conversion to another file",
+                out.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A refusal of converted row `line - 2` (after the header), moved to where the row
+/// came from.
+fn located_in_input(e: DataError, rows: &[BenchRow]) -> DataError {
+    match e {
+        DataError::At { line, message, .. } => {
+            let row = usize::try_from(line)
+                .ok()
+                .and_then(|l| l.checked_sub(2))
+                .and_then(|i| rows.get(i));
+            match row {
+                Some(row) => DataError::At {
+                    file: row.origin.file.to_string(),
+                    line: row.origin.line,
+                    column: 1,
+                    message: format!("the converted row would be refused: {message}"),
+                },
+                None => DataError::At {
+                    file: "imported rows".into(),
+                    line,
+                    column: 1,
+                    message,
+                },
+            }
+        }
+        other => other,
     }
 }

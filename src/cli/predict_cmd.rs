@@ -6,9 +6,10 @@ use infercal::perf::params::Coverage;
 use infercal::perf::physics::resolve_tp;
 use infercal::perf::{Outcome, PerfModelKind};
 use infercal::report::{condition_text, sig};
-use infercal::scenario::{Condition, Deployment, Scenario};
+use infercal::scenario::{Condition, Deployment, Scenario, check_lengths, check_tp};
 use serde_json::{Value, json};
 
+use super::BadInput;
 use super::args::{PredictArgs, RecordFormat};
 use super::common::{model_kind, parameters, positive, precision};
 
@@ -42,7 +43,7 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let w = &a.workload;
     let model = catalog.model(&w.model)?;
     let gpu = catalog.gpu(&a.gpu)?;
-    let params = parameters(w.params.as_deref(), w.fallback())?;
+    let params = parameters(w.params.as_deref(), w.fallback(), catalog)?;
     let loaded = &params.loaded;
     // A fitted file's deployment assumptions apply where the flags are silent.
     let weights = a
@@ -53,6 +54,10 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let weights = weights.or_else(|| loaded.assumptions.precision.get(&gpu.slug).copied());
     let tp =
         a.tp.or_else(|| loaded.assumptions.tp.get(&model.slug).copied());
+    if let Some(tp) = tp {
+        check_tp(model, tp).map_err(|e| BadInput(format!("--tp: {e}")))?;
+    }
+    check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
     let mut deployment = Deployment::assumed(gpu, weights, tp, None);
     deployment.kv_cache = a
         .kv_precision

@@ -6,16 +6,20 @@ use infercal::perf::PerfModelKind;
 use infercal::perf::params::Coverage;
 use infercal::precision::Precision;
 use infercal::report::sizing;
+use infercal::scenario::check_lengths;
 use infercal::size::{Deployable, SizingQuestion, size};
 
+use super::BadInput;
 use super::args::{SizeArgs, TableFormat};
 use super::common::{Parameters, model_kind, parameters, positive, precision};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let w = &a.workload;
+    let model = catalog.model(&w.model)?;
+    check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
     let question = SizingQuestion {
-        model: catalog.model(&w.model)?,
+        model,
         isl: w.isl,
         osl: w.osl,
         budget_s: positive("--ttft-budget", a.ttft_budget)?,
@@ -38,7 +42,7 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             .map(|p| precision("--precisions", p))
             .collect::<Result<_>>()?
     };
-    let params = parameters(w.params.as_deref(), w.fallback())?;
+    let params = parameters(w.params.as_deref(), w.fallback(), catalog)?;
     let loaded = &params.loaded;
     let model = model_kind(w.perf_model, loaded, PerfModelKind::Serving).with_params(&loaded.set);
     let result = size(&question, &gpus, &precisions, model.as_ref());

@@ -68,7 +68,7 @@ fn information_criteria(cv: &CrossValidation, k: usize) -> (f64, f64) {
 fn by_source(held_out: &[RowEvaluation]) -> (BTreeMap<String, Summary>, Option<f64>) {
     let mut groups: BTreeMap<String, Vec<&RowEvaluation>> = BTreeMap::new();
     for r in held_out {
-        groups.entry(r.row.source.clone()).or_default().push(r);
+        groups.entry(r.row.source.to_string()).or_default().push(r);
     }
     let summaries: BTreeMap<String, Summary> = groups
         .into_iter()

@@ -128,9 +128,9 @@ pub fn folds(rows: &[BenchRow], scheme: Scheme, seed: u64) -> (Vec<usize>, Vec<S
     let scheme = scheme.resolve(rows);
     let key: Box<dyn Fn(&BenchRow) -> String> = match scheme {
         Scheme::Auto | Scheme::Loo | Scheme::KFold(_) => Box::new(cell),
-        Scheme::Gpu => Box::new(|r| r.gpu.clone()),
-        Scheme::Model => Box::new(|r| r.model.clone()),
-        Scheme::Source => Box::new(|r| r.source.clone()),
+        Scheme::Gpu => Box::new(|r| r.gpu.to_string()),
+        Scheme::Model => Box::new(|r| r.model.to_string()),
+        Scheme::Source => Box::new(|r| r.source.to_string()),
         Scheme::Budget => Box::new(budget),
     };
     let mut groups: Vec<String> = Vec::new();
@@ -217,8 +217,8 @@ fn prior_fallbacks(e: &ValidExperiment, train: &[BenchRow], held: &[BenchRow]) -
             continue;
         }
         let key = |r: &BenchRow| match p.tie {
-            Tie::Gpu => Some(r.gpu.clone()),
-            Tie::Model => Some(r.model.clone()),
+            Tie::Gpu => Some(r.gpu.to_string()),
+            Tie::Model => Some(r.model.to_string()),
             Tie::Global | Tie::GpuPrecision => None,
         };
         let mut missing: Vec<String> = held

@@ -162,6 +162,7 @@ fn folds_do_not_depend_on_the_thread_count() {
 }
 
 #[test]
+#[ignore = "slow guard (~1 min on 2 cores): cargo test -- --ignored"]
 fn the_chart_best_experiment_wins_the_chart_comparison() {
     let catalog = Catalog::embedded().unwrap();
     let experiments: Vec<(ValidExperiment, Vec<BenchRow>)> = crate::experiment::CHART_EXPERIMENTS

@@ -137,6 +137,17 @@ pub struct Filter {
     pub sources: Vec<String>,
 }
 
+impl Filter {
+    /// Whether `row` passes the filter.
+    pub fn keeps(&self, row: &crate::bench::BenchRow) -> bool {
+        let keep = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
+        (self.metrics.is_empty() || self.metrics.contains(&row.metric))
+            && keep(&self.gpus, &row.gpu)
+            && keep(&self.models, &row.model)
+            && keep(&self.sources, &row.source)
+    }
+}
+
 /// The choices per GPU (precision) and per model (TP); key `default` for the rest.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AssumptionSpace {
@@ -292,6 +303,59 @@ pub struct ValidExperiment {
 }
 
 impl ValidExperiment {
+    /// Checks the experiment against the rows its data files hold: every source named in
+    /// `loss.source_weights` or `filter.sources` must occur in them, and some row must
+    /// keep a positive weight. A misspelt source would otherwise weigh 1 without a word,
+    /// and all-zero weights would "fit" with loss 0. Cross-validation folds skip this
+    /// (a fold may lack a source); it runs once on all the experiment's rows.
+    pub fn check_rows(&self, rows: &[crate::bench::BenchRow]) -> Result<(), ExperimentError> {
+        let fail = |message: String| ExperimentError {
+            file: self.name.clone(),
+            message,
+        };
+        let sources: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.source.as_str()).collect();
+        let named = self
+            .loss
+            .source_weights
+            .keys()
+            .map(|k| ("loss.source_weights", k))
+            .chain(self.filter.sources.iter().map(|k| ("filter.sources", k)));
+        for (field, source) in named {
+            if !sources.contains(source.as_str()) {
+                let mut known: Vec<&str> = sources.iter().copied().collect();
+                known.sort_by_key(|k| crate::catalog::names::edit_distance(source, k));
+                return Err(fail(format!(
+                    "{field}: no row has source `{source}`; closest: {}",
+                    known.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        let weighed = rows.iter().filter(|r| self.filter.keeps(r)).any(|r| {
+            let metric = self
+                .loss
+                .metric_weights
+                .get(&r.metric)
+                .copied()
+                .unwrap_or(1.0);
+            let source = self
+                .loss
+                .source_weights
+                .get(r.source.as_str())
+                .copied()
+                .unwrap_or(1.0);
+            metric * source > 0.0
+        });
+        if weighed {
+            Ok(())
+        } else {
+            Err(fail(
+                "loss: every row has weight 0 (metric_weights × source_weights), nothing to fit"
+                    .to_string(),
+            ))
+        }
+    }
+
     /// The free parameters, in file order.
     pub fn free(&self) -> impl Iterator<Item = (&Parameter, &FreeSpec)> {
         self.parameters.iter().filter_map(|p| match &p.mode {

@@ -350,3 +350,47 @@ fn rule_sweep_levels_positive() {
         "concurrency_sweep",
     );
 }
+
+#[test]
+fn rule_points_bounded_by_memory() {
+    rejected(
+        &with("[search]\ngrid = \"lhs\"\npoints = 1000000000000"),
+        "search.points",
+    );
+}
+
+#[test]
+fn rule_restarts_bounded() {
+    rejected(&with("[search]\nrestarts = 100000"), "search.restarts");
+}
+
+fn chart_rows() -> Vec<crate::bench::BenchRow> {
+    let catalog = Catalog::embedded().unwrap();
+    let (name, text) = crate::bench::EMBEDDED_FILES[0];
+    crate::bench::load_csv(name, text, &catalog).unwrap()
+}
+
+#[test]
+fn rule_source_weights_name_sources_of_the_data() {
+    let e = check(&with("[loss]\nsource_weights = { nim-sizing-chrt = 2.0 }")).unwrap();
+    let err = e.check_rows(&chart_rows()).unwrap_err().to_string();
+    assert!(
+        err.contains("nim-sizing-chrt") && err.contains("closest: nim-sizing-chart"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rule_filter_sources_name_sources_of_the_data() {
+    let e = check(&with("[filter]\nsources = [\"nim\"]")).unwrap();
+    let err = e.check_rows(&chart_rows()).unwrap_err().to_string();
+    assert!(err.contains("filter.sources"), "{err}");
+}
+
+#[test]
+fn rule_some_row_keeps_a_positive_weight() {
+    let e = check(&with("[loss]\nsource_weights = { nim-sizing-chart = 0.0 }")).unwrap();
+    let err = e.check_rows(&chart_rows()).unwrap_err().to_string();
+    assert!(err.contains("weight 0"), "{err}");
+    check(BASE).unwrap().check_rows(&chart_rows()).unwrap();
+}

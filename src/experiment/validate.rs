@@ -20,6 +20,13 @@ pub const DEFAULT_PRIOR_WIDTH: f64 = 3.0;
 
 type Check<T> = Result<T, String>;
 
+/// The most grid points a search may ask for (per hypothesis).
+pub const MAX_GRID_POINTS: usize = 1 << 20;
+/// The most Nelder-Mead iterations per run.
+pub const MAX_ITERS: u64 = 1_000_000;
+/// The most fresh-simplex restarts per run.
+pub const MAX_RESTARTS: u32 = 1000;
+
 /// Validates `raw` (from `file`, whose text hashes to `hash`). `data_exists` says whether
 /// a data file can be read (on disk or embedded); the check does no IO of its own.
 pub fn validate(
@@ -447,8 +454,13 @@ fn search(raw: &RawSearch, free: usize) -> Check<Search> {
             raw.points
         ));
     }
-    if raw.points == 0 {
-        return Err("search.points: must be at least 1".into());
+    // A grid point costs a parameter vector and a loss in memory: a million of them is
+    // far past any useful design and still fits in memory; 1e12 once aborted the process.
+    if !(1..=MAX_GRID_POINTS).contains(&raw.points) {
+        return Err(format!(
+            "search.points: {} must be between 1 and {MAX_GRID_POINTS}",
+            raw.points
+        ));
     }
     if raw.refine == 0 || raw.refine > raw.points {
         return Err(format!(
@@ -456,8 +468,17 @@ fn search(raw: &RawSearch, free: usize) -> Check<Search> {
             raw.refine, raw.points
         ));
     }
-    if raw.max_iters == 0 {
-        return Err("search.max_iters: must be at least 1".into());
+    if !(1..=MAX_ITERS).contains(&raw.max_iters) {
+        return Err(format!(
+            "search.max_iters: {} must be between 1 and {MAX_ITERS}",
+            raw.max_iters
+        ));
+    }
+    if raw.restarts > MAX_RESTARTS {
+        return Err(format!(
+            "search.restarts: {} must be at most {MAX_RESTARTS}",
+            raw.restarts
+        ));
     }
     if !(raw.sd_tolerance > 0.0 && raw.sd_tolerance.is_finite()) {
         return Err(format!(

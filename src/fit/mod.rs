@@ -140,16 +140,7 @@ pub struct Calibration {
 
 /// The rows an experiment keeps.
 pub fn filter_rows(rows: &[BenchRow], filter: &Filter) -> Vec<BenchRow> {
-    let keep = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
-    rows.iter()
-        .filter(|r| filter.metrics.is_empty() || filter.metrics.contains(&r.metric))
-        .filter(|r| {
-            keep(&filter.gpus, &r.gpu)
-                && keep(&filter.models, &r.model)
-                && keep(&filter.sources, &r.source)
-        })
-        .cloned()
-        .collect()
+    rows.iter().filter(|r| filter.keeps(r)).cloned().collect()
 }
 
 /// Every combination of the choices for the GPUs and models present in `rows`.
@@ -214,8 +205,8 @@ fn groups(
 ) -> Vec<String> {
     let set: BTreeSet<String> = match tie {
         Tie::Global => BTreeSet::from([String::new()]),
-        Tie::Gpu => rows.iter().map(|r| r.gpu.clone()).collect(),
-        Tie::Model => rows.iter().map(|r| r.model.clone()).collect(),
+        Tie::Gpu => rows.iter().map(|r| r.gpu.to_string()).collect(),
+        Tie::Model => rows.iter().map(|r| r.model.to_string()).collect(),
         Tie::GpuPrecision => hypotheses
             .iter()
             .flat_map(|h| {

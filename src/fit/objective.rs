@@ -81,7 +81,12 @@ impl<'c> Objective<'c> {
             .iter()
             .map(|r| {
                 let metric = loss.metric_weights.get(&r.metric).copied().unwrap_or(1.0);
-                metric * loss.source_weights.get(&r.source).copied().unwrap_or(1.0)
+                metric
+                    * loss
+                        .source_weights
+                        .get(r.source.as_str())
+                        .copied()
+                        .unwrap_or(1.0)
             })
             .collect();
         Ok(Objective {

@@ -1,3 +1,4 @@
+use crate::bench::Name;
 use std::sync::atomic::AtomicBool;
 
 use super::*;
@@ -143,18 +144,18 @@ fn synthetic_rows(truth: &ParamSet, gpus: &[&str]) -> Vec<BenchRow> {
                 rows.push(BenchRow {
                     source: "synthetic".into(),
                     model: "llama-3.1-8b".into(),
-                    gpu: gpu.slug.clone(),
+                    gpu: gpu.slug.as_str().into(),
                     tp: None,
                     pp: None,
                     precision: None,
-                    engine: String::new(),
+                    engine: Name::default(),
                     isl,
                     osl: 128,
                     condition: scenario.condition,
                     metric,
                     stat: Stat::Mean,
                     value: Observed::Value(value),
-                    note: String::new(),
+                    note: Name::default(),
                     origin: crate::bench::Origin {
                         file: "synthetic".into(),
                         line: rows.len() as u64 + 2,

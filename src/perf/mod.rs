@@ -84,7 +84,43 @@ pub struct Prediction {
     pub breakdown: Breakdown,
 }
 
+/// More GPUs than any deployment could hold: a target this large is a typo or a unit
+/// mistake, and the GPU count (and whole instances × TP) must not overflow.
+pub const MAX_GPUS: f64 = 1e9;
+
 impl Prediction {
+    /// This prediction if every figure in it is finite and the GPUs it asks for are within
+    /// [`MAX_GPUS`]; the reason otherwise. Every model returns through here, so NaN or
+    /// infinity never reaches a report and no count overflows.
+    pub fn checked(self) -> Outcome {
+        let b = &self.breakdown;
+        let figures = [
+            ("TTFT", self.ttft_s),
+            ("ITL", self.itl_s),
+            ("end-to-end latency", self.e2e_s),
+            ("output tok/s", self.output_tok_s),
+            ("req/s", self.req_per_s),
+            ("req/s per GPU", self.req_per_s_per_gpu),
+            ("running batch", self.running_batch),
+            ("KV capacity", self.kv_capacity_tokens.unwrap_or(0.0)),
+            ("prefill time", b.prefill_s),
+            ("decode step", b.decode_step_s),
+            ("queue wait", b.queue_wait_s),
+            ("all-reduce time", b.allreduce_s),
+        ];
+        if let Some((what, _)) = figures.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(Infeasible::NotFinite {
+                what: (*what).to_string(),
+            });
+        }
+        if let Some(gpus) = self.gpus_for_target
+            && !(gpus.is_finite() && gpus <= MAX_GPUS)
+        {
+            return Err(Infeasible::BeyondAnyDeployment { gpus });
+        }
+        Ok(self)
+    }
+
     /// The value of `metric`, or `None` when the scenario does not define it
     /// (`gpus_for_target` without a target rate).
     pub fn metric(&self, metric: Metric) -> Option<f64> {
@@ -146,6 +182,17 @@ pub enum Infeasible {
         /// Largest degree tried.
         max_tp: u32,
     },
+    /// The target rate needs more GPUs than any deployment holds ([`MAX_GPUS`]).
+    BeyondAnyDeployment {
+        /// GPUs the target would need.
+        gpus: f64,
+    },
+    /// The parameters drive a figure past floating-point range (for example an overhead
+    /// of 1e308 s): no number can be reported.
+    NotFinite {
+        /// The figure.
+        what: String,
+    },
 }
 
 impl fmt::Display for Infeasible {
@@ -182,6 +229,14 @@ impl fmt::Display for Infeasible {
             } => write!(
                 f,
                 "overloaded: {offered_rps} req/s offered, {capacity_rps:.3} req/s sustainable"
+            ),
+            Infeasible::BeyondAnyDeployment { gpus } => write!(
+                f,
+                "beyond any deployment: the target needs {gpus:.3e} GPUs (more than {MAX_GPUS:.0e})"
+            ),
+            Infeasible::NotFinite { what } => write!(
+                f,
+                "{what} is beyond floating-point range with these parameters"
             ),
             Infeasible::NoParallelismFits { max_tp } => {
                 write!(

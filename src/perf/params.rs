@@ -286,16 +286,18 @@ impl ServingParams {
                 self.auto_tp_min_kv_share
             ));
         }
-        let non_negative = [
-            ("allreduce_latency_s", self.allreduce_latency_s),
-            ("step_overhead_s", self.step_overhead_s),
-            ("request_overhead_s", self.request_overhead_s),
-            ("tail_factor", self.tail_factor),
-            ("reserve_gb", self.reserve_gb),
+        // Upper limits far beyond any engine keep every derived time finite: an overhead of
+        // 1e308 s once made TTFT NaN while the prediction still said "feasible".
+        let bounded = [
+            ("allreduce_latency_s", self.allreduce_latency_s, 1.0),
+            ("step_overhead_s", self.step_overhead_s, 60.0),
+            ("request_overhead_s", self.request_overhead_s, 3600.0),
+            ("tail_factor", self.tail_factor, 1000.0),
+            ("reserve_gb", self.reserve_gb, 1e6),
         ];
-        for (name, v) in non_negative {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("{name} must be a finite number ≥ 0, got {v}"));
+        for (name, v, max) in bounded {
+            if !(v.is_finite() && (0.0..=max).contains(&v)) {
+                return Err(format!("{name} must be in [0, {max}], got {v:e}"));
             }
         }
         if self.concurrency_sweep.contains(&0) {
@@ -305,8 +307,8 @@ impl ServingParams {
             ("max_running_batch", self.max_running_batch),
             ("max_prefill_tokens", self.max_prefill_tokens),
         ] {
-            if !(v.is_finite() && v >= 1.0) {
-                return Err(format!("{name} must be ≥ 1, got {v}"));
+            if !(v.is_finite() && (1.0..=1e9).contains(&v)) {
+                return Err(format!("{name} must be in [1, 1e9], got {v:e}"));
             }
         }
         let overrides = self
@@ -327,10 +329,10 @@ impl ServingParams {
                 }
             }
             if let Some(v) = o.allreduce_latency_s
-                && !(v.is_finite() && v >= 0.0)
+                && !(v.is_finite() && (0.0..=1.0).contains(&v))
             {
                 return Err(format!(
-                    "{key}.allreduce_latency_s must be a finite number ≥ 0, got {v}"
+                    "{key}.allreduce_latency_s must be in [0, 1], got {v}"
                 ));
             }
         }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::PerfModelKind;
 use super::params::ServingParams;
 use super::registry::ParamSet;
+use crate::catalog::Catalog;
 use crate::evaluate::Assumptions;
 
 /// The calibration `predict` and `size` use unless told otherwise: the default
@@ -98,6 +99,13 @@ pub fn parse_params(file: &str, text: &str) -> Result<LoadedParams, ParamsFileEr
         message,
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| parse_error(file, &e))?;
+    // serde reads a struct from an array positionally: `[0.5, 0.7]` would silently set the
+    // first fields. A parameter file names every value it sets.
+    if !value.is_object() {
+        return Err(invalid(
+            "expected a JSON object of named parameters (a fitted.json, or {\"decode_efficiency\": 0.7, ...})".to_string(),
+        ));
+    }
     let loaded = match value.get("schema_version") {
         Some(version) => {
             if version.as_u64() != Some(u64::from(SCHEMA_VERSION)) {
@@ -134,6 +142,77 @@ pub fn parse_params(file: &str, text: &str) -> Result<LoadedParams, ParamsFileEr
         )));
     }
     Ok(loaded)
+}
+
+impl LoadedParams {
+    /// Checks every GPU, model, architecture and precision the file names against
+    /// `catalog`: an override keyed by a mistyped slug would otherwise be ignored without a
+    /// word and the prediction would run on other values than the user wrote.
+    pub fn check_names(&self, file: &str, catalog: &Catalog) -> Result<(), ParamsFileError> {
+        let invalid = |message: String| ParamsFileError::Invalid {
+            file: file.to_string(),
+            message,
+        };
+        let serving = &self.set.serving;
+        let gpu = |field: &str, key: &str| -> Result<(), ParamsFileError> {
+            match catalog.gpu(key) {
+                Ok(g) if g.slug == key => Ok(()),
+                Ok(g) => Err(invalid(format!(
+                    "{field}: key `{key}` must be the GPU's slug `{}`",
+                    g.slug
+                ))),
+                Err(e) => Err(invalid(format!("{field}: {e}"))),
+            }
+        };
+        let model = |field: &str, key: &str| -> Result<(), ParamsFileError> {
+            match catalog.model(key) {
+                Ok(m) if m.slug == key => Ok(()),
+                Ok(m) => Err(invalid(format!(
+                    "{field}: key `{key}` must be the model's slug `{}`",
+                    m.slug
+                ))),
+                Err(e) => Err(invalid(format!("{field}: {e}"))),
+            }
+        };
+        for key in serving
+            .per_gpu
+            .keys()
+            .chain(self.assumptions.precision.keys())
+        {
+            gpu("per_gpu / assumptions.precision", key)?;
+        }
+        for key in serving.per_gpu_precision.keys() {
+            let Some((g, precision)) = key.split_once(':') else {
+                return Err(invalid(format!(
+                    "per_gpu_precision: key `{key}` must be `gpu:precision`, e.g. `h100-sxm:fp8`"
+                )));
+            };
+            gpu("per_gpu_precision", g)?;
+            precision
+                .parse::<crate::precision::Precision>()
+                .map_err(|e| invalid(format!("per_gpu_precision: key `{key}`: {e}")))?;
+        }
+        for key in serving.per_model.keys().chain(self.assumptions.tp.keys()) {
+            model("per_model / assumptions.tp", key)?;
+        }
+        let architectures: std::collections::BTreeSet<&str> = catalog
+            .gpus()
+            .iter()
+            .map(|g| g.architecture.as_str())
+            .collect();
+        if let Some(unknown) = serving
+            .per_architecture
+            .keys()
+            .find(|k| !architectures.contains(k.as_str()))
+        {
+            let known: Vec<&str> = architectures.into_iter().collect();
+            return Err(invalid(format!(
+                "per_architecture: unknown architecture `{unknown}`; known: {}",
+                known.join(", ")
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -199,51 +278,57 @@ mod tests {
         assert!(err.to_string().contains("warp_factor"), "{err}");
     }
 
-    #[test]
-    fn the_shipped_calibration_is_what_the_default_experiment_fits_today() {
-        use crate::bench::embedded_rows;
-        use crate::catalog::Catalog;
-        use crate::experiment::{DEFAULT_EXPERIMENT, shipped};
-        use crate::fit::{Options, Silent, calibrate};
-
+    fn checked(text: &str) -> Result<LoadedParams, ParamsFileError> {
         let catalog = Catalog::embedded().unwrap();
-        let e = shipped(DEFAULT_EXPERIMENT, &catalog).unwrap().unwrap();
-        let rows = embedded_rows(&e.data, &catalog).unwrap();
-        let shipped = shipped_calibration().unwrap();
-        let cancel = std::sync::atomic::AtomicBool::new(false);
-        let options = Options {
-            seed: None,
-            cancel: &cancel,
-            progress: &Silent,
-        };
-        let fresh = calibrate(&e, &rows, &catalog, &options).unwrap();
-        let regenerate = "regenerate data/calibrated/serving-real.json: \
-            infercal calibrate --out out/serving-real, then copy its fitted.json";
-        let architectures = |set: &ParamSet| -> Vec<String> {
-            set.serving.per_architecture.keys().cloned().collect()
-        };
-        assert_eq!(
-            architectures(&shipped.set),
-            architectures(&fresh.params),
-            "{regenerate}"
-        );
-        for estimate in fresh.estimates.iter().filter(|x| x.free) {
-            let tie = e
-                .parameters
-                .iter()
-                .find(|p| p.name == estimate.name)
-                .unwrap()
-                .tie;
-            let group = estimate.group.as_str();
-            let was = shipped.set.get(&estimate.name, tie, group).unwrap();
-            // Bit-identical on one machine; another libm may move the last bits, and the
-            // optimiser's path with them, so allow 0.1 %.
-            assert!(
-                (was - estimate.value).abs() <= 1e-3 * estimate.value.abs(),
-                "{}[{group}]: shipped {was}, fitted now {}; {regenerate}",
-                estimate.name,
-                estimate.value
-            );
+        let loaded = parse_params("p.json", text)?;
+        loaded.check_names("p.json", &catalog)?;
+        Ok(loaded)
+    }
+
+    #[test]
+    fn an_array_is_not_read_positionally() {
+        let err = parse_params("p.json", "[0.5, 0.7]").unwrap_err();
+        assert!(err.to_string().contains("JSON object"), "{err}");
+    }
+
+    #[test]
+    fn a_mistyped_gpu_key_is_refused_with_the_closest_names() {
+        let err = checked(r#"{"per_gpu": {"h100-sxn": {"decode_efficiency": 0.7}}}"#).unwrap_err();
+        assert!(err.to_string().contains("h100-sxm"), "{err}");
+        let alias =
+            checked(r#"{"per_gpu": {"H100 SXM": {"decode_efficiency": 0.7}}}"#).unwrap_err();
+        assert!(alias.to_string().contains("slug `h100-sxm`"), "{alias}");
+    }
+
+    #[test]
+    fn gpu_precision_model_and_architecture_keys_are_checked() {
+        for (text, says) in [
+            (
+                r#"{"per_gpu_precision": {"h100-sxm": {}}}"#,
+                "gpu:precision",
+            ),
+            (r#"{"per_gpu_precision": {"h100-sxm:fp9": {}}}"#, "fp9"),
+            (r#"{"per_model": {"llama-3.1-8x": {}}}"#, "llama-3.1-8b"),
+            (r#"{"per_architecture": {"hoper": {}}}"#, "hopper"),
+        ] {
+            let err = checked(text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
         }
+        assert!(checked(r#"{"per_gpu_precision": {"h100-sxm:fp8": {}}}"#).is_ok());
+    }
+
+    #[test]
+    fn the_shipped_calibration_names_only_catalog_entries() {
+        let catalog = Catalog::embedded().unwrap();
+        shipped_calibration()
+            .unwrap()
+            .check_names(SHIPPED_CALIBRATION.0, &catalog)
+            .unwrap();
+    }
+
+    #[test]
+    fn an_absurd_overhead_is_refused() {
+        let err = parse_params("p.json", r#"{"step_overhead_s": 1e308}"#).unwrap_err();
+        assert!(err.to_string().contains("step_overhead_s"), "{err}");
     }
 }

@@ -65,7 +65,7 @@ impl PerfModel for RooflineModel {
             _ => None,
         };
         let gpus = f64::from(inst.gpus);
-        Ok(Prediction {
+        Prediction {
             tp: inst.tp,
             precision: inst.weights,
             ttft_s: prefill_s + queued,
@@ -85,6 +85,7 @@ impl PerfModel for RooflineModel {
                 allreduce_s,
                 decode_bound: bound,
             },
-        })
+        }
+        .checked()
     }
 }

@@ -98,7 +98,7 @@ impl PerfModel for SeedModel {
             Condition::TtftBudget { target_rps, .. } => target_rps,
             _ => None,
         };
-        Ok(Prediction {
+        Prediction {
             tp: 1,
             precision: Precision::Fp16,
             ttft_s: prefill_s,
@@ -118,7 +118,8 @@ impl PerfModel for SeedModel {
                 allreduce_s: 0.0,
                 decode_bound: Bound::Compute,
             },
-        })
+        }
+        .checked()
     }
 }
 

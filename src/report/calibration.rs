@@ -90,9 +90,9 @@ pub fn residuals_csv(c: &Calibration) -> String {
         .map(|((row, fit), (w, l))| {
             vec![
                 row.origin.to_string(),
-                row.source.clone(),
-                row.model.clone(),
-                row.gpu.clone(),
+                row.source.to_string(),
+                row.model.to_string(),
+                row.gpu.to_string(),
                 condition_text(&row.condition),
                 row.metric.to_string(),
                 row.stat.to_string(),

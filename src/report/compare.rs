@@ -190,8 +190,8 @@ fn row(cell: &Cell<'_>, outcome: &Outcome) -> CompareRow {
         Err(why) => (None, None, Some(why.to_string())),
     };
     CompareRow {
-        model: first.model.clone(),
-        gpu: first.gpu.clone(),
+        model: first.model.to_string(),
+        gpu: first.gpu.to_string(),
         ttft_budget_s: budget,
         target_rps: target,
         predicted_ttft_s: predicted_ttft,
@@ -222,8 +222,8 @@ const HEADER: [&str; 11] = [
 fn cells_text(r: &CompareRow, na: &str) -> Vec<String> {
     let num = |x: Option<f64>, digits| x.map_or(na.to_string(), |v| sig(v, digits));
     vec![
-        r.model.clone(),
-        r.gpu.clone(),
+        r.model.to_string(),
+        r.gpu.to_string(),
         sig(r.ttft_budget_s, 3),
         num(r.predicted_ttft_s, 4),
         if r.meets_budget { "yes" } else { "no" }.to_string(),

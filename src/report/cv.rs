@@ -124,8 +124,8 @@ pub fn cv_csv(cv: &CrossValidation) -> String {
                 (f + 1).to_string(),
                 cv.folds.get(f).map_or(String::new(), |x| x.label.clone()),
                 h.row.origin.to_string(),
-                h.row.model.clone(),
-                h.row.gpu.clone(),
+                h.row.model.to_string(),
+                h.row.gpu.to_string(),
                 condition_text(&h.row.condition),
                 h.row.metric.to_string(),
                 h.row.stat.to_string(),
@@ -142,7 +142,7 @@ pub fn cv_csv(cv: &CrossValidation) -> String {
 
 /// `cv.svg`: held-out predictions against measurements.
 pub fn cv_svg(cv: &CrossValidation) -> Result<String, String> {
-    let mut gpus: Vec<String> = cv.rows.iter().map(|r| r.gpu.clone()).collect();
+    let mut gpus: Vec<String> = cv.rows.iter().map(|r| r.gpu.to_string()).collect();
     gpus.sort();
     gpus.dedup();
     let points: Vec<(f64, f64, usize)> = cv

@@ -46,7 +46,7 @@ impl EvaluationReport {
         }
     }
 
-    /// Markdown: rows, then summaries.
+    /// Markdown: the rows (when the report keeps them), then the summaries.
     pub fn to_markdown(&self) -> String {
         let header = [
             "file:line",
@@ -63,9 +63,13 @@ impl EvaluationReport {
         let right = [
             false, false, false, false, false, false, true, true, true, false,
         ];
-        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| row_cells(r, "N/A")).collect();
-        let mut out = markdown_table(&header, &right, &rows);
-        out.push_str(&format!("\nSummary of `{}`:\n\n", self.perf_model));
+        let mut out = String::new();
+        if !self.rows.is_empty() {
+            let rows: Vec<Vec<String>> = self.rows.iter().map(|r| row_cells(r, "N/A")).collect();
+            out = markdown_table(&header, &right, &rows);
+            out.push('\n');
+        }
+        out.push_str(&format!("Summary of `{}`:\n\n", self.perf_model));
         out.push_str(&summary_markdown("scope", self.summary_rows()));
         out
     }
@@ -105,7 +109,41 @@ impl EvaluationReport {
         csv_table(&header, &rows)
     }
 
-    /// One JSON document: `perf_model`, `rows`, `summary`.
+    /// CSV of the summaries: one line per scope (overall, each metric, each GPU).
+    pub fn summary_csv(&self) -> String {
+        let header = [
+            "scope",
+            "rows",
+            "numeric",
+            "na",
+            "median_ape_pct",
+            "p90_ape_pct",
+            "median_abs_ln_ratio",
+            "within_25pct",
+            "feasibility_accuracy",
+        ];
+        let num = super::exact_or_na;
+        let rows: Vec<Vec<String>> = self
+            .summary_rows()
+            .into_iter()
+            .map(|(scope, s)| {
+                vec![
+                    scope,
+                    s.n.to_string(),
+                    s.n_numeric.to_string(),
+                    s.n_na.to_string(),
+                    num(s.median_ape),
+                    num(s.p90_ape),
+                    num(s.median_abs_log_ratio),
+                    num(s.within_25pct),
+                    num(s.feasibility_accuracy),
+                ]
+            })
+            .collect();
+        csv_table(&header, &rows)
+    }
+
+    /// One JSON document: `perf_model`, `rows` (empty unless kept), `summary`.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
@@ -115,8 +153,8 @@ fn row_cells(r: &RowEvaluation, na: &str) -> Vec<String> {
     let num = |x: Option<f64>| x.map_or(na.to_string(), |v| sig(v, 4));
     vec![
         r.row.origin.to_string(),
-        r.row.model.clone(),
-        r.row.gpu.clone(),
+        r.row.model.to_string(),
+        r.row.gpu.to_string(),
         super::condition_text(&r.row.condition),
         r.row.metric.to_string(),
         r.row.stat.to_string(),

@@ -18,7 +18,7 @@ const PALETTE: [RGBColor; 8] = [
 ];
 
 fn gpus(c: &Calibration) -> Vec<String> {
-    let mut g: Vec<String> = c.rows.iter().map(|r| r.gpu.clone()).collect();
+    let mut g: Vec<String> = c.rows.iter().map(|r| r.gpu.to_string()).collect();
     g.sort();
     g.dedup();
     g

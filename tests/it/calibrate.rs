@@ -25,13 +25,63 @@ fn calibrate(extra: &[&str]) -> (std::path::PathBuf, String) {
     (out, stdout(&run))
 }
 
+/// Every numeric leaf of `fresh` within `relative` of the same leaf of `was`, and the same
+/// keys; the path of the first difference otherwise.
+fn drift(was: &serde_json::Value, fresh: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    match (was, fresh) {
+        (Value::Object(a), Value::Object(b)) => {
+            if a.keys().ne(b.keys()) {
+                return Some(format!("{at}: keys {:?} now {:?}", a.keys(), b.keys()));
+            }
+            a.iter()
+                .find_map(|(k, v)| drift(v, &b[k], &format!("{at}.{k}")))
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            // Bit-identical on one machine; another libm may move the last bits, and the
+            // optimiser's path with them, so allow 0.1 %.
+            ((a - b).abs() > 1e-3 * a.abs()).then(|| format!("{at}: shipped {a}, fitted now {b}"))
+        }
+        _ => (was != fresh).then(|| format!("{at}: shipped {was}, fitted now {fresh}")),
+    }
+}
+
+#[test]
+fn the_shipped_calibration_is_what_the_default_experiment_fits_today() {
+    let (dir, _) = default_calibration();
+    let shipped: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/calibrated/serving-real.json"
+    )))
+    .unwrap();
+    let fresh = fitted(dir);
+    for part in ["params", "assumptions", "perf_model"] {
+        if let Some(difference) = drift(&shipped[part], &fresh[part], part) {
+            panic!(
+                "{difference}; regenerate data/calibrated/serving-real.json: \
+                 infercal calibrate --out out/serving-real, then copy its fitted.json"
+            );
+        }
+    }
+}
+
 fn fitted(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("fitted.json")).unwrap()).unwrap()
 }
 
+/// The default calibration, run once per test binary: the end-to-end test, the drift guard
+/// of the shipped calibration and the README check all read it (it is the slowest run the
+/// fast suite makes).
+pub fn default_calibration() -> &'static (std::path::PathBuf, String) {
+    static RUN: std::sync::OnceLock<(std::path::PathBuf, String)> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| calibrate(&[]))
+}
+
 #[test]
 fn the_default_writes_every_output_and_a_summary() {
-    let (dir, summary) = calibrate(&[]);
+    let (dir, summary) = default_calibration();
+
     for f in FILES {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
@@ -41,7 +91,7 @@ fn the_default_writes_every_output_and_a_summary() {
             && summary.contains("itl_s"),
         "{summary}"
     );
-    let doc = fitted(&dir);
+    let doc = fitted(dir);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["experiment"]["name"], "serving-real");
     assert_eq!(doc["data_files"].as_array().unwrap().len(), 3);
@@ -61,7 +111,7 @@ fn the_default_writes_every_output_and_a_summary() {
     let svg = std::fs::read_to_string(dir.join("parity.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("h100-sxm"));
     assert!(
-        !std::fs::read_dir(&dir).unwrap().any(|e| e
+        !std::fs::read_dir(dir).unwrap().any(|e| e
             .unwrap()
             .file_name()
             .to_string_lossy()

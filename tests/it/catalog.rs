@@ -64,11 +64,19 @@ fn a_catalog_directory_overrides_the_embedded_one() {
     let dir = dir.display().to_string();
     let out = infercal(&["--catalog", &dir, "list", "gpus", "--format", "csv"]);
     assert_eq!(stdout(&out).lines().count(), 2);
-    let bad = infercal(&["--catalog", "/no/such/dir/../x", "show", "gpu", "h100-sxm"]);
-    assert!(
-        bad.status.success(),
-        "a missing file falls back to the embedded catalog"
-    );
+    // One file missing falls back to the embedded one (models.toml here: show a model).
+    let model = infercal(&["--catalog", &dir, "show", "model", "llama-3.1-8b"]);
+    assert!(model.status.success(), "{}", crate::stderr(&model));
+}
+
+#[test]
+fn a_catalog_directory_that_is_missing_or_empty_is_refused() {
+    let missing = infercal(&["--catalog", "/no/such/dir", "show", "gpu", "h100-sxm"]);
+    assert!(crate::assert_one_line_bad_input(&missing).contains("/no/such/dir"));
+    let empty = crate::scratch_dir();
+    let empty = empty.display().to_string();
+    let out = infercal(&["--catalog", &empty, "list", "gpus"]);
+    assert!(crate::assert_one_line_bad_input(&out).contains("neither gpus.toml nor models.toml"));
 }
 
 #[test]

@@ -10,6 +10,7 @@ fn without_run_time(text: &str) -> Vec<&str> {
 }
 
 #[test]
+#[ignore = "slow guard (minutes on 2 cores): cargo test -- --ignored"]
 fn committed_findings_match_a_fresh_run() {
     let path = scratch_dir().join("FINDINGS.md");
     let out = infercal(&["findings", "--out", &path.display().to_string()]);

@@ -260,6 +260,7 @@ fn evaluate_default_parameters_on_the_chart() {
         "data/benchmarks/nim-sizing-rag-5000-500.csv",
         "--perf-model",
         "serving",
+        "--uncalibrated",
         "--format",
         "json",
     ]);
@@ -270,7 +271,14 @@ fn evaluate_default_parameters_on_the_chart() {
         (rate["feasibility_accuracy"].as_f64().unwrap() - 1.0).abs() < 1e-12,
         "every N/A cell right"
     );
-    let seed = json(&["evaluate", "--perf-model", "seed", "--format", "json"]);
+    let seed = json(&[
+        "evaluate",
+        "--perf-model",
+        "seed",
+        "--uncalibrated",
+        "--format",
+        "json",
+    ]);
     let seed_ape = seed["summary"]["per_metric"]["req_per_s_per_gpu"]["median_ape"]
         .as_f64()
         .unwrap();
@@ -282,8 +290,12 @@ fn evaluate_default_parameters_on_the_chart() {
 
 #[test]
 fn evaluate_csv_has_a_line_per_row() {
-    let out = infercal(&["evaluate", "--format", "csv"]);
+    let out = infercal(&["evaluate", "--format", "csv", "--rows"]);
     assert_eq!(stdout(&out).lines().count(), 33);
+    let summary = infercal(&["evaluate", "--format", "csv"]);
+    let text = stdout(&summary);
+    assert!(text.starts_with("scope,rows,"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("overall,32,")), "{text}");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, Run, at};
+use super::{Overrides, Run, at, keep};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -75,13 +75,14 @@ pub fn import(
     text: &str,
     catalog: &Catalog,
     o: &Overrides,
+    skipped: Option<&mut Vec<DataError>>,
 ) -> Result<Vec<BenchRow>, DataError> {
     let export = if text.trim_start().starts_with('{') {
         parse_json(file, text)?
     } else {
         parse_csv(file, text)?
     };
-    rows(file, export, catalog, o)
+    rows(file, export, catalog, o, skipped)
 }
 
 /// `"1,916.33"` → 1916.33.
@@ -211,7 +212,7 @@ fn parse_json(file: &str, text: &str) -> Result<Export, DataError> {
     for (_, key, metric, divisor) in LATENCIES {
         let entry = doc.get(key).ok_or_else(|| missing(key))?;
         for (name, stat) in STATS {
-            if let Some(v) = entry.get(name).and_then(Value::as_f64) {
+            if let Some(v) = json_number(file, text, entry, key, name)? {
                 export.values.push((metric, stat, v / divisor));
             }
         }
@@ -224,28 +225,72 @@ fn parse_json(file: &str, text: &str) -> Result<Export, DataError> {
             .ok_or_else(|| missing(&format!("{key}.avg")))?;
         export.values.push((metric, Stat::Mean, v));
     }
-    export.isl = doc
-        .get("input_sequence_length")
-        .and_then(|e| e.get("avg"))
-        .and_then(Value::as_f64);
-    export.osl = doc
-        .get("output_sequence_length")
-        .and_then(|e| e.get("avg"))
-        .and_then(Value::as_f64);
+    for (key, slot) in [
+        ("input_sequence_length", &mut export.isl),
+        ("output_sequence_length", &mut export.osl),
+    ] {
+        if let Some(entry) = doc.get(key) {
+            *slot = json_number(file, text, entry, key, "avg")?;
+        }
+    }
     let config = doc.get("input_config");
     export.model = config
         .and_then(|c| c.get("model"))
         .and_then(|m| m.get(0).or(Some(m)))
         .and_then(Value::as_str)
         .map(String::from);
-    export.concurrency = config
-        .and_then(|c| c.get("concurrency"))
-        .and_then(Value::as_f64);
+    if let Some(config) = config {
+        export.concurrency = json_number(file, text, config, "input_config", "concurrency")?;
+    }
     export.backend = config
         .and_then(|c| c.get("backend"))
         .and_then(Value::as_str)
         .map(String::from);
     Ok(export)
+}
+
+/// `entry[name]` as a number: absent is `None`, anything but a number is an error naming
+/// the field and the line where `key` (the entry's name) appears.
+fn json_number(
+    file: &str,
+    text: &str,
+    entry: &Value,
+    key: &str,
+    name: &str,
+) -> Result<Option<f64>, DataError> {
+    match entry.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+            let line = text
+                .find(&format!("\"{key}\""))
+                .map_or(1, |at| text[..at].matches('\n').count() as u64 + 1);
+            at(
+                file,
+                line,
+                1,
+                format!("{key}.{name}: expected a number, found {v}"),
+            )
+        }),
+    }
+}
+
+/// A token count from an export: a whole number of tokens from 1 to `u32::MAX`. Nothing
+/// is clamped: an impossible length is an error.
+fn token_count(file: &str, what: &str, v: f64) -> Result<u32, DataError> {
+    let rounded = v.round();
+    if v.is_finite() && (1.0..=f64::from(u32::MAX)).contains(&rounded) {
+        Ok(rounded as u32)
+    } else {
+        Err(at(
+            file,
+            1,
+            1,
+            format!(
+                "{what}: expected a token count from 1 to {}, found {v}",
+                u32::MAX
+            ),
+        ))
+    }
 }
 
 /// The concurrency in a file name such as `llama3-8b-concurrency10.csv`.
@@ -276,6 +321,7 @@ fn rows(
     e: Export,
     catalog: &Catalog,
     o: &Overrides,
+    mut skipped: Option<&mut Vec<DataError>>,
 ) -> Result<Vec<BenchRow>, DataError> {
     let model_name = required(
         o.model.clone().or(e.model),
@@ -299,20 +345,28 @@ fn rows(
         "--concurrency",
         "the concurrency in the CSV form",
     )?;
+    if !(clients.is_finite() && clients > 0.0 && clients <= 1e6) {
+        return Err(at(
+            file,
+            1,
+            1,
+            format!("concurrency: expected a number of clients from 1 to 1e6, found {clients}"),
+        ));
+    }
     let isl = required(
         e.isl,
         file,
         "the `Input Sequence Length` metric",
         "token counts otherwise",
-    )?
-    .round() as u32;
+    )?;
+    let isl = token_count(file, "Input Sequence Length", isl)?;
     let osl = required(
         e.osl,
         file,
         "the `Output Sequence Length` metric",
         "token counts otherwise",
-    )?
-    .round() as u32;
+    )?;
+    let osl = token_count(file, "Output Sequence Length", osl)?;
     let engine = o
         .engine
         .clone()
@@ -320,24 +374,38 @@ fn rows(
         .unwrap_or_else(|| "genai-perf".to_string());
     let name = file.rsplit('/').next().unwrap_or(file).to_string();
     let run = Run {
-        source: SOURCE.to_string(),
-        model: model.slug.clone(),
-        gpu: gpu.slug.clone(),
+        source: SOURCE.to_string().into(),
+        model: model.slug.clone().into(),
+        gpu: gpu.slug.clone().into(),
         tp,
         pp: 1,
         precision,
-        engine,
-        isl: isl.max(1),
-        osl: osl.max(1),
+        engine: engine.into(),
+        isl,
+        osl,
         condition: Condition::Concurrency { clients },
         origin: Origin {
-            file: file.to_string(),
+            file: file.to_string().into(),
             line: 1,
         },
     };
-    Ok(e.values
-        .into_iter()
-        .map(|(metric, stat, v)| run.row(metric, stat, Observed::Value(v), name.clone()))
-        .filter(|r| r.value.value().is_some_and(|v| v > 0.0))
-        .collect())
+    let mut rows = Vec::new();
+    for (metric, stat, v) in e.values {
+        // A latency or throughput of zero or less is no measurement; it is reported, not
+        // dropped.
+        let value = if (1e-9..=1e12).contains(&v) {
+            Ok(v)
+        } else {
+            Err(at(
+                file,
+                1,
+                1,
+                format!("{metric} ({stat}): expected a positive number, found {v}"),
+            ))
+        };
+        if let Some(v) = keep(value, &mut skipped)? {
+            rows.push(run.row(metric, stat, Observed::Value(v), name.clone()));
+        }
+    }
+    Ok(rows)
 }

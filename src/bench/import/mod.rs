@@ -11,7 +11,7 @@ pub mod trtllm_dli;
 
 use std::str::FromStr;
 
-use super::{BenchRow, COLUMNS, DataError};
+use super::{BenchRow, COLUMNS, DataError, Name};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
 use crate::report::csv_table;
@@ -59,7 +59,8 @@ pub struct Overrides {
     pub concurrency: Option<f64>,
 }
 
-/// Converts `text` (from `file`) in `format` into rows.
+/// Converts `text` (from `file`) in `format` into rows; the first value that cannot be
+/// imported is an error naming file, line and field.
 pub fn import(
     format: Format,
     file: &str,
@@ -67,22 +68,73 @@ pub fn import(
     catalog: &Catalog,
     overrides: &Overrides,
 ) -> Result<Vec<BenchRow>, DataError> {
+    convert(format, file, text, catalog, overrides, None)
+}
+
+/// What a lenient import kept, and what it skipped (each with its place and reason).
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Rows converted.
+    pub rows: Vec<BenchRow>,
+    /// Records or values that could not be imported.
+    pub skipped: Vec<DataError>,
+}
+
+/// Like [`import`], but a record or value that cannot be imported is skipped and listed
+/// instead of ending the import (`infercal import --skip-bad`). Structural problems (not
+/// the format, a missing header, a missing flag) are still errors.
+pub fn import_skipping_bad(
+    format: Format,
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    overrides: &Overrides,
+) -> Result<Imported, DataError> {
+    let mut skipped = Vec::new();
+    let rows = convert(format, file, text, catalog, overrides, Some(&mut skipped))?;
+    Ok(Imported { rows, skipped })
+}
+
+fn convert(
+    format: Format,
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    overrides: &Overrides,
+    skipped: Option<&mut Vec<DataError>>,
+) -> Result<Vec<BenchRow>, DataError> {
     match format {
-        Format::TrtllmBenchDli => trtllm_dli::import(file, text, catalog),
-        Format::GenaiPerf => genai_perf::import(file, text, catalog, overrides),
-        Format::TrtllmPerfOverview => perf_overview::import(file, text, catalog),
+        Format::TrtllmBenchDli => trtllm_dli::import(file, text, catalog, skipped),
+        Format::GenaiPerf => genai_perf::import(file, text, catalog, overrides, skipped),
+        Format::TrtllmPerfOverview => perf_overview::import(file, text, catalog, skipped),
+    }
+}
+
+/// The value of `result`; or, when bad values are being skipped, `None` with the error
+/// recorded.
+pub(crate) fn keep<T>(
+    result: Result<T, DataError>,
+    skipped: &mut Option<&mut Vec<DataError>>,
+) -> Result<Option<T>, DataError> {
+    match (result, skipped) {
+        (Ok(value), _) => Ok(Some(value)),
+        (Err(e), Some(list)) => {
+            list.push(e);
+            Ok(None)
+        }
+        (Err(e), None) => Err(e),
     }
 }
 
 /// What every row of one measured run shares: all but the metric, statistic, value and note.
 pub(crate) struct Run {
-    pub(crate) source: String,
-    pub(crate) model: String,
-    pub(crate) gpu: String,
+    pub(crate) source: Name,
+    pub(crate) model: Name,
+    pub(crate) gpu: Name,
     pub(crate) tp: u32,
     pub(crate) pp: u32,
     pub(crate) precision: Precision,
-    pub(crate) engine: String,
+    pub(crate) engine: Name,
     pub(crate) isl: u32,
     pub(crate) osl: u32,
     pub(crate) condition: crate::scenario::Condition,
@@ -112,7 +164,7 @@ impl Run {
             metric,
             stat,
             value,
-            note,
+            note: note.into(),
             origin: self.origin.clone(),
         }
     }
@@ -187,13 +239,13 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                 | crate::scenario::Condition::Saturated => Default::default(),
             };
             vec![
-                r.source.clone(),
-                r.model.clone(),
-                r.gpu.clone(),
+                r.source.to_string(),
+                r.model.to_string(),
+                r.gpu.to_string(),
                 opt(r.tp),
                 opt(r.pp),
                 r.precision.map_or(String::new(), |p| p.to_string()),
-                r.engine.clone(),
+                r.engine.to_string(),
                 r.isl.to_string(),
                 r.osl.to_string(),
                 batch,
@@ -203,7 +255,7 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                 r.metric.to_string(),
                 r.stat.to_string(),
                 crate::report::exact_or_na(r.value.value()),
-                r.note.clone(),
+                r.note.to_string(),
             ]
         })
         .collect();

@@ -4,7 +4,7 @@
 //! numbers may carry thousands separators). Each line becomes one saturated `output_tok_s`
 //! row.
 
-use super::{Run, at, checked_record};
+use super::{Run, at, checked_record, keep};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -23,7 +23,12 @@ const HEADER: [&str; 8] = [
 ];
 
 /// Converts the transcribed table in `text`.
-pub fn import(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+pub fn import(
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    mut skipped: Option<&mut Vec<DataError>>,
+) -> Result<Vec<BenchRow>, DataError> {
     let lines = LineIndex::new(text);
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
@@ -49,61 +54,74 @@ pub fn import(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>
     }
     let mut rows = Vec::new();
     for record in reader.records() {
-        let (line, r) = checked_record(file, &lines, record, HEADER.len())?;
-        let field = |i: usize| r.get(i).unwrap_or("").trim();
-        let fail = |i: usize, what: &str| {
-            at(
-                file,
-                line,
-                i + 1,
-                format!("{}: expected {what}, found `{}`", HEADER[i], field(i)),
-            )
-        };
-        let int = |i: usize| {
-            field(i)
-                .replace(',', "")
-                .parse::<u32>()
-                .ok()
-                .filter(|v| *v > 0)
-                .ok_or_else(|| fail(i, "a positive integer"))
-        };
-        let model = catalog
-            .model(field(0))
-            .map_err(|e| at(file, line, 1, e.to_string()))?;
-        let gpu = catalog
-            .gpu(field(1))
-            .map_err(|e| at(file, line, 2, e.to_string()))?;
-        let precision = field(3)
-            .parse::<Precision>()
-            .map_err(|e| at(file, line, 4, e.to_string()))?;
-        let value = field(6)
-            .replace(',', "")
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .ok_or_else(|| fail(6, "a positive number"))?;
-        let run = Run {
-            source: SOURCE.to_string(),
-            model: model.slug.clone(),
-            gpu: gpu.slug.clone(),
-            tp: int(2)?,
-            pp: 1,
-            precision,
-            engine: field(7).to_string(),
-            isl: int(4)?,
-            osl: int(5)?,
-            condition: Condition::Saturated,
-            origin: Origin {
-                file: file.to_string(),
-                line,
-            },
-        };
-        rows.push(run.row(
-            Metric::OutputTokS,
-            Stat::Mean,
-            Observed::Value(value),
-            String::new(),
-        ));
+        let row = checked_record(file, &lines, record, HEADER.len())
+            .and_then(|(line, r)| parse_record(file, line, &r, catalog));
+        if let Some(row) = keep(row, &mut skipped)? {
+            rows.push(row);
+        }
     }
     Ok(rows)
+}
+
+/// One table row as a benchmark row.
+fn parse_record(
+    file: &str,
+    line: u64,
+    r: &csv::StringRecord,
+    catalog: &Catalog,
+) -> Result<BenchRow, DataError> {
+    let field = |i: usize| r.get(i).unwrap_or("").trim();
+    let fail = |i: usize, what: &str| {
+        at(
+            file,
+            line,
+            i + 1,
+            format!("{}: expected {what}, found `{}`", HEADER[i], field(i)),
+        )
+    };
+    let int = |i: usize| {
+        field(i)
+            .replace(',', "")
+            .parse::<u32>()
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or_else(|| fail(i, "a positive integer"))
+    };
+    let model = catalog
+        .model(field(0))
+        .map_err(|e| at(file, line, 1, e.to_string()))?;
+    let gpu = catalog
+        .gpu(field(1))
+        .map_err(|e| at(file, line, 2, e.to_string()))?;
+    let precision = field(3)
+        .parse::<Precision>()
+        .map_err(|e| at(file, line, 4, e.to_string()))?;
+    let value = field(6)
+        .replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| fail(6, "a positive number"))?;
+    let run = Run {
+        source: SOURCE.to_string().into(),
+        model: model.slug.clone().into(),
+        gpu: gpu.slug.clone().into(),
+        tp: int(2)?,
+        pp: 1,
+        precision,
+        engine: field(7).to_string().into(),
+        isl: int(4)?,
+        osl: int(5)?,
+        condition: Condition::Saturated,
+        origin: Origin {
+            file: file.to_string().into(),
+            line,
+        },
+    };
+    Ok(run.row(
+        Metric::OutputTokS,
+        Stat::Mean,
+        Observed::Value(value),
+        String::new(),
+    ))
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::{Run, at, checked_record};
+use super::{Run, at, checked_record, keep};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -100,7 +100,12 @@ fn header_index<'a>(
 }
 
 /// Converts the table in `text`.
-pub fn import(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
+pub fn import(
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    mut skipped: Option<&mut Vec<DataError>>,
+) -> Result<Vec<BenchRow>, DataError> {
     let lines = LineIndex::new(text);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -112,16 +117,21 @@ pub fn import(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<BenchRow>
     let index = header_index(file, &header)?;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let (line, fields) = checked_record(file, &lines, record, header.len())?;
-        rows.extend(run(
-            &Record {
-                file,
-                line,
-                fields: &fields,
-                index: &index,
-            },
-            catalog,
-        )?);
+        let parsed =
+            checked_record(file, &lines, record, header.len()).and_then(|(line, fields)| {
+                run(
+                    &Record {
+                        file,
+                        line,
+                        fields: &fields,
+                        index: &index,
+                    },
+                    catalog,
+                )
+            });
+        if let Some(run_rows) = keep(parsed, &mut skipped)? {
+            rows.extend(run_rows);
+        }
     }
     Ok(rows)
 }
@@ -162,18 +172,18 @@ fn run(r: &Record<'_>, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
         (Metric::OutputTokS, r.result(THROUGHPUT, 1.0)?),
     ];
     let run = Run {
-        source: SOURCE.to_string(),
-        model: model.slug.clone(),
-        gpu: gpu.slug.clone(),
+        source: SOURCE.to_string().into(),
+        model: model.slug.clone().into(),
+        gpu: gpu.slug.clone().into(),
         tp,
         pp,
         precision,
-        engine: ENGINE.to_string(),
+        engine: ENGINE.to_string().into(),
         isl,
         osl,
         condition: Condition::StaticBatch { batch_size },
         origin: Origin {
-            file: r.file.to_string(),
+            file: r.file.to_string().into(),
             line: r.line,
         },
     };

@@ -196,7 +196,7 @@ impl PerfModel for ServingModel {
             }
             Condition::Saturated => (OpenLoop::new(&inst, s, p).saturation(), None),
         };
-        Ok(prediction(&inst, f64::from(s.osl), &point, target))
+        prediction(&inst, f64::from(s.osl), &point, target).checked()
     }
 }
 
