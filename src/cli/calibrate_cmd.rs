@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infercal::bench::{embedded_file, load_csv, read_source};
 use infercal::catalog::Catalog;
@@ -25,9 +25,18 @@ use infercal::report::{plots, sig};
 use super::BadInput;
 use super::args::CalibrateArgs;
 use super::common::thread_pool;
-use super::output::write_atomic;
+use super::output::{MANIFEST, ResultSet};
+use super::{INTERRUPTED, Report};
 
 pub(super) static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-C sets [`CANCEL`]: the search stops and the best result so far is written beside
+/// the last complete one.
+pub(super) fn install_interrupt_handler() {
+    // A second handler cannot be installed (tests run commands in one process); the
+    // first one sets the same flag.
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+}
 
 /// Progress bars on stderr, hidden when stderr is not a terminal or with `--quiet`.
 pub(super) struct Bars {
@@ -135,16 +144,28 @@ pub(super) fn load(
     Ok((experiment, rows, files))
 }
 
-/// Runs the calibration and writes its files; returns the summary for stdout.
-pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<String> {
+/// The files a calibration writes.
+pub(super) const OUTPUTS: [&str; 5] = [
+    "fitted.json",
+    "residuals.csv",
+    "report.md",
+    "parity.svg",
+    "residuals.svg",
+];
+
+/// Runs the calibration and writes its files as one set; returns the summary for stdout.
+/// An interrupted run writes its set beside `--out` and exits 130.
+pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
     let (experiment, rows, files) = load(catalog, args.experiment.as_deref())?;
-    // A second handler cannot be installed (tests run commands in one process); the
-    // first one sets the same flag.
-    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
-    let bars = Bars {
-        visible: !args.run.quiet && std::io::stderr().is_terminal(),
-        current: Mutex::new(None),
-    };
+    let out = args
+        .run
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&experiment.name));
+    // Checked before the fit: an --out that cannot be written must not cost a calibration.
+    let mut set = ResultSet::begin(&out, &OUTPUTS)?;
+    install_interrupt_handler();
+    let bars = Bars::new(args.run.quiet);
     let options = Options {
         seed: args.run.seed,
         cancel: &CANCEL,
@@ -152,37 +173,39 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<String> {
     };
     let pool = thread_pool(args.run.threads)?;
     let calibration = pool.install(|| calibrate(&experiment, &rows, catalog, &options))?;
-    let out = args
-        .run
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(&experiment.name));
-    let written = write_outputs(&out, &experiment, &calibration, &files)?;
-    Ok(summary(&experiment, &calibration, &out, &written))
+    write_outputs(&mut set, &experiment, &calibration, &files)?;
+    let (written, code) = if calibration.interrupted {
+        (set.commit_interrupted("calibrate")?, INTERRUPTED)
+    } else {
+        (set.commit("calibrate")?, 0)
+    };
+    Ok(Report {
+        stdout: summary(&experiment, &calibration, &written),
+        code,
+    })
 }
 
 fn write_outputs(
-    out: &Path,
+    set: &mut ResultSet,
     e: &ValidExperiment,
     c: &Calibration,
     files: &[DataFile],
-) -> Result<Vec<&'static str>> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+) -> Result<()> {
     let svg = |r: Result<String, String>| r.map_err(|e| anyhow::anyhow!("drawing a plot: {e}"));
-    let outputs = [
-        ("fitted.json", fitted_json(e, c, files)),
-        ("residuals.csv", residuals_csv(c)),
-        ("report.md", report_markdown(e, c, files)),
-        ("parity.svg", svg(plots::parity_svg(c))?),
-        ("residuals.svg", svg(plots::residuals_svg(c))?),
+    let contents = [
+        fitted_json(e, c, files),
+        residuals_csv(c),
+        report_markdown(e, c, files),
+        svg(plots::parity_svg(c))?,
+        svg(plots::residuals_svg(c))?,
     ];
-    for (name, contents) in &outputs {
-        write_atomic(&out.join(name), contents.as_bytes())?;
+    for (name, text) in OUTPUTS.iter().zip(&contents) {
+        set.write(name, text.as_bytes())?;
     }
-    Ok(outputs.iter().map(|(n, _)| *n).collect())
+    Ok(())
 }
 
-fn summary(e: &ValidExperiment, c: &Calibration, out: &Path, written: &[&str]) -> String {
+fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> String {
     let mut text = format!(
         "{} ({} model): {} rows, loss {}, {} evaluations in {:.2} s{}\n\n",
         e.name,
@@ -192,7 +215,7 @@ fn summary(e: &ValidExperiment, c: &Calibration, out: &Path, written: &[&str]) -
         c.evaluations,
         c.wall_time_s,
         if c.interrupted {
-            " — INTERRUPTED, best so far"
+            " — INTERRUPTED, best so far (written beside the last complete result)"
         } else {
             ""
         }
@@ -235,8 +258,8 @@ fn summary(e: &ValidExperiment, c: &Calibration, out: &Path, written: &[&str]) -
         scopes.iter().map(|(n, s)| (n.clone(), s)).collect(),
     ));
     text.push_str(&format!(
-        "\nwrote {} in {}\n",
-        written.join(", "),
+        "\nwrote {}, {MANIFEST} in {}\n",
+        OUTPUTS.join(", "),
         out.display()
     ));
     text

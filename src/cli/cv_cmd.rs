@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use std::sync::atomic::Ordering;
+
+use anyhow::Result;
 use infercal::catalog::Catalog;
 use infercal::cv::compare::compare;
 use infercal::cv::{Scheme, cross_validate};
@@ -13,16 +15,18 @@ use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, c
 
 use super::BadInput;
 use super::args::CvArgs;
-use super::calibrate_cmd::{Bars, CANCEL, load};
+use super::calibrate_cmd::{install_interrupt_handler, Bars, CANCEL, load};
 use super::common::thread_pool;
-use super::output::write_atomic;
+use super::output::{MANIFEST, ResultSet};
+use super::{INTERRUPTED, Report};
 
 /// Runs the cross-validation or the comparison; returns the text for stdout.
-pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<String> {
+pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
     let scheme: Scheme = args
         .scheme
         .parse()
         .map_err(|e: String| BadInput(format!("--scheme: {e}")))?;
+    install_interrupt_handler();
     let bars = Bars::new(args.run.quiet);
     let options = Options {
         seed: args.run.seed,
@@ -41,44 +45,64 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<String> {
             let (e, rows, _) = load(catalog, Some(name))?;
             experiments.push((e, rows));
         }
+        let out = args.run.out.clone().unwrap_or_else(|| {
+            PathBuf::from("out").join(format!("compare-{}", file_safe(&scheme.to_string())))
+        });
+        let mut set = ResultSet::begin(&out, &["compare.md", "compare.csv"])?;
         let ranking =
             pool.install(|| compare(&experiments, catalog, scheme, args.draws as usize, &options))?;
         let (scheme, entries) = (ranking.scheme, ranking.entries);
-        let out = args.run.out.clone().unwrap_or_else(|| {
-            PathBuf::from("out").join(format!("compare-{}", scheme.to_string().replace(':', "-")))
-        });
-        std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         let text = compare_markdown(&scheme.to_string(), &entries);
-        write_atomic(&out.join("compare.md"), text.as_bytes())?;
-        write_atomic(&out.join("compare.csv"), compare_csv(&entries).as_bytes())?;
-        return Ok(format!(
-            "{text}\nwrote compare.md, compare.csv in {}\n",
-            out.display()
-        ));
+        set.write("compare.md", text.as_bytes())?;
+        set.write("compare.csv", compare_csv(&entries).as_bytes())?;
+        let (written, code) = commit(set)?;
+        return Ok(Report {
+            stdout: format!(
+                "{text}\nwrote compare.md, compare.csv, {MANIFEST} in {}\n",
+                written.display()
+            ),
+            code,
+        });
     }
     let (e, rows, _) = load(
         catalog,
         Some(args.experiment.as_deref().unwrap_or(DEFAULT_EXPERIMENT)),
     )?;
+    let out = args.run.out.clone().unwrap_or_else(|| {
+        PathBuf::from("out").join(format!("cv-{}-{}", e.name, file_safe(&scheme.to_string())))
+    });
+    let mut set = ResultSet::begin(&out, &["cv.md", "cv.csv", "cv.svg"])?;
     let cv = pool.install(|| cross_validate(&e, &rows, catalog, scheme, &options))?;
-    let out = args
-        .run
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(&e.name));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let markdown = cv_markdown(&cv);
     let svg = cv_svg(&cv).map_err(|e| anyhow::anyhow!("drawing a plot: {e}"))?;
-    write_atomic(&out.join("cv.md"), markdown.as_bytes())?;
-    write_atomic(&out.join("cv.csv"), cv_csv(&cv).as_bytes())?;
-    write_atomic(&out.join("cv.svg"), svg.as_bytes())?;
+    set.write("cv.md", markdown.as_bytes())?;
+    set.write("cv.csv", cv_csv(&cv).as_bytes())?;
+    set.write("cv.svg", svg.as_bytes())?;
+    let (written, code) = commit(set)?;
     let summary = markdown
         .split("\n## Folds")
         .next()
         .unwrap_or_default()
         .to_string();
-    Ok(format!(
-        "{summary}\nwrote cv.md, cv.csv, cv.svg in {}\n",
-        out.display()
-    ))
+    Ok(Report {
+        stdout: format!(
+            "{summary}\nwrote cv.md, cv.csv, cv.svg, {MANIFEST} in {}\n",
+            written.display()
+        ),
+        code,
+    })
+}
+
+/// `kfold:10` as a directory name.
+fn file_safe(scheme: &str) -> String {
+    scheme.replace(':', "-")
+}
+
+/// Moves the set into place, or beside it after Ctrl-C (exit status 130).
+fn commit(set: ResultSet) -> Result<(PathBuf, u8)> {
+    if CANCEL.load(Ordering::SeqCst) {
+        Ok((set.commit_interrupted("cv")?, INTERRUPTED))
+    } else {
+        Ok((set.commit("cv")?, 0))
+    }
 }

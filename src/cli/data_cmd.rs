@@ -41,6 +41,6 @@ pub fn check(catalog: &Catalog, args: &CheckDataArgs) -> Result<Report> {
     out.push_str(&format!("{} rows, {} flagged\n", all.len(), findings.len()));
     Ok(Report {
         stdout: out,
-        failed: args.strict && !findings.is_empty(),
+        code: u8::from(args.strict && !findings.is_empty()),
     })
 }

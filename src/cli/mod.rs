@@ -37,15 +37,17 @@ pub struct BadInput(pub String);
 /// exit status despite succeeding (e.g. `check-data --strict` with findings).
 pub struct Report {
     stdout: String,
-    failed: bool,
+    /// The exit status: 0, or 1 for a command that ran but wants to fail (`check-data
+    /// --strict` with findings), or [`INTERRUPTED`].
+    code: u8,
 }
+
+/// Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
 
 impl Report {
     fn ok(stdout: String) -> Report {
-        Report {
-            stdout,
-            failed: false,
-        }
+        Report { stdout, code: 0 }
     }
 }
 
@@ -64,11 +66,10 @@ pub fn main() -> ExitCode {
     };
     let result = run(cli).and_then(|report| {
         print(&report.stdout)?;
-        Ok(report.failed)
+        Ok(report.code)
     });
     match result {
-        Ok(false) => ExitCode::SUCCESS,
-        Ok(true) => ExitCode::from(1),
+        Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -91,8 +92,8 @@ fn run(cli: Cli) -> anyhow::Result<Report> {
         Command::Predict(a) => predict_cmd::predict(&catalog, &a).map(Report::ok),
         Command::Size(a) => size_cmd::run(&catalog, &a).map(Report::ok),
         Command::Evaluate(a) => evaluate_cmd::evaluate(&catalog, &a).map(Report::ok),
-        Command::Calibrate(a) => calibrate_cmd::run(&catalog, &a).map(Report::ok),
-        Command::Cv(a) => cv_cmd::run(&catalog, &a).map(Report::ok),
+        Command::Calibrate(a) => calibrate_cmd::run(&catalog, &a),
+        Command::Cv(a) => cv_cmd::run(&catalog, &a),
         Command::Findings(a) => findings_cmd::run(&catalog, &a).map(Report::ok),
         Command::Import(a) => import_cmd::run(&catalog, &a).map(Report::ok),
     }

@@ -285,6 +285,7 @@ pub fn calibrate(
             cost: f64::INFINITY,
             iterations: 0,
         });
+    let best = never_worse_than_the_grid(best, &grid, &objective);
     let ranking = rank_hypotheses(&objective, &grid, &refined);
     let uncertainty = uncertainty::estimate(&objective, best.hypothesis, &best.u);
     let estimates = estimates(experiment, &objective, &best.u, &uncertainty);
@@ -308,6 +309,34 @@ pub fn calibrate(
         seed,
         interrupted: options.cancel.load(Ordering::Relaxed),
     })
+}
+
+/// The refined optimum, or the best grid point where refinement did not beat it (only
+/// after Ctrl-C: cancelled evaluations cost the penalty). Its loss is always a real
+/// evaluation, never the penalty standing in for cancelled work.
+fn never_worse_than_the_grid(
+    best: Refined,
+    grid: &[GridPoint],
+    objective: &Objective<'_>,
+) -> Refined {
+    let grid_best = grid
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.2.total_cmp(&b.1.2).then(a.0.cmp(&b.0)))
+        .map(|(_, g)| g);
+    let mut best = match grid_best {
+        Some((h, u, cost)) if *cost < best.cost => Refined {
+            hypothesis: *h,
+            u: u.clone(),
+            cost: *cost,
+            iterations: 0,
+        },
+        _ => best,
+    };
+    if best.cost >= objective::PENALTY {
+        best.cost = objective.cost(best.hypothesis, &best.u);
+    }
+    best
 }
 
 /// (hypothesis, coordinates, cost) of every grid point, the initial values first.
@@ -345,8 +374,12 @@ fn grid_stage(
     options.progress.start("grid", jobs.len() as u64);
     let costs: Vec<f64> = jobs
         .par_iter()
-        .map(|(h, u)| {
-            let cost = if options.cancel.load(Ordering::Relaxed) {
+        .enumerate()
+        .map(|(i, (h, u))| {
+            // Each hypothesis's initial point is evaluated even after Ctrl-C, so an
+            // interrupted fit still reports a real loss.
+            let initial = i % points.len() == 0;
+            let cost = if options.cancel.load(Ordering::Relaxed) && !initial {
                 objective::PENALTY
             } else {
                 evaluations.fetch_add(1, Ordering::Relaxed);

@@ -288,6 +288,12 @@ fn cancellation_returns_the_best_point_so_far_marked_interrupted() {
     .unwrap();
     assert!(c.interrupted);
     assert!(c.loss.is_finite());
+    assert!(
+        c.loss < super::objective::PENALTY,
+        "a cancelled grid reports the initial point's real loss, not the sentinel: {}",
+        c.loss
+    );
+    assert!(c.grid_loss < super::objective::PENALTY, "{}", c.grid_loss);
 }
 
 #[test]
