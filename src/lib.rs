@@ -53,3 +53,4 @@ pub mod report;
 pub mod scenario;
 pub mod size;
 pub mod stats;
+pub mod textfile;

@@ -75,7 +75,7 @@ pub fn read_source(path: &str) -> Result<(String, String), DataError> {
     {
         return Ok((name.to_string(), text.to_string()));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::textfile::read(Path::new(path)).map_err(|e| {
         let embedded: Vec<&str> = EMBEDDED_FILES.iter().map(|(n, _)| *n).collect();
         DataError::Io {
             path: path.to_string(),

@@ -271,7 +271,7 @@ impl Catalog {
             if !path.exists() {
                 return Ok((format!("data/{name}"), fallback.to_string()));
             }
-            std::fs::read_to_string(&path)
+            crate::textfile::read(&path)
                 .map(|text| (path.display().to_string(), text))
                 .map_err(|e| CatalogError::Io {
                     path: path.display().to_string(),

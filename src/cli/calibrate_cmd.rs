@@ -94,7 +94,7 @@ impl Progress for Bars {
 fn experiment_source(asked: Option<&str>) -> Result<(String, String)> {
     let asked = asked.unwrap_or(DEFAULT_EXPERIMENT);
     if Path::new(asked).is_file() {
-        let text = std::fs::read_to_string(asked)
+        let text = infercal::textfile::read(Path::new(asked))
             .map_err(|e| BadInput(format!("cannot read {asked}: {e}")))?;
         return Ok((asked.to_string(), text));
     }
@@ -156,6 +156,7 @@ pub(super) const OUTPUTS: [&str; 5] = [
 /// Runs the calibration and writes its files as one set; returns the summary for stdout.
 /// An interrupted run writes its set beside `--out` and exits 130.
 pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
+    install_interrupt_handler();
     let (experiment, rows, files) = load(catalog, args.experiment.as_deref())?;
     let out = args
         .run
@@ -164,7 +165,6 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
         .unwrap_or_else(|| PathBuf::from("out").join(&experiment.name));
     // Checked before the fit: an --out that cannot be written must not cost a calibration.
     let mut set = ResultSet::begin(&out, &OUTPUTS)?;
-    install_interrupt_handler();
     let bars = Bars::new(args.run.quiet);
     let options = Options {
         seed: args.run.seed,

@@ -65,7 +65,7 @@ pub fn load_params(path: Option<&Path>, catalog: &Catalog) -> Result<LoadedParam
     let Some(path) = path else {
         return Ok(LoadedParams::default());
     };
-    let text = std::fs::read_to_string(path)
+    let text = infercal::textfile::read(path)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
     let file = path.display().to_string();
     parse_params(&file, &text)

@@ -15,7 +15,7 @@ use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, c
 
 use super::BadInput;
 use super::args::CvArgs;
-use super::calibrate_cmd::{install_interrupt_handler, Bars, CANCEL, load};
+use super::calibrate_cmd::{Bars, CANCEL, install_interrupt_handler, load};
 use super::common::thread_pool;
 use super::output::{MANIFEST, ResultSet};
 use super::{INTERRUPTED, Report};

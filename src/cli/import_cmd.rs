@@ -33,10 +33,11 @@ pub fn run(catalog: &Catalog, a: &ImportArgs) -> Result<String> {
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
     for file in &a.files {
-        let text = std::fs::read_to_string(file).map_err(|e| DataError::Io {
-            path: file.clone(),
-            message: e.to_string(),
-        })?;
+        let text =
+            infercal::textfile::read(std::path::Path::new(file)).map_err(|e| DataError::Io {
+                path: file.clone(),
+                message: e.to_string(),
+            })?;
         if a.skip_bad {
             let imported = import_skipping_bad(format, file, &text, catalog, &overrides)?;
             rows.extend(imported.rows);

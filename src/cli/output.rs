@@ -75,15 +75,25 @@ impl ResultSet {
     pub fn begin(target: &Path, known: &[&str]) -> Result<ResultSet> {
         refuse_foreign_files(target, known)?;
         let parent = parent_of(target);
-        std::fs::create_dir_all(parent)
-            .map_err(|e| BadInput(format!("--out {}: cannot create {}: {e}", target.display(), parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            BadInput(format!(
+                "--out {}: cannot create {}: {e}",
+                target.display(),
+                parent.display()
+            ))
+        })?;
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
         let staging = parent.join(format!(".{name}.staging-{}", unique()));
-        std::fs::create_dir(&staging)
-            .map_err(|e| BadInput(format!("--out {}: cannot write in {}: {e}", target.display(), parent.display())))?;
+        std::fs::create_dir(&staging).map_err(|e| {
+            BadInput(format!(
+                "--out {}: cannot write in {}: {e}",
+                target.display(),
+                parent.display()
+            ))
+        })?;
         Ok(ResultSet {
             target: target.to_path_buf(),
             staging,
@@ -142,7 +152,10 @@ impl Drop for ResultSet {
 fn refuse_foreign_files(target: &Path, known: &[&str]) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(target) else {
         if target.exists() && !target.is_dir() {
-            bail!(BadInput(format!("--out {} is a file, not a directory", target.display())));
+            bail!(BadInput(format!(
+                "--out {} is a file, not a directory",
+                target.display()
+            )));
         }
         return Ok(());
     };
@@ -175,7 +188,9 @@ fn replace_dir(from: &Path, to: &Path) -> Result<()> {
             Err(e) if to.is_dir() => {
                 let aside = parent_of(to).join(format!(
                     ".{}.old-{}",
-                    to.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                    to.file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default(),
                     unique()
                 ));
                 match std::fs::rename(to, &aside) {
@@ -253,8 +268,14 @@ mod tests {
             let mut failed = ResultSet::begin(&target, &["a.txt", "b.txt"]).unwrap();
             failed.write("a.txt", b"half").unwrap();
         }
-        assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "one");
-        assert_eq!(std::fs::read_dir(target.parent().unwrap()).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_to_string(target.join("a.txt")).unwrap(),
+            "one"
+        );
+        assert_eq!(
+            std::fs::read_dir(target.parent().unwrap()).unwrap().count(),
+            1
+        );
     }
 
     #[test]
@@ -265,8 +286,14 @@ mod tests {
         partial.write("a.txt", b"partial").unwrap();
         let beside = partial.commit_interrupted("test").unwrap();
         assert_eq!(beside, target.with_file_name("out.interrupted"));
-        assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "one");
-        assert_eq!(std::fs::read_to_string(beside.join("a.txt")).unwrap(), "partial");
+        assert_eq!(
+            std::fs::read_to_string(target.join("a.txt")).unwrap(),
+            "one"
+        );
+        assert_eq!(
+            std::fs::read_to_string(beside.join("a.txt")).unwrap(),
+            "partial"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod calibrate;
 mod catalog;
 mod compare;
 mod data;
+mod edges;
 mod findings;
 mod serving;
 

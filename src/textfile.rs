@@ -1,0 +1,73 @@
+//! Reading a text file whole, safely: the catalog, experiments, parameter files and tool
+//! exports are read through here, so a wrong path (a device, a binary, a disk image) is a
+//! prompt, clear error rather than a hang or an exhausted memory. It knows nothing of what
+//! the text means.
+
+use std::io::Read;
+use std::path::Path;
+
+/// The largest file read whole (tool exports, experiments, parameter files): far above
+/// any real one, and a bound on what a wrong path (a device, a disk image) can cost.
+pub const MAX_TEXT_BYTES: u64 = 1 << 30;
+
+/// The text of `path`, refusing what is not text (a NUL byte, invalid UTF-8) or is larger
+/// than [`MAX_TEXT_BYTES`] without reading further: `/dev/urandom` fails at once instead
+/// of filling memory.
+pub fn read(path: &Path) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let mut reader = std::io::BufReader::new(file).take(MAX_TEXT_BYTES + 1);
+    loop {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        if chunk[..n].contains(&0) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a NUL byte: this is not a text file",
+            ));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        if bytes.len() as u64 > MAX_TEXT_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "larger than 1 GiB: not a file this tool reads whole",
+            ));
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("infercal-textfile-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn text_is_read_and_binary_refused() {
+        assert_eq!(read(&file("ok", b"a,b\n")).unwrap(), "a,b\n");
+        let nul = read(&file("nul", b"a\0b")).unwrap_err();
+        assert!(nul.to_string().contains("NUL"), "{nul}");
+        let latin1 = read(&file("latin1", b"caf\xe9")).unwrap_err();
+        assert!(latin1.to_string().contains("UTF-8"), "{latin1}");
+    }
+
+    #[test]
+    fn an_endless_device_is_refused_promptly() {
+        let err = read(Path::new("/dev/urandom")).unwrap_err();
+        assert!(err.kind() == std::io::ErrorKind::InvalidData, "{err}");
+    }
+}
