@@ -10,8 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "infercal", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
-    /// Read gpus.toml / models.toml from this directory instead of the embedded catalog
-    /// (a file missing from it falls back to the embedded one).
+    /// Read gpus.toml and models.toml from this directory instead of the embedded
+    /// catalog. One of them missing falls back to the embedded file; a directory that does
+    /// not exist or holds neither is an error.
     #[arg(long, global = true, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
 
@@ -139,6 +140,14 @@ pub struct CvArgs {
     #[arg(long, value_name = "N", default_value_t = infercal::cv::compare::DEFAULT_DRAWS,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub draws: u32,
+    /// Output directory, replaced whole by this run's cv.md, cv.csv, cv.svg (or
+    /// compare.md, compare.csv) and manifest.json. Default: out/cv-<experiment>-<scheme>,
+    /// or out/compare-<scheme> with --compare.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seed of every fold's grid and of the k-fold shuffle (default: the experiment's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -146,16 +155,9 @@ pub struct CvArgs {
 /// Options shared by the commands that run calibrations.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Output directory (default: out/<experiment name>; for cv --compare,
-    /// out/compare-<scheme>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
     /// Worker threads (default: one per core). The result does not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
-    /// Grid seed, and the k-fold shuffle's (default: each experiment's).
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -169,6 +171,14 @@ pub struct CalibrateArgs {
     /// Default: serving-real.
     #[arg(value_name = "EXPERIMENT")]
     pub experiment: Option<String>,
+    /// Output directory, replaced whole by this run's fitted.json, residuals.csv,
+    /// report.md, parity.svg, residuals.svg and manifest.json. Default:
+    /// out/<experiment name>. An interrupted run writes <DIR>.interrupted instead.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seed of the grid (default: the experiment's `search.seed`).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -214,9 +224,9 @@ pub struct ShowArgs {
     pub kind: Kind,
     /// Slug or alias, e.g. `h100-sxm`, "H100 80GB HBM3", `llama-3.1-70b`.
     pub name: String,
-    /// Output format (`md` or `json`).
+    /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    pub format: TableFormat,
+    pub format: RecordFormat,
 }
 
 /// `infercal check-data`.

@@ -159,7 +159,6 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
     install_interrupt_handler();
     let (experiment, rows, files) = load(catalog, args.experiment.as_deref())?;
     let out = args
-        .run
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&experiment.name));
@@ -167,7 +166,7 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
     let mut set = ResultSet::begin(&out, &OUTPUTS)?;
     let bars = Bars::new(args.run.quiet);
     let options = Options {
-        seed: args.run.seed,
+        seed: args.seed,
         cancel: &CANCEL,
         progress: &bars,
     };

@@ -6,7 +6,7 @@ use infercal::precision::Precision;
 use infercal::report::{csv_table, markdown_table, sig};
 use serde_json::json;
 
-use super::args::{Kind, ListArgs, ShowArgs, TableFormat};
+use super::args::{Kind, ListArgs, RecordFormat, ShowArgs, TableFormat};
 
 const GPU_HEADER: [&str; 11] = [
     "slug",
@@ -103,15 +103,15 @@ pub fn show(catalog: &Catalog, args: &ShowArgs) -> Result<String> {
         Kind::Gpu => {
             let g = catalog.gpu(&args.name)?;
             Ok(match args.format {
-                TableFormat::Json => serde_json::to_string_pretty(g)? + "\n",
-                _ => gpu_sheet(g),
+                RecordFormat::Json => serde_json::to_string_pretty(g)? + "\n",
+                RecordFormat::Table => gpu_sheet(g),
             })
         }
         Kind::Model => {
             let m = catalog.model(&args.name)?;
             Ok(match args.format {
-                TableFormat::Json => serde_json::to_string_pretty(&model_json(m))? + "\n",
-                _ => model_sheet(m),
+                RecordFormat::Json => serde_json::to_string_pretty(&model_json(m))? + "\n",
+                RecordFormat::Table => model_sheet(m),
             })
         }
     }

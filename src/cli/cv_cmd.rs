@@ -29,7 +29,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
     install_interrupt_handler();
     let bars = Bars::new(args.run.quiet);
     let options = Options {
-        seed: args.run.seed,
+        seed: args.seed,
         cancel: &CANCEL,
         progress: &bars,
     };
@@ -45,7 +45,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
             let (e, rows, _) = load(catalog, Some(name))?;
             experiments.push((e, rows));
         }
-        let out = args.run.out.clone().unwrap_or_else(|| {
+        let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("out").join(format!("compare-{}", file_safe(&scheme.to_string())))
         });
         let mut set = ResultSet::begin(&out, &["compare.md", "compare.csv"])?;
@@ -68,7 +68,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
         catalog,
         Some(args.experiment.as_deref().unwrap_or(DEFAULT_EXPERIMENT)),
     )?;
-    let out = args.run.out.clone().unwrap_or_else(|| {
+    let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("out").join(format!("cv-{}-{}", e.name, file_safe(&scheme.to_string())))
     });
     let mut set = ResultSet::begin(&out, &["cv.md", "cv.csv", "cv.svg"])?;

@@ -73,9 +73,20 @@ fn fitted(dir: &std::path::Path) -> serde_json::Value {
 /// The default calibration, run once per test binary: the end-to-end test, the drift guard
 /// of the shipped calibration and the README check all read it (it is the slowest run the
 /// fast suite makes).
+/// It runs exactly as the README's quick start types it, `infercal calibrate`, in a fresh
+/// directory: its outputs land in `out/serving-real` there.
 pub fn default_calibration() -> &'static (std::path::PathBuf, String) {
     static RUN: std::sync::OnceLock<(std::path::PathBuf, String)> = std::sync::OnceLock::new();
-    RUN.get_or_init(|| calibrate(&[]))
+    RUN.get_or_init(|| {
+        let cwd = scratch_dir();
+        let run = crate::infercal_in(&cwd, &["calibrate"]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        (cwd.join("out").join("serving-real"), stdout(&run))
+    })
 }
 
 #[test]

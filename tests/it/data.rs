@@ -230,3 +230,35 @@ fn import_reads_every_genai_perf_export_shipped_as_a_fixture() {
         );
     }
 }
+
+#[test]
+fn the_shipped_tables_are_what_the_importers_write() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (format, original, shipped) in [
+        (
+            "trtllm-bench-dli",
+            "tests/fixtures/trtllm-0.9.0-static-batch.csv",
+            "data/benchmarks/trtllm-0.9.0-static-batch.csv",
+        ),
+        (
+            "trtllm-perf-overview",
+            "data/benchmarks/sources/trtllm-perf-overview.source.csv",
+            "data/benchmarks/trtllm-perf-overview.csv",
+        ),
+    ] {
+        let out = infercal(&["import", format, &format!("{root}/{original}")]);
+        assert!(out.status.success(), "{}", crate::stderr(&out));
+        let shipped_text = std::fs::read_to_string(format!("{root}/{shipped}")).unwrap();
+        // The shipped file's comment lines carry its provenance; the rows are the import's.
+        let rows: Vec<&str> = shipped_text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect();
+        let fresh = stdout(&out);
+        let fresh: Vec<&str> = fresh.lines().collect();
+        assert_eq!(rows.len(), fresh.len(), "{shipped}: row count");
+        for (i, (a, b)) in rows.iter().zip(&fresh).enumerate() {
+            assert_eq!(a, b, "{shipped}: row {} differs from a fresh import", i + 1);
+        }
+    }
+}

@@ -7,6 +7,8 @@ mod compare;
 mod data;
 mod edges;
 mod findings;
+mod fuzz;
+mod readme;
 mod serving;
 
 use std::path::PathBuf;
@@ -17,6 +19,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub fn infercal(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_infercal"))
         .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Runs `infercal` with `args` in directory `dir`, as a user in that directory would.
+pub fn infercal_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infercal"))
+        .args(args)
+        .current_dir(dir)
         .output()
         .expect("the binary runs")
 }

@@ -1,0 +1,291 @@
+//! The fuzz harness: every loader (benchmark CSV, experiment TOML, parameter JSON, catalog
+//! TOML and each importer) fed mutated copies of real inputs (bytes changed, inserted,
+//! deleted, lines truncated) and arbitrary text. Each input must give `Ok` or a typed
+//! error: no panic, no input taking 10 s, and rows that load must evaluate to finite
+//! numbers. `FUZZ_CASES` sets the inputs per loader (default 1,000 in the fast suite);
+//! `FUZZ_CASES=10000 cargo test --release --test it fuzz` is the full run.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use infercal::bench::import::{Format, Overrides, import};
+use infercal::bench::load_csv;
+use infercal::catalog::Catalog;
+use infercal::evaluate::{evaluate_rows, summarize};
+use infercal::experiment::{content_hash, parse, validate};
+use infercal::perf::PerfModelKind;
+use infercal::perf::params_file::{SHIPPED_CALIBRATION, parse_params};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+/// The longest any one input may take.
+const HANG: Duration = Duration::from_secs(10);
+
+fn cases() -> u32 {
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000)
+}
+
+fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| Catalog::embedded().unwrap())
+}
+
+/// Characters that matter to the formats: separators, quotes, signs, exponents, NA,
+/// brackets, NUL, multi-byte text.
+const PIECES: &[&str] = &[
+    ",",
+    "\n",
+    "\r\n",
+    "\"",
+    "#",
+    "-",
+    "e",
+    "E",
+    ".",
+    "0",
+    "1",
+    "9",
+    "NA",
+    " ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    "=",
+    "\0",
+    "é",
+    "1e308",
+    "1e-320",
+    "-1",
+    "nan",
+    "inf",
+    "4294967296",
+    "fp8",
+    "h100-sxm",
+    "llama-3.1-8b",
+    "\t",
+    "'",
+];
+
+/// An edit: at a position (a fraction of the length), delete a few characters, insert a
+/// piece, replace a character with a piece, or cut the text there.
+fn edits() -> impl Strategy<Value = Vec<(u8, f64, usize)>> {
+    prop::collection::vec((0u8..4, 0.0f64..1.0, 0..PIECES.len()), 1..8)
+}
+
+fn apply(base: &str, edits: &[(u8, f64, usize)]) -> String {
+    let mut chars: Vec<char> = base.chars().collect();
+    for &(kind, at, piece) in edits {
+        let i = ((chars.len() as f64) * at) as usize;
+        let i = i.min(chars.len());
+        let piece: Vec<char> = PIECES[piece].chars().collect();
+        match kind {
+            0 => {
+                let end = (i + 3).min(chars.len());
+                chars.drain(i..end);
+            }
+            1 => {
+                chars.splice(i..i, piece);
+            }
+            2 if i < chars.len() => {
+                chars.splice(i..=i, piece);
+            }
+            _ => chars.truncate(i),
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// Mutated copies of `bases`, and now and then arbitrary text.
+fn inputs(bases: Vec<String>) -> impl Strategy<Value = String> {
+    let n = bases.len();
+    prop_oneof![
+        9 => (0..n, edits()).prop_map(move |(b, e)| apply(&bases[b], &e)),
+        1 => ".{0,200}",
+    ]
+}
+
+/// Runs `loader` on `FUZZ_CASES` inputs; fails on a panic (proptest reports the input)
+/// or an input that takes longer than [`HANG`]. `loader` says whether the input loaded;
+/// some must, or the mutations never reach past the first check.
+fn fuzz(bases: Vec<String>, loader: impl Fn(&str) -> bool) {
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let loaded = std::sync::atomic::AtomicU32::new(0);
+    runner
+        .run(&inputs(bases), |text| {
+            let started = Instant::now();
+            if loader(&text) {
+                loaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            prop_assert!(started.elapsed() < HANG, "took {:?}", started.elapsed());
+            Ok(())
+        })
+        .unwrap();
+    let loaded = loaded.into_inner();
+    assert!(
+        loaded * 50 >= cases(),
+        "only {loaded} of {} inputs loaded: the mutations are too destructive to test the loader past its first check",
+        cases()
+    );
+}
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{path}")).unwrap()
+}
+
+/// The first `n` lines of `text` (large fixtures mutate faster when short).
+fn head(text: &str, n: usize) -> String {
+    text.lines().take(n).collect::<Vec<_>>().join("\n") + "\n"
+}
+
+/// Rows that load are predicted; every figure of their summary is finite.
+fn assert_finite_evaluation(rows: &[infercal::bench::BenchRow]) {
+    let model = PerfModelKind::Serving.with_params(&Default::default());
+    let Ok(evaluated) = evaluate_rows(rows, catalog(), model.as_ref(), &Default::default()) else {
+        return;
+    };
+    for r in &evaluated {
+        assert!(r.predicted.is_none_or(f64::is_finite), "{r:?}");
+        assert!(r.ratio.is_none_or(f64::is_finite), "{r:?}");
+    }
+    let summary = summarize(&evaluated);
+    let json = serde_json::to_string(&summary).unwrap();
+    assert!(
+        !json.contains("NaN") && !json.contains("null,\"p90"),
+        "{json}"
+    );
+    for v in [
+        summary.median_ape,
+        summary.p90_ape,
+        summary.median_abs_log_ratio,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(v.is_finite(), "{json}");
+    }
+}
+
+#[test]
+fn benchmark_csv() {
+    let chart = infercal::bench::EMBEDDED_FILES[0].1.to_string();
+    let overview = infercal::bench::EMBEDDED_FILES[2].1.to_string();
+    fuzz(vec![chart, overview], |text| {
+        let loaded = load_csv("fuzz.csv", text, catalog());
+        if let Ok(rows) = &loaded {
+            assert_finite_evaluation(rows);
+        }
+        loaded.is_ok()
+    });
+}
+
+#[test]
+fn experiment_toml() {
+    let bases = infercal::experiment::EMBEDDED
+        .iter()
+        .map(|(_, text)| text.to_string())
+        .collect();
+    fuzz(bases, |text| {
+        parse("fuzz.toml", text).is_ok_and(|raw| {
+            validate(
+                raw,
+                "fuzz.toml",
+                content_hash(text.as_bytes()),
+                catalog(),
+                &|f| f.ends_with(".csv"),
+            )
+            .is_ok()
+        })
+    });
+}
+
+#[test]
+fn params_json() {
+    let bases = vec![
+        SHIPPED_CALIBRATION.1.to_string(),
+        r#"{"prefill_efficiency": 0.45, "per_gpu": {"l40s": {"decode_efficiency": 0.7}}, "budget_load": "poisson"}"#.to_string(),
+    ];
+    fuzz(bases, |text| {
+        let Ok(loaded) = parse_params("fuzz.json", text) else {
+            return false;
+        };
+        let serving = &loaded.set.serving;
+        assert!(serving.validate().is_ok());
+        assert!(serving.step_overhead_s.is_finite());
+        loaded.check_names("fuzz.json", catalog()).is_ok()
+    });
+}
+
+#[test]
+fn catalog_toml() {
+    let gpus = include_str!("../../data/gpus.toml");
+    let models = include_str!("../../data/models.toml");
+    fuzz(vec![gpus.to_string(), models.to_string()], |text| {
+        let a = Catalog::from_sources("gpus.toml", text, "data/models.toml", models).is_ok();
+        let b = Catalog::from_sources("data/gpus.toml", gpus, "models.toml", text).is_ok();
+        a || b
+    });
+}
+
+fn fuzz_import(format: Format, bases: Vec<String>, overrides: Overrides) {
+    fuzz(bases, |text| {
+        let Ok(rows) = import(
+            format,
+            "fuzz-concurrency4.json",
+            text,
+            catalog(),
+            &overrides,
+        ) else {
+            return false;
+        };
+        let csv = infercal::bench::import::to_csv(&rows);
+        // What an import accepts, the loader reads back (the CLI refuses the rest with
+        // the input's place before writing).
+        if let Ok(back) = load_csv("imported.csv", &csv, catalog()) {
+            assert_finite_evaluation(&back);
+        }
+        true
+    });
+}
+
+#[test]
+fn import_trtllm_bench_dli() {
+    let table = head(&fixture("trtllm-0.9.0-static-batch.csv"), 40);
+    fuzz_import(Format::TrtllmBenchDli, vec![table], Overrides::default());
+}
+
+#[test]
+fn import_trtllm_perf_overview() {
+    let source = include_str!("../../data/benchmarks/sources/trtllm-perf-overview.source.csv");
+    fuzz_import(
+        Format::TrtllmPerfOverview,
+        vec![head(source, 30)],
+        Overrides::default(),
+    );
+}
+
+#[test]
+fn import_genai_perf() {
+    let bases = vec![
+        fixture("genai-perf/llama3-8b-concurrency10.json"),
+        fixture("genai-perf/llama3-8b-concurrency10.csv"),
+    ];
+    let overrides = Overrides {
+        model: Some("llama-3.1-8b".into()),
+        gpu: Some("h100-sxm".into()),
+        tp: Some(1),
+        precision: Some(infercal::precision::Precision::Fp8),
+        ..Overrides::default()
+    };
+    fuzz_import(Format::GenaiPerf, bases, overrides);
+}

@@ -1,0 +1,175 @@
+//! The README tells the truth: every output pasted in it sits between
+//! `<!-- output: infercal ARGS -->` and `<!-- end output -->`, and this test runs each
+//! command (in a fresh directory, as a new user would) and compares its stdout with the
+//! block. Run times are masked; nothing else is. Blocks marked `output(slow)` take
+//! minutes and are checked by the slow guards (`cargo test -- --ignored`).
+//!
+//! To regenerate the blocks after a deliberate change, run the check with
+//! `INFERCAL_BLESS_README=1`: the README is rewritten with fresh outputs, so every pasted
+//! figure still comes from a real run.
+
+use std::sync::Mutex;
+
+use regex::Regex;
+
+use crate::{infercal_in, scratch_dir, stderr, stdout};
+
+const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+
+/// One pasted output.
+struct Block {
+    /// The arguments after `infercal`.
+    args: Vec<String>,
+    slow: bool,
+    /// Byte range of the content between the markers.
+    content: std::ops::Range<usize>,
+    /// The fence line (```text) the content is wrapped in, if any.
+    fence: Option<String>,
+}
+
+fn blocks(text: &str) -> Vec<Block> {
+    let start = Regex::new(r"<!-- output(\(slow\))?: infercal ([^>]*?) -->\n").unwrap();
+    let mut found = Vec::new();
+    for m in start.captures_iter(text) {
+        let whole = m.get(0).unwrap();
+        let end = text[whole.end()..]
+            .find("<!-- end output -->")
+            .map(|i| whole.end() + i)
+            .unwrap_or_else(|| panic!("README: no `<!-- end output -->` after {}", &m[0]));
+        let content = &text[whole.end()..end];
+        let fence = content
+            .starts_with("```")
+            .then(|| content.lines().next().unwrap_or("```").to_string());
+        found.push(Block {
+            args: m[2].split_whitespace().map(String::from).collect(),
+            slow: m.get(1).is_some(),
+            content: whole.end()..end,
+            fence,
+        });
+    }
+    found
+}
+
+/// The text a block holds, without its fence.
+fn unfenced(content: &str, fence: Option<&String>) -> String {
+    match fence {
+        Some(_) => {
+            let inner = content.split_once('\n').map_or("", |(_, rest)| rest);
+            inner
+                .trim_end()
+                .strip_suffix("```")
+                .unwrap_or(inner)
+                .to_string()
+        }
+        None => content.to_string(),
+    }
+}
+
+/// Run times vary from run to run; every other character must match.
+fn masked(text: &str) -> String {
+    let seconds = Regex::new(r"\b(in|took|taking|scratch;) [0-9]+(\.[0-9]+)? s\b").unwrap();
+    let mut lines: Vec<String> = Vec::new();
+    let mut wall_column: Option<usize> = None;
+    for line in text.trim().lines() {
+        let line = seconds.replace_all(line.trim_end(), "$1 … s").into_owned();
+        let cells: Vec<&str> = line.split('|').collect();
+        if let Some(i) = cells.iter().position(|c| c.trim() == "wall s") {
+            wall_column = Some(i);
+        } else if !line.starts_with('|') {
+            wall_column = None;
+        }
+        match wall_column {
+            Some(i)
+                if cells.len() > i && !cells[i].contains("---") && cells[i].trim() != "wall s" =>
+            {
+                let mut cells: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+                cells[i] = " … ".into();
+                lines.push(cells.join("|"));
+            }
+            _ => lines.push(line),
+        }
+    }
+    lines.join("\n")
+}
+
+fn fresh_output(block: &Block) -> String {
+    let args: Vec<&str> = block.args.iter().map(String::as_str).collect();
+    if args == ["calibrate"] {
+        // The slowest command of the fast suite: run once for every test that needs it.
+        return crate::calibrate::default_calibration().1.clone();
+    }
+    let run = infercal_in(&scratch_dir(), &args);
+    assert!(
+        run.status.success(),
+        "README command `infercal {}` failed: {}",
+        args.join(" "),
+        stderr(&run)
+    );
+    stdout(&run)
+}
+
+fn check(slow: bool) {
+    // One check rewrites the README at a time when blessing.
+    static README_LOCK: Mutex<()> = Mutex::new(());
+    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let text = std::fs::read_to_string(README).unwrap();
+    let all = blocks(&text);
+    assert!(all.len() >= 5, "the README's pasted outputs are marked");
+    let bless = std::env::var_os("INFERCAL_BLESS_README").is_some();
+    let mut blessed = text.clone();
+    for block in all.iter().rev().filter(|b| b.slow == slow) {
+        let fresh = fresh_output(block);
+        let pasted = unfenced(&text[block.content.clone()], block.fence.as_ref());
+        if bless {
+            let body = match &block.fence {
+                Some(fence) => format!("{fence}\n{}\n```\n", fresh.trim_end()),
+                None => format!("{}\n", fresh.trim_end()),
+            };
+            blessed.replace_range(block.content.clone(), &body);
+            continue;
+        }
+        let (fresh, pasted) = (masked(&fresh), masked(&pasted));
+        for (i, (a, b)) in pasted.lines().zip(fresh.lines()).enumerate() {
+            assert_eq!(
+                a,
+                b,
+                "README block `infercal {}`, line {} differs from a fresh run \
+                 (regenerate: INFERCAL_BLESS_README=1 cargo test readme{})",
+                block.args.join(" "),
+                i + 1,
+                if slow { " -- --ignored" } else { "" }
+            );
+        }
+        assert_eq!(
+            pasted.lines().count(),
+            fresh.lines().count(),
+            "README block `infercal {}` has a different length than a fresh run",
+            block.args.join(" ")
+        );
+    }
+    if bless && blessed != text {
+        std::fs::write(README, blessed).unwrap();
+    }
+}
+
+#[test]
+fn the_readme_outputs_match_a_fresh_run() {
+    check(false);
+}
+
+#[test]
+#[ignore = "slow guard (the README's cross-validation outputs, many minutes): cargo test -- --ignored"]
+fn the_readme_slow_outputs_match_a_fresh_run() {
+    check(true);
+}
+
+#[test]
+fn the_mask_hides_run_times_only() {
+    assert_eq!(
+        masked("loss 1.5, 8052 evaluations in 4.58 s"),
+        "loss 1.5, 8052 evaluations in … s"
+    );
+    let table = "| rank | wall s |\n|---:|---:|\n| 1 | 200.4 |";
+    assert_eq!(masked(table), "| rank | wall s |\n|---:|---:|\n| 1 | … |");
+    assert_ne!(masked("loss 1.5"), masked("loss 1.6"));
+}
