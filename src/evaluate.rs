@@ -89,6 +89,27 @@ impl RowEvaluation {
     }
 }
 
+/// Predicts one row with `model`.
+pub fn evaluate_row(
+    row: BenchRow,
+    catalog: &Catalog,
+    model: &dyn PerfModel,
+    assumptions: &Assumptions,
+) -> Result<RowEvaluation, CatalogError> {
+    let scenario = scenario_for(&row, catalog, assumptions)?;
+    let (predicted, infeasible_reason) = match model.predict(&scenario) {
+        Ok(p) => (p.metric(row.metric), None),
+        Err(why) => (None, Some(why.to_string())),
+    };
+    let ratio = predicted.zip(row.value.value()).map(|(p, m)| p / m);
+    Ok(RowEvaluation {
+        row,
+        predicted,
+        infeasible_reason,
+        ratio,
+    })
+}
+
 /// Predicts every row with `model`.
 pub fn evaluate_rows(
     rows: &[BenchRow],
@@ -96,32 +117,8 @@ pub fn evaluate_rows(
     model: &dyn PerfModel,
     assumptions: &Assumptions,
 ) -> Result<Vec<RowEvaluation>, CatalogError> {
-    evaluate_owned_rows(rows.to_vec(), catalog, model, assumptions)
-}
-
-/// Like [`evaluate_rows`], taking the rows: each moves into its evaluation, so a
-/// million-row file is held once, not twice.
-pub fn evaluate_owned_rows(
-    rows: Vec<BenchRow>,
-    catalog: &Catalog,
-    model: &dyn PerfModel,
-    assumptions: &Assumptions,
-) -> Result<Vec<RowEvaluation>, CatalogError> {
-    rows.into_iter()
-        .map(|row| {
-            let scenario = scenario_for(&row, catalog, assumptions)?;
-            let (predicted, infeasible_reason) = match model.predict(&scenario) {
-                Ok(p) => (p.metric(row.metric), None),
-                Err(why) => (None, Some(why.to_string())),
-            };
-            let ratio = predicted.zip(row.value.value()).map(|(p, m)| p / m);
-            Ok(RowEvaluation {
-                row,
-                predicted,
-                infeasible_reason,
-                ratio,
-            })
-        })
+    rows.iter()
+        .map(|row| evaluate_row(row.clone(), catalog, model, assumptions))
         .collect()
 }
 
@@ -146,38 +143,85 @@ pub struct Summary {
     pub feasibility_accuracy: Option<f64>,
 }
 
+/// A [`Summary`] built one row at a time: what a streamed evaluation keeps per row is two
+/// numbers, not the row.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryBuilder {
+    n: usize,
+    n_numeric: usize,
+    apes: Vec<f64>,
+    log_ratios: Vec<f64>,
+    within: usize,
+    feasible: usize,
+}
+
+impl SummaryBuilder {
+    /// Counts one evaluated row.
+    pub fn add(&mut self, r: &RowEvaluation) {
+        self.n += 1;
+        self.feasible += usize::from(r.feasibility_correct());
+        let Some(measured) = r.row.value.value() else {
+            return;
+        };
+        self.n_numeric += 1;
+        if let Some(predicted) = r.predicted {
+            self.apes.push(ape(predicted, measured));
+        }
+        if let Some(ratio) = r.ratio {
+            self.log_ratios.push(ratio.ln().abs());
+            self.within += usize::from((ratio - 1.0).abs() <= 0.25);
+        }
+    }
+
+    /// The summary of the rows added so far.
+    pub fn summary(&self) -> Summary {
+        let share = |count: usize, of: usize| (of > 0).then(|| count as f64 / of as f64);
+        Summary {
+            n: self.n,
+            n_numeric: self.n_numeric,
+            n_na: self.n - self.n_numeric,
+            median_ape: median(&self.apes),
+            p90_ape: quantile(&self.apes, 0.9),
+            median_abs_log_ratio: median(&self.log_ratios),
+            within_25pct: share(self.within, self.n_numeric),
+            feasibility_accuracy: share(self.feasible, self.n),
+        }
+    }
+}
+
 /// Summarises `rows`.
 pub fn summarize<'a>(rows: impl IntoIterator<Item = &'a RowEvaluation>) -> Summary {
-    let rows: Vec<&RowEvaluation> = rows.into_iter().collect();
-    let numeric: Vec<&&RowEvaluation> = rows
-        .iter()
-        .filter(|r| r.row.value.value().is_some())
-        .collect();
-    let apes: Vec<f64> = numeric
-        .iter()
-        .filter_map(|r| Some(ape(r.predicted?, r.row.value.value()?)))
-        .collect();
-    let log_ratios: Vec<f64> = numeric
-        .iter()
-        .filter_map(|r| r.ratio.map(|x| x.ln().abs()))
-        .collect();
-    let within = numeric
-        .iter()
-        .filter(|r| r.ratio.is_some_and(|x| (x - 1.0).abs() <= 0.25))
-        .count();
-    let share = |count: usize, of: usize| (of > 0).then(|| count as f64 / of as f64);
-    Summary {
-        n: rows.len(),
-        n_numeric: numeric.len(),
-        n_na: rows.len() - numeric.len(),
-        median_ape: median(&apes),
-        p90_ape: quantile(&apes, 0.9),
-        median_abs_log_ratio: median(&log_ratios),
-        within_25pct: share(within, numeric.len()),
-        feasibility_accuracy: share(
-            rows.iter().filter(|r| r.feasibility_correct()).count(),
-            rows.len(),
-        ),
+    let mut builder = SummaryBuilder::default();
+    for r in rows {
+        builder.add(r);
+    }
+    builder.summary()
+}
+
+/// The summaries of every scope (overall, per metric, per GPU), built one row at a time.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeSummaries {
+    /// All rows.
+    pub overall: SummaryBuilder,
+    /// Per metric.
+    pub per_metric: BTreeMap<Metric, SummaryBuilder>,
+    /// Per GPU slug.
+    pub per_gpu: BTreeMap<String, SummaryBuilder>,
+}
+
+impl ScopeSummaries {
+    /// Counts one evaluated row in every scope it belongs to.
+    pub fn add(&mut self, r: &RowEvaluation) {
+        self.overall.add(r);
+        self.per_metric.entry(r.row.metric).or_default().add(r);
+        match self.per_gpu.get_mut(r.row.gpu.as_str()) {
+            Some(builder) => builder.add(r),
+            None => {
+                let mut builder = SummaryBuilder::default();
+                builder.add(r);
+                self.per_gpu.insert(r.row.gpu.to_string(), builder);
+            }
+        }
     }
 }
 
@@ -195,13 +239,13 @@ pub fn summarize_by_metric(rows: &[RowEvaluation]) -> BTreeMap<Metric, Summary> 
 
 /// Summaries per GPU slug.
 pub fn summarize_by_gpu(rows: &[RowEvaluation]) -> BTreeMap<String, Summary> {
-    let mut groups: BTreeMap<String, Vec<&RowEvaluation>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<&RowEvaluation>> = BTreeMap::new();
     for r in rows {
-        groups.entry(r.row.gpu.to_string()).or_default().push(r);
+        groups.entry(r.row.gpu.as_str()).or_default().push(r);
     }
     groups
         .into_iter()
-        .map(|(g, rs)| (g, summarize(rs)))
+        .map(|(g, rs)| (g.to_string(), summarize(rs)))
         .collect()
 }
 

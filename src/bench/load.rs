@@ -105,14 +105,7 @@ pub fn load_file_into(
     {
         return read_rows(name, text.as_bytes(), catalog, rows);
     }
-    let file = std::fs::File::open(path).map_err(|e| {
-        let embedded: Vec<&str> = EMBEDDED_FILES.iter().map(|(n, _)| *n).collect();
-        DataError::Io {
-            path: path.to_string(),
-            message: format!("{e} (embedded files: {})", embedded.join(", ")),
-        }
-    })?;
-    read_rows(path, std::io::BufReader::new(file), catalog, rows)
+    read_rows(path, open_data_file(path)?, catalog, rows)
 }
 
 /// The longest line a benchmark CSV may have. Real rows are under 300 bytes; a longer
@@ -184,7 +177,43 @@ fn read_rows(
     catalog: &Catalog,
     rows: &mut Vec<BenchRow>,
 ) -> Result<usize, DataError> {
-    let before = rows.len();
+    read_each_row(file, input, catalog, &mut |row| rows.push(row))
+}
+
+/// Streams benchmark file `path` (or the embedded copy of that name) row by row into
+/// `sink`, holding no row longer than the sink does; returns how many rows it read.
+pub fn for_each_row(
+    path: &str,
+    catalog: &Catalog,
+    sink: &mut dyn FnMut(BenchRow),
+) -> Result<usize, DataError> {
+    if !Path::new(path).exists()
+        && let Some((name, text)) = embedded_file(path)
+    {
+        return read_each_row(name, text.as_bytes(), catalog, sink);
+    }
+    read_each_row(path, open_data_file(path)?, catalog, sink)
+}
+
+/// The benchmark file at `path`, buffered; an error lists the embedded files.
+fn open_data_file(path: &str) -> Result<std::io::BufReader<std::fs::File>, DataError> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        let embedded: Vec<&str> = EMBEDDED_FILES.iter().map(|(n, _)| *n).collect();
+        DataError::Io {
+            path: path.to_string(),
+            message: format!("{e} (embedded files: {})", embedded.join(", ")),
+        }
+    })?;
+    Ok(std::io::BufReader::new(file))
+}
+
+fn read_each_row(
+    file: &str,
+    input: impl Read,
+    catalog: &Catalog,
+    sink: &mut dyn FnMut(BenchRow),
+) -> Result<usize, DataError> {
+    let mut count = 0;
     let index = Rc::new(RefCell::new(LineIndex::default()));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -229,14 +258,15 @@ fn read_rows(
         };
         let row = parse_row(&record, &columns, catalog, origin, &mut names)
             .map_err(|e| place(line, e))?;
-        rows.push(row);
+        sink(row);
+        count += 1;
     }
-    if rows.len() == before {
+    if count == 0 {
         return Err(DataError::Empty {
             file: file.to_string(),
         });
     }
-    Ok(rows.len() - before)
+    Ok(count)
 }
 
 /// The line index of a stream, as far as it has been read.

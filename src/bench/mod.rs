@@ -14,7 +14,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Finding, check_rows};
-pub use load::{COLUMNS, DataError, load_csv, load_file, load_file_into, load_reader, read_source};
+pub use load::{
+    COLUMNS, DataError, for_each_row, load_csv, load_file, load_file_into, load_reader, read_source,
+};
 pub use name::{Interner, Name};
 
 use crate::catalog::Catalog;

@@ -122,8 +122,9 @@ pub struct FindingsArgs {
 /// `infercal cv`.
 #[derive(Debug, Args)]
 pub struct CvArgs {
-    /// Experiment (file or shipped name; default serving-real). Ignored with --compare.
-    #[arg(value_name = "EXPERIMENT")]
+    /// Experiment (file or shipped name; default serving-real). With --compare, name the
+    /// experiments after --compare instead.
+    #[arg(value_name = "EXPERIMENT", conflicts_with = "compare")]
     pub experiment: Option<String>,
     /// Fold scheme: loo (one cell at a time: a cell is a row's deployment and workload,
     /// all its metrics), kfold:K (K seeded folds of cells), gpu, model, source, budget

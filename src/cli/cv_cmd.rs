@@ -35,34 +35,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
     };
     let pool = thread_pool(args.run.threads)?;
     if let Some(names) = &args.compare {
-        let names: Vec<String> = if names.is_empty() {
-            CHART_EXPERIMENTS.iter().map(|n| n.to_string()).collect()
-        } else {
-            names.clone()
-        };
-        let mut experiments = Vec::new();
-        for name in &names {
-            let (e, rows, _) = load(catalog, Some(name))?;
-            experiments.push((e, rows));
-        }
-        let out = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("out").join(format!("compare-{}", file_safe(&scheme.to_string())))
-        });
-        let mut set = ResultSet::begin(&out, &["compare.md", "compare.csv"])?;
-        let ranking =
-            pool.install(|| compare(&experiments, catalog, scheme, args.draws as usize, &options))?;
-        let (scheme, entries) = (ranking.scheme, ranking.entries);
-        let text = compare_markdown(&scheme.to_string(), &entries);
-        set.write("compare.md", text.as_bytes())?;
-        set.write("compare.csv", compare_csv(&entries).as_bytes())?;
-        let (written, code) = commit(set)?;
-        return Ok(Report {
-            stdout: format!(
-                "{text}\nwrote compare.md, compare.csv, {MANIFEST} in {}\n",
-                written.display()
-            ),
-            code,
-        });
+        return rank(catalog, args, names, scheme, &options, &pool);
     }
     let (e, rows, _) = load(
         catalog,
@@ -87,6 +60,45 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
     Ok(Report {
         stdout: format!(
             "{summary}\nwrote cv.md, cv.csv, cv.svg, {MANIFEST} in {}\n",
+            written.display()
+        ),
+        code,
+    })
+}
+
+/// `cv --compare`: ranks the experiments by held-out error and writes the set.
+fn rank(
+    catalog: &Catalog,
+    args: &CvArgs,
+    names: &[String],
+    scheme: Scheme,
+    options: &Options<'_>,
+    pool: &rayon::ThreadPool,
+) -> Result<Report> {
+    let names: Vec<String> = if names.is_empty() {
+        CHART_EXPERIMENTS.iter().map(|n| n.to_string()).collect()
+    } else {
+        names.to_vec()
+    };
+    let mut experiments = Vec::new();
+    for name in &names {
+        let (e, rows, _) = load(catalog, Some(name))?;
+        experiments.push((e, rows));
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("out").join(format!("compare-{}", file_safe(&scheme.to_string())))
+    });
+    let mut set = ResultSet::begin(&out, &["compare.md", "compare.csv"])?;
+    let ranking =
+        pool.install(|| compare(&experiments, catalog, scheme, args.draws as usize, options))?;
+    let (scheme, entries) = (ranking.scheme, ranking.entries);
+    let text = compare_markdown(&scheme.to_string(), &entries);
+    set.write("compare.md", text.as_bytes())?;
+    set.write("compare.csv", compare_csv(&entries).as_bytes())?;
+    let (written, code) = commit(set)?;
+    Ok(Report {
+        stdout: format!(
+            "{text}\nwrote compare.md, compare.csv, {MANIFEST} in {}\n",
             written.display()
         ),
         code,

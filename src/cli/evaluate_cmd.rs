@@ -1,9 +1,9 @@
 //! `infercal evaluate`: a performance model against every row of benchmark files.
 
 use anyhow::Result;
-use infercal::bench::load_file_into;
+use infercal::bench::for_each_row;
 use infercal::catalog::Catalog;
-use infercal::evaluate::evaluate_owned_rows;
+use infercal::evaluate::{ScopeSummaries, evaluate_row};
 use infercal::perf::PerfModelKind;
 use infercal::report::evaluate::EvaluationReport;
 
@@ -13,10 +13,6 @@ use super::common::{Fallback, model_kind, parameters};
 /// Loads the files, predicts every row and renders the summaries (and, with `--rows`,
 /// every row).
 pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
-    let mut rows = Vec::new();
-    for file in &a.data {
-        load_file_into(file, catalog, &mut rows)?;
-    }
     let fallback = if a.uncalibrated {
         Fallback::Literature
     } else {
@@ -26,13 +22,33 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
     let loaded = &params.loaded;
     let kind = model_kind(a.perf_model, loaded, PerfModelKind::Serving);
     let model = kind.with_params(&loaded.set);
-    let mut report = EvaluationReport::new(
-        kind.as_str(),
-        evaluate_owned_rows(rows, catalog, model.as_ref(), &loaded.assumptions)?,
-    );
-    if !a.rows {
-        report.rows = Vec::new();
+    // Rows are evaluated as they stream in: without --rows only the summaries' two
+    // numbers per row are kept, so a file of millions of rows needs little memory.
+    let mut scopes = ScopeSummaries::default();
+    let mut kept = Vec::new();
+    let mut failed = None;
+    for file in &a.data {
+        for_each_row(file, catalog, &mut |row| match evaluate_row(
+            row,
+            catalog,
+            model.as_ref(),
+            &loaded.assumptions,
+        ) {
+            Ok(evaluation) => {
+                scopes.add(&evaluation);
+                if a.rows {
+                    kept.push(evaluation);
+                }
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        })?;
     }
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let report = EvaluationReport::from_scopes(kind.as_str(), kept, &scopes);
     Ok(match a.format {
         TableFormat::Md => format!("{}\nParameters: {}.\n", report.to_markdown(), params.origin),
         TableFormat::Csv if a.rows => report.to_csv(),

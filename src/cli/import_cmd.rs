@@ -30,22 +30,8 @@ pub fn run(catalog: &Catalog, a: &ImportArgs) -> Result<String> {
             .transpose()?,
     };
     refuse_overwriting_an_input(a)?;
-    let mut rows = Vec::new();
-    let mut skipped = Vec::new();
-    for file in &a.files {
-        let text =
-            infercal::textfile::read(std::path::Path::new(file)).map_err(|e| DataError::Io {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
-        if a.skip_bad {
-            let imported = import_skipping_bad(format, file, &text, catalog, &overrides)?;
-            rows.extend(imported.rows);
-            skipped.extend(imported.skipped);
-        } else {
-            rows.extend(import(format, file, &text, catalog, &overrides)?);
-        }
-    }
+    refuse_flags_the_format_records(format, a)?;
+    let (rows, skipped) = convert_all(catalog, a, format, &overrides)?;
     let csv = to_csv(&rows);
     // The output passes check-data by construction: the loader that reads it back runs
     // here, before anything is written, and a refusal names the input the row came from.
@@ -75,6 +61,55 @@ pub fn run(catalog: &Catalog, a: &ImportArgs) -> Result<String> {
                 path.display()
             ))
         }
+    }
+}
+
+/// Every input converted: the rows, and what `--skip-bad` skipped.
+fn convert_all(
+    catalog: &Catalog,
+    a: &ImportArgs,
+    format: Format,
+    overrides: &Overrides,
+) -> Result<(Vec<BenchRow>, Vec<DataError>)> {
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for file in &a.files {
+        let text =
+            infercal::textfile::read(std::path::Path::new(file)).map_err(|e| DataError::Io {
+                path: file.clone(),
+                message: e.to_string(),
+            })?;
+        if a.skip_bad {
+            let imported = import_skipping_bad(format, file, &text, catalog, overrides)?;
+            rows.extend(imported.rows);
+            skipped.extend(imported.skipped);
+        } else {
+            rows.extend(import(format, file, &text, catalog, overrides)?);
+        }
+    }
+    Ok((rows, skipped))
+}
+
+/// Flags for facts a format records itself would be ignored: they are refused instead.
+fn refuse_flags_the_format_records(format: Format, a: &ImportArgs) -> Result<()> {
+    if format == Format::GenaiPerf {
+        return Ok(());
+    }
+    let given = [
+        ("--model", a.model.is_some()),
+        ("--gpu", a.gpu.is_some()),
+        ("--tp", a.tp.is_some()),
+        ("--precision", a.precision.is_some()),
+        ("--engine", a.engine.is_some()),
+        ("--concurrency", a.concurrency.is_some()),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => Err(BadInput(format!(
+            "{flag} applies to genai-perf only: {} records it in the file",
+            a.format
+        ))
+        .into()),
+        None => Ok(()),
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::PerfModelKind;
 use super::params::ServingParams;
 use super::registry::ParamSet;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogError};
 use crate::evaluate::Assumptions;
 
 /// The calibration `predict` and `size` use unless told otherwise: the default
@@ -154,26 +154,19 @@ impl LoadedParams {
             message,
         };
         let serving = &self.set.serving;
-        let gpu = |field: &str, key: &str| -> Result<(), ParamsFileError> {
-            match catalog.gpu(key) {
-                Ok(g) if g.slug == key => Ok(()),
-                Ok(g) => Err(invalid(format!(
-                    "{field}: key `{key}` must be the GPU's slug `{}`",
-                    g.slug
-                ))),
-                Err(e) => Err(invalid(format!("{field}: {e}"))),
-            }
+        // A key must be the slug itself: lookups match slugs exactly, so an alias would be
+        // accepted here and then never match.
+        let slug = |field: &str, key: &str, found: Result<&str, CatalogError>| match found {
+            Ok(slug) if slug == key => Ok(()),
+            Ok(slug) => Err(invalid(format!(
+                "{field}: key `{key}` must be the slug `{slug}`"
+            ))),
+            Err(e) => Err(invalid(format!("{field}: {e}"))),
         };
-        let model = |field: &str, key: &str| -> Result<(), ParamsFileError> {
-            match catalog.model(key) {
-                Ok(m) if m.slug == key => Ok(()),
-                Ok(m) => Err(invalid(format!(
-                    "{field}: key `{key}` must be the model's slug `{}`",
-                    m.slug
-                ))),
-                Err(e) => Err(invalid(format!("{field}: {e}"))),
-            }
-        };
+        let gpu =
+            |field: &str, key: &str| slug(field, key, catalog.gpu(key).map(|g| g.slug.as_str()));
+        let model =
+            |field: &str, key: &str| slug(field, key, catalog.model(key).map(|m| m.slug.as_str()));
         for key in serving
             .per_gpu
             .keys()
@@ -297,7 +290,7 @@ mod tests {
         assert!(err.to_string().contains("h100-sxm"), "{err}");
         let alias =
             checked(r#"{"per_gpu": {"H100 SXM": {"decode_efficiency": 0.7}}}"#).unwrap_err();
-        assert!(alias.to_string().contains("slug `h100-sxm`"), "{alias}");
+        assert!(alias.to_string().contains("the slug `h100-sxm`"), "{alias}");
     }
 
     #[test]

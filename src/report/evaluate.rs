@@ -7,7 +7,10 @@ use serde::Serialize;
 
 use super::{csv_table, markdown_table, sig};
 use crate::bench::Metric;
-use crate::evaluate::{RowEvaluation, Summary, summarize, summarize_by_gpu, summarize_by_metric};
+use crate::evaluate::{
+    RowEvaluation, ScopeSummaries, Summary, SummaryBuilder, summarize, summarize_by_gpu,
+    summarize_by_metric,
+};
 
 /// An evaluation ready to render.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +46,32 @@ impl EvaluationReport {
             perf_model: perf_model.to_string(),
             rows,
             summary,
+        }
+    }
+
+    /// The report of rows evaluated as they streamed by: `rows` holds those kept (none
+    /// unless they are to be listed) and `scopes` counted every row.
+    pub fn from_scopes(
+        perf_model: &str,
+        rows: Vec<RowEvaluation>,
+        scopes: &ScopeSummaries,
+    ) -> EvaluationReport {
+        let per_metric = scopes
+            .per_metric
+            .iter()
+            .map(|(m, b)| (*m, SummaryBuilder::summary(b)));
+        let per_gpu = scopes
+            .per_gpu
+            .iter()
+            .map(|(g, b)| (g.clone(), SummaryBuilder::summary(b)));
+        EvaluationReport {
+            perf_model: perf_model.to_string(),
+            rows,
+            summary: SummaryTables {
+                overall: scopes.overall.summary(),
+                per_metric: per_metric.collect(),
+                per_gpu: per_gpu.collect(),
+            },
         }
     }
 
@@ -122,23 +151,10 @@ impl EvaluationReport {
             "within_25pct",
             "feasibility_accuracy",
         ];
-        let num = super::exact_or_na;
         let rows: Vec<Vec<String>> = self
             .summary_rows()
             .into_iter()
-            .map(|(scope, s)| {
-                vec![
-                    scope,
-                    s.n.to_string(),
-                    s.n_numeric.to_string(),
-                    s.n_na.to_string(),
-                    num(s.median_ape),
-                    num(s.p90_ape),
-                    num(s.median_abs_log_ratio),
-                    num(s.within_25pct),
-                    num(s.feasibility_accuracy),
-                ]
-            })
+            .map(|(scope, s)| summary_cells(scope, s, super::exact_or_na, super::exact_or_na))
             .collect();
         csv_table(&header, &rows)
     }
@@ -183,19 +199,28 @@ pub fn summary_markdown(scope: &str, rows: Vec<(String, &Summary)>) -> String {
     let num = |x: Option<f64>| x.map_or("n/a".into(), |v| sig(v, 3));
     let cells: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|(name, s)| {
-            vec![
-                name,
-                s.n.to_string(),
-                s.n_numeric.to_string(),
-                s.n_na.to_string(),
-                num(s.median_ape),
-                num(s.p90_ape),
-                num(s.median_abs_log_ratio),
-                pct(s.within_25pct),
-                pct(s.feasibility_accuracy),
-            ]
-        })
+        .map(|(name, s)| summary_cells(name, s, num, pct))
         .collect();
     markdown_table(&header, &right, &cells)
+}
+
+/// One summary line: the scope, its counts, then the errors formatted by `num` and the
+/// shares by `share` (exact for CSV, rounded for people).
+fn summary_cells(
+    scope: String,
+    s: &Summary,
+    num: impl Fn(Option<f64>) -> String,
+    share: impl Fn(Option<f64>) -> String,
+) -> Vec<String> {
+    vec![
+        scope,
+        s.n.to_string(),
+        s.n_numeric.to_string(),
+        s.n_na.to_string(),
+        num(s.median_ape),
+        num(s.p90_ape),
+        num(s.median_abs_log_ratio),
+        share(s.within_25pct),
+        share(s.feasibility_accuracy),
+    ]
 }

@@ -15,21 +15,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 fn predict_with_params(params: &str) -> std::process::Output {
-    infercal(&[
-        "predict",
-        "--model",
-        "llama-3.1-8b",
-        "--gpu",
-        "h100-sxm",
-        "--isl",
-        "100",
-        "--osl",
-        "100",
-        "--rate",
-        "1",
-        "--params",
-        params,
-    ])
+    predict(&["--rate", "1", "--params", params])
 }
 
 #[test]
@@ -395,4 +381,19 @@ fn evaluate_prints_summaries_unless_asked_for_rows() {
     assert!(text.contains("shipped calibration"), "{text}");
     let rows = stdout(&infercal(&["evaluate", "--rows"]));
     assert!(rows.contains("file:line"), "{rows}");
+}
+
+#[test]
+fn flags_a_format_records_itself_are_refused_not_ignored() {
+    let table = format!("{FIXTURES}/trtllm-0.9.0-static-batch.csv");
+    let out = infercal(&[
+        "import",
+        "trtllm-bench-dli",
+        &table,
+        "--gpu",
+        "a100-sxm-80gb",
+    ]);
+    assert!(assert_one_line_bad_input(&out).contains("--gpu applies to genai-perf only"));
+    let cv = infercal(&["cv", "serving-global", "--compare", "serving-per-gpu"]);
+    assert_eq!(cv.status.code(), Some(2), "{}", stderr(&cv));
 }

@@ -1,8 +1,9 @@
 //! The README tells the truth: every output pasted in it sits between
 //! `<!-- output: infercal ARGS -->` and `<!-- end output -->`, and this test runs each
 //! command (in a fresh directory, as a new user would) and compares its stdout with the
-//! block. Run times are masked; nothing else is. Blocks marked `output(slow)` take
-//! minutes and are checked by the slow guards (`cargo test -- --ignored`).
+//! block. Run times are masked; nothing else is. Blocks marked `output(slow)` or
+//! `output(union_comparison)` take minutes and are checked by the slow guards
+//! (`cargo test -- --ignored`).
 //!
 //! To regenerate the blocks after a deliberate change, run the check with
 //! `INFERCAL_BLESS_README=1`: the README is rewritten with fresh outputs, so every pasted
@@ -20,7 +21,8 @@ const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 struct Block {
     /// The arguments after `infercal`.
     args: Vec<String>,
-    slow: bool,
+    /// `None` for the fast suite, else the group of slow guards it belongs to.
+    group: Option<String>,
     /// Byte range of the content between the markers.
     content: std::ops::Range<usize>,
     /// The fence line (```text) the content is wrapped in, if any.
@@ -28,7 +30,7 @@ struct Block {
 }
 
 fn blocks(text: &str) -> Vec<Block> {
-    let start = Regex::new(r"<!-- output(\(slow\))?: infercal ([^>]*?) -->\n").unwrap();
+    let start = Regex::new(r"<!-- output(?:\((\w+)\))?: infercal ([^>]*?) -->\n").unwrap();
     let mut found = Vec::new();
     for m in start.captures_iter(text) {
         let whole = m.get(0).unwrap();
@@ -42,7 +44,7 @@ fn blocks(text: &str) -> Vec<Block> {
             .then(|| content.lines().next().unwrap_or("```").to_string());
         found.push(Block {
             args: m[2].split_whitespace().map(String::from).collect(),
-            slow: m.get(1).is_some(),
+            group: m.get(1).map(|g| g.as_str().to_string()),
             content: whole.end()..end,
             fence,
         });
@@ -108,7 +110,7 @@ fn fresh_output(block: &Block) -> String {
     stdout(&run)
 }
 
-fn check(slow: bool) {
+fn check(group: Option<&str>) {
     // One check rewrites the README at a time when blessing.
     static README_LOCK: Mutex<()> = Mutex::new(());
     let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -117,7 +119,7 @@ fn check(slow: bool) {
     assert!(all.len() >= 5, "the README's pasted outputs are marked");
     let bless = std::env::var_os("INFERCAL_BLESS_README").is_some();
     let mut blessed = text.clone();
-    for block in all.iter().rev().filter(|b| b.slow == slow) {
+    for block in all.iter().rev().filter(|b| b.group.as_deref() == group) {
         let fresh = fresh_output(block);
         let pasted = unfenced(&text[block.content.clone()], block.fence.as_ref());
         if bless {
@@ -137,7 +139,7 @@ fn check(slow: bool) {
                  (regenerate: INFERCAL_BLESS_README=1 cargo test readme{})",
                 block.args.join(" "),
                 i + 1,
-                if slow { " -- --ignored" } else { "" }
+                if group.is_some() { " -- --ignored" } else { "" }
             );
         }
         assert_eq!(
@@ -154,13 +156,19 @@ fn check(slow: bool) {
 
 #[test]
 fn the_readme_outputs_match_a_fresh_run() {
-    check(false);
+    check(None);
 }
 
 #[test]
-#[ignore = "slow guard (the README's cross-validation outputs, many minutes): cargo test -- --ignored"]
+#[ignore = "slow guard (the README's cross-validation outputs, minutes): cargo test -- --ignored"]
 fn the_readme_slow_outputs_match_a_fresh_run() {
-    check(true);
+    check(Some("slow"));
+}
+
+#[test]
+#[ignore = "slowest guard (the README's union comparison, ~15 min): cargo test -- --ignored"]
+fn the_readme_union_comparison_output_matches_a_fresh_run() {
+    check(Some("union_comparison"));
 }
 
 #[test]

@@ -316,15 +316,11 @@ fn required<T>(value: Option<T>, file: &str, flag: &str, what: &str) -> Result<T
     })
 }
 
-fn rows(
-    file: &str,
-    e: Export,
-    catalog: &Catalog,
-    o: &Overrides,
-    mut skipped: Option<&mut Vec<DataError>>,
-) -> Result<Vec<BenchRow>, DataError> {
+/// What every row of the export shares, from the file and the flags; a fact that is
+/// missing or out of range is an error naming it.
+fn run_of(file: &str, e: &Export, catalog: &Catalog, o: &Overrides) -> Result<Run, DataError> {
     let model_name = required(
-        o.model.clone().or(e.model),
+        o.model.clone().or(e.model.clone()),
         file,
         "--model",
         "the model in the CSV form (import the JSON, or pass it)",
@@ -370,10 +366,9 @@ fn rows(
     let engine = o
         .engine
         .clone()
-        .or(e.backend)
+        .or(e.backend.clone())
         .unwrap_or_else(|| "genai-perf".to_string());
-    let name = file.rsplit('/').next().unwrap_or(file).to_string();
-    let run = Run {
+    Ok(Run {
         source: SOURCE.to_string().into(),
         model: model.slug.clone().into(),
         gpu: gpu.slug.clone().into(),
@@ -388,7 +383,18 @@ fn rows(
             file: file.to_string().into(),
             line: 1,
         },
-    };
+    })
+}
+
+fn rows(
+    file: &str,
+    e: Export,
+    catalog: &Catalog,
+    o: &Overrides,
+    mut skipped: Option<&mut Vec<DataError>>,
+) -> Result<Vec<BenchRow>, DataError> {
+    let run = run_of(file, &e, catalog, o)?;
+    let name = file.rsplit('/').next().unwrap_or(file).to_string();
     let mut rows = Vec::new();
     for (metric, stat, v) in e.values {
         // A latency or throughput of zero or less is no measurement; it is reported, not
