@@ -6,43 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::bench::{BenchRow, Metric, Observed};
 use crate::catalog::{Catalog, CatalogError};
 use crate::perf::PerfModel;
-use crate::precision::Precision;
+pub use crate::scenario::Assumptions;
 use crate::scenario::{Deployment, Scenario};
 use crate::stats::{ape, median, quantile};
-
-/// Deployment choices for rows that leave them empty: precision per GPU slug and TP per
-/// model slug. What is not listed follows [`Deployment::assumed`] (fp8 where the GPU has
-/// it, automatic TP). A calibration records the hypothesis it chose as one of these.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Assumptions {
-    /// Weight precision per GPU slug.
-    pub precision: BTreeMap<String, Precision>,
-    /// Tensor-parallel degree per model slug.
-    pub tp: BTreeMap<String, u32>,
-}
-
-impl Assumptions {
-    /// A short label: `h100-sxm=fp8, llama-3.1-70b tp=8`, or `auto`.
-    pub fn label(&self) -> String {
-        let parts: Vec<String> = self
-            .precision
-            .iter()
-            .map(|(g, p)| format!("{g}={p}"))
-            .chain(self.tp.iter().map(|(m, t)| format!("{m} tp={t}")))
-            .collect();
-        if parts.is_empty() {
-            "auto".to_string()
-        } else {
-            parts.join(", ")
-        }
-    }
-}
 
 /// The scenario a row describes: the deployment it states, else `assumptions`, else the
 /// default assumption ([`Deployment::assumed`]).

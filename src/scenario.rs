@@ -3,6 +3,7 @@
 //! statistic (mean or a percentile) is asked for. Scenarios borrow their catalog entries;
 //! they hold no parameters and compute nothing.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -10,6 +11,72 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Gpu, Model};
 use crate::precision::Precision;
+
+/// An observable a performance model predicts and a benchmark row measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Sustained requests/s divided by GPUs used.
+    ReqPerSPerGpu,
+    /// GPUs needed for `target_rps` (fractional, as sizing charts print it).
+    GpusForTarget,
+    /// Time to first token, seconds.
+    TtftS,
+    /// Inter-token latency, seconds.
+    ItlS,
+    /// End-to-end request latency, seconds.
+    E2eS,
+    /// Output tokens/s of the whole instance.
+    OutputTokS,
+    /// Requests/s of the whole instance.
+    ReqPerS,
+}
+
+impl Metric {
+    /// Every metric, in a stable order.
+    pub const ALL: [Metric; 7] = [
+        Metric::ReqPerSPerGpu,
+        Metric::GpusForTarget,
+        Metric::TtftS,
+        Metric::ItlS,
+        Metric::E2eS,
+        Metric::OutputTokS,
+        Metric::ReqPerS,
+    ];
+
+    /// The column value naming this metric.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::ReqPerSPerGpu => "req_per_s_per_gpu",
+            Metric::GpusForTarget => "gpus_for_target",
+            Metric::TtftS => "ttft_s",
+            Metric::ItlS => "itl_s",
+            Metric::E2eS => "e2e_s",
+            Metric::OutputTokS => "output_tok_s",
+            Metric::ReqPerS => "req_per_s",
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
+                format!("unknown metric `{s}`; expected one of {}", names.join(", "))
+            })
+    }
+}
 
 /// Which statistic of a latency distribution is asked for.
 #[derive(
@@ -160,6 +227,35 @@ pub struct Scenario<'c> {
     pub condition: Condition,
     /// Statistic asked for latency observables.
     pub stat: Stat,
+}
+
+/// Deployment choices for rows that leave them empty: precision per GPU slug and TP per
+/// model slug. What is not listed follows [`Deployment::assumed`] (fp8 where the GPU has
+/// it, automatic TP). A calibration records the hypothesis it chose as one of these.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Assumptions {
+    /// Weight precision per GPU slug.
+    pub precision: BTreeMap<String, Precision>,
+    /// Tensor-parallel degree per model slug.
+    pub tp: BTreeMap<String, u32>,
+}
+
+impl Assumptions {
+    /// A short label: `h100-sxm=fp8, llama-3.1-70b tp=8`, or `auto`.
+    pub fn label(&self) -> String {
+        let parts: Vec<String> = self
+            .precision
+            .iter()
+            .map(|(g, p)| format!("{g}={p}"))
+            .chain(self.tp.iter().map(|(m, t)| format!("{m} tp={t}")))
+            .collect();
+        if parts.is_empty() {
+            "auto".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 /// The largest tensor-parallel degree a scenario may name: one node's GPUs. TP across

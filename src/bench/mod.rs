@@ -9,7 +9,6 @@ mod load;
 pub mod name;
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,73 +20,8 @@ pub use name::{Interner, Name};
 
 use crate::catalog::Catalog;
 use crate::precision::Precision;
+pub use crate::scenario::Metric;
 use crate::scenario::{Condition, Stat};
-
-/// What a row measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// Sustained requests/s divided by GPUs used.
-    ReqPerSPerGpu,
-    /// GPUs needed for `target_rps` (fractional, as sizing charts print it).
-    GpusForTarget,
-    /// Time to first token, seconds.
-    TtftS,
-    /// Inter-token latency, seconds.
-    ItlS,
-    /// End-to-end request latency, seconds.
-    E2eS,
-    /// Output tokens/s of the whole instance.
-    OutputTokS,
-    /// Requests/s of the whole instance.
-    ReqPerS,
-}
-
-impl Metric {
-    /// Every metric, in a stable order.
-    pub const ALL: [Metric; 7] = [
-        Metric::ReqPerSPerGpu,
-        Metric::GpusForTarget,
-        Metric::TtftS,
-        Metric::ItlS,
-        Metric::E2eS,
-        Metric::OutputTokS,
-        Metric::ReqPerS,
-    ];
-
-    /// The column value naming this metric.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::ReqPerSPerGpu => "req_per_s_per_gpu",
-            Metric::GpusForTarget => "gpus_for_target",
-            Metric::TtftS => "ttft_s",
-            Metric::ItlS => "itl_s",
-            Metric::E2eS => "e2e_s",
-            Metric::OutputTokS => "output_tok_s",
-            Metric::ReqPerS => "req_per_s",
-        }
-    }
-}
-
-impl fmt::Display for Metric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Metric {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Metric::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s.trim())
-            .ok_or_else(|| {
-                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
-                format!("unknown metric `{s}`; expected one of {}", names.join(", "))
-            })
-    }
-}
 
 /// A measured value, or the observation that the configuration was not achievable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

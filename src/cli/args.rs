@@ -334,18 +334,6 @@ pub struct WorkloadArgs {
     pub perf_model: Option<PerfModelName>,
 }
 
-impl WorkloadArgs {
-    /// Where the parameters come from without a file: the shipped calibration unless
-    /// `--uncalibrated`.
-    pub fn fallback(&self) -> super::common::Fallback {
-        if self.uncalibrated {
-            super::common::Fallback::Literature
-        } else {
-            super::common::Fallback::Shipped
-        }
-    }
-}
-
 /// `infercal predict`.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("condition").required(true).multiple(false)

@@ -24,6 +24,17 @@ pub enum Fallback {
     Shipped,
 }
 
+impl Fallback {
+    /// The shipped calibration unless `--uncalibrated` asked for the literature defaults.
+    pub fn unless_uncalibrated(uncalibrated: bool) -> Fallback {
+        if uncalibrated {
+            Fallback::Literature
+        } else {
+            Fallback::Shipped
+        }
+    }
+}
+
 /// The parameters a command runs with, and a line saying where they came from.
 pub struct Parameters {
     /// The parameters.

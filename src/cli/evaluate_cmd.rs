@@ -13,11 +13,7 @@ use super::common::{Fallback, model_kind, parameters};
 /// Loads the files, predicts every row and renders the summaries (and, with `--rows`,
 /// every row).
 pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
-    let fallback = if a.uncalibrated {
-        Fallback::Literature
-    } else {
-        Fallback::Shipped
-    };
+    let fallback = Fallback::unless_uncalibrated(a.uncalibrated);
     let params = parameters(a.params.as_deref(), fallback, catalog)?;
     let loaded = &params.loaded;
     let kind = model_kind(a.perf_model, loaded, PerfModelKind::Serving);

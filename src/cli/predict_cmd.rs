@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::BadInput;
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{model_kind, parameters, positive, precision};
+use super::common::{Fallback, model_kind, parameters, positive, precision};
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -43,7 +43,11 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let w = &a.workload;
     let model = catalog.model(&w.model)?;
     let gpu = catalog.gpu(&a.gpu)?;
-    let params = parameters(w.params.as_deref(), w.fallback(), catalog)?;
+    let params = parameters(
+        w.params.as_deref(),
+        Fallback::unless_uncalibrated(w.uncalibrated),
+        catalog,
+    )?;
     let loaded = &params.loaded;
     // A fitted file's deployment assumptions apply where the flags are silent.
     let weights = a

@@ -11,7 +11,7 @@ use infercal::size::{Deployable, SizingQuestion, size};
 
 use super::BadInput;
 use super::args::{SizeArgs, TableFormat};
-use super::common::{Parameters, model_kind, parameters, positive, precision};
+use super::common::{Fallback, Parameters, model_kind, parameters, positive, precision};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -42,7 +42,11 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             .map(|p| precision("--precisions", p))
             .collect::<Result<_>>()?
     };
-    let params = parameters(w.params.as_deref(), w.fallback(), catalog)?;
+    let params = parameters(
+        w.params.as_deref(),
+        Fallback::unless_uncalibrated(w.uncalibrated),
+        catalog,
+    )?;
     let loaded = &params.loaded;
     let model = model_kind(w.perf_model, loaded, PerfModelKind::Serving).with_params(&loaded.set);
     let result = size(&question, &gpus, &precisions, model.as_ref());

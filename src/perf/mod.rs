@@ -23,8 +23,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bench::Metric;
 use crate::precision::Precision;
+use crate::scenario::Metric;
 use crate::scenario::Scenario;
 
 /// Which resource bounds a decode step.

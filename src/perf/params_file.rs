@@ -13,7 +13,7 @@ use super::PerfModelKind;
 use super::params::ServingParams;
 use super::registry::ParamSet;
 use crate::catalog::{Catalog, CatalogError};
-use crate::evaluate::Assumptions;
+use crate::scenario::Assumptions;
 
 /// The calibration `predict` and `size` use unless told otherwise: the default
 /// experiment's `fitted.json`, embedded (path, text). Regenerate it with
@@ -68,6 +68,29 @@ pub struct LoadedParams {
     pub perf_model: Option<PerfModelKind>,
 }
 
+/// Every top-level field a `fitted.json` of this schema version has: any other is a typo
+/// (an `asumptions` would otherwise be skipped and the defaults used without a word).
+const FITTED_KEYS: [&str; 18] = [
+    "schema_version",
+    "crate_version",
+    "experiment",
+    "data_files",
+    "perf_model",
+    "parameters",
+    "identified_directions",
+    "correlation",
+    "params",
+    "assumptions",
+    "hypotheses",
+    "loss",
+    "grid_loss",
+    "rows",
+    "objective_evaluations",
+    "wall_time_s",
+    "seed",
+    "interrupted",
+];
+
 /// The part of `fitted.json` a prediction needs; the rest is for people.
 #[derive(Deserialize)]
 struct FittedParts {
@@ -111,6 +134,15 @@ pub fn parse_params(file: &str, text: &str) -> Result<LoadedParams, ParamsFileEr
             if version.as_u64() != Some(u64::from(SCHEMA_VERSION)) {
                 return Err(invalid(format!(
                     "schema_version {version} is not one this build reads ({SCHEMA_VERSION}); recalibrate with this version"
+                )));
+            }
+            if let Some(unknown) = value
+                .as_object()
+                .and_then(|o| o.keys().find(|k| !FITTED_KEYS.contains(&k.as_str())))
+            {
+                return Err(invalid(format!(
+                    "unknown field `{unknown}` in a fitted.json; expected one of {}",
+                    FITTED_KEYS.join(", ")
                 )));
             }
             let parts: FittedParts =
@@ -323,5 +355,13 @@ mod tests {
     fn an_absurd_overhead_is_refused() {
         let err = parse_params("p.json", r#"{"step_overhead_s": 1e308}"#).unwrap_err();
         assert!(err.to_string().contains("step_overhead_s"), "{err}");
+    }
+
+    #[test]
+    fn a_mistyped_field_of_a_fitted_file_is_refused() {
+        let text = r#"{"schema_version": 1, "perf_model": "serving", "params": {},
+            "asumptions": {"precision": {"l40s": "fp16"}}}"#;
+        let err = parse_params("f.json", text).unwrap_err();
+        assert!(err.to_string().contains("`asumptions`"), "{err}");
     }
 }

@@ -8,21 +8,8 @@ pub mod evaluate;
 pub mod plots;
 pub mod sizing;
 
+pub use crate::format::{csv_table, exact_or_na, markdown_table, sig};
 use crate::scenario::Condition;
-
-/// Formats `x` with `digits` significant digits, without exponent for everyday
-/// magnitudes (planners read 0.0057 and 1768, not 5.7e-3).
-pub fn sig(x: f64, digits: usize) -> String {
-    if !x.is_finite() {
-        return x.to_string();
-    }
-    if x == 0.0 {
-        return "0".to_string();
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
-    format!("{x:.decimals$}")
-}
 
 /// A short human description of a load condition.
 pub fn condition_text(c: &Condition) -> String {
@@ -39,63 +26,5 @@ pub fn condition_text(c: &Condition) -> String {
             target_rps: None,
         } => format!("TTFT ≤ {budget_s} s"),
         Condition::Saturated => "saturated".to_string(),
-    }
-}
-
-/// A number printed exactly (shortest form that reads back the same), or `NA`: the form
-/// data files use so that other tools read back what was computed.
-pub fn exact_or_na(x: Option<f64>) -> String {
-    x.map_or("NA".to_string(), |v| format!("{v}"))
-}
-
-/// Renders a Markdown table; `align_right` marks numeric columns.
-pub fn markdown_table(header: &[&str], align_right: &[bool], rows: &[Vec<String>]) -> String {
-    let mut out = String::new();
-    out.push_str(&format!("| {} |\n", header.join(" | ")));
-    let rule: Vec<&str> = align_right
-        .iter()
-        .map(|right| if *right { "---:" } else { "---" })
-        .collect();
-    out.push_str(&format!("|{}|\n", rule.join("|")));
-    for row in rows {
-        out.push_str(&format!("| {} |\n", row.join(" | ")));
-    }
-    out
-}
-
-/// Renders rows as CSV (RFC 4180 quoting via the csv crate).
-pub fn csv_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    // Writing to a Vec cannot fail; a failure would only drop the row, never panic.
-    let _ = writer.write_record(header);
-    for row in rows {
-        let _ = writer.write_record(row);
-    }
-    let bytes = writer.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sig_keeps_small_numbers_readable() {
-        assert_eq!(sig(0.0057, 2), "0.0057");
-        assert_eq!(sig(1768.3, 4), "1768");
-        assert_eq!(sig(11.0357, 4), "11.04");
-        assert_eq!(sig(0.0, 3), "0");
-    }
-
-    #[test]
-    fn markdown_table_has_alignment_rule() {
-        let t = markdown_table(&["a", "b"], &[false, true], &[vec!["x".into(), "1".into()]]);
-        assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1 |\n");
-    }
-
-    #[test]
-    fn csv_quotes_commas() {
-        let t = csv_table(&["a"], &[vec!["x,y".into()]]);
-        assert_eq!(t, "a\n\"x,y\"\n");
     }
 }

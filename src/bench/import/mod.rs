@@ -13,8 +13,8 @@ use std::str::FromStr;
 
 use super::{BenchRow, COLUMNS, DataError, Name};
 use crate::catalog::Catalog;
+use crate::format::{csv_table, exact_or_na};
 use crate::precision::Precision;
-use crate::report::csv_table;
 
 /// The formats `infercal import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,7 +254,7 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                 target,
                 r.metric.to_string(),
                 r.stat.to_string(),
-                crate::report::exact_or_na(r.value.value()),
+                exact_or_na(r.value.value()),
                 r.note.to_string(),
             ]
         })
