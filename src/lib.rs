@@ -47,6 +47,7 @@ pub mod evaluate;
 pub mod experiment;
 pub mod findings;
 pub mod fit;
+pub mod fitted;
 pub mod format;
 pub mod perf;
 pub mod precision;

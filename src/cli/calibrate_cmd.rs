@@ -192,7 +192,7 @@ fn write_outputs(
 ) -> Result<()> {
     let svg = |r: Result<String, String>| r.map_err(|e| anyhow::anyhow!("drawing a plot: {e}"));
     let contents = [
-        fitted_json(e, c, files),
+        fitted_json(e, c, files)?,
         residuals_csv(c),
         report_markdown(e, c, files),
         svg(plots::parity_svg(c))?,

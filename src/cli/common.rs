@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use infercal::catalog::Catalog;
 use infercal::experiment::DEFAULT_EXPERIMENT;
-use infercal::perf::PerfModelKind;
-use infercal::perf::params_file::{
+use infercal::fitted::params_file::{
     LoadedParams, SHIPPED_CALIBRATION, parse_params, shipped_calibration,
 };
+use infercal::perf::PerfModelKind;
 use infercal::precision::Precision;
 
 use super::BadInput;

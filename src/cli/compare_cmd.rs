@@ -4,7 +4,7 @@ use anyhow::Result;
 use infercal::bench::load_file;
 use infercal::catalog::Catalog;
 use infercal::evaluate::scenario_for;
-use infercal::perf::params_file::LoadedParams;
+use infercal::fitted::params_file::LoadedParams;
 use infercal::perf::{PerfModel, PerfModelKind};
 use infercal::report::compare::{build, chart_cells};
 

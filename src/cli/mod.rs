@@ -26,7 +26,7 @@ use clap::Parser;
 use infercal::bench::DataError;
 use infercal::catalog::{Catalog, CatalogError};
 use infercal::experiment::ExperimentError;
-use infercal::perf::params_file::ParamsFileError;
+use infercal::fitted::params_file::ParamsFileError;
 
 /// Input the user can fix: bad arguments, data or catalog files. Exit code 2.
 #[derive(Debug, thiserror::Error)]

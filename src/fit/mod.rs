@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bench::BenchRow;
 use crate::catalog::{Catalog, CatalogError};
@@ -72,7 +72,8 @@ pub struct Options<'a> {
 }
 
 /// One free parameter's estimate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Estimate {
     /// Registered name.
     pub name: String,
@@ -93,7 +94,8 @@ pub struct Estimate {
 }
 
 /// A hypothesis and the best loss found under it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HypothesisScore {
     /// The deployment choices.
     pub assumptions: Assumptions,

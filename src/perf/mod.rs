@@ -10,7 +10,6 @@
 //! [`physics`] holds what `roofline` and `serving` share; [`params`] their parameters.
 
 pub mod params;
-pub mod params_file;
 pub mod physics;
 #[cfg(test)]
 mod properties;

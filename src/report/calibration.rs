@@ -3,25 +3,14 @@
 //! (parameters with uncertainty, fit summary per metric and GPU, worst rows, hypothesis
 //! ranking, flags).
 
-use serde_json::{Value, json};
-
 use super::evaluate::summary_markdown;
 use super::{condition_text, csv_table, markdown_table, sig};
 use crate::evaluate::RowEvaluation;
 use crate::experiment::ValidExperiment;
 use crate::fit::Calibration;
-use crate::perf::params_file::SCHEMA_VERSION;
+use crate::fitted::FittedModel;
 
-/// A data file's provenance: name, content hash, rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataFile {
-    /// Path as given (or embedded name).
-    pub path: String,
-    /// Content hash.
-    pub hash: String,
-    /// Rows loaded.
-    pub rows: usize,
-}
+pub use crate::fitted::DataFile;
 
 /// Rows as an evaluation (same summaries as `infercal evaluate`).
 pub fn as_evaluations(c: &Calibration) -> Vec<RowEvaluation> {
@@ -37,29 +26,13 @@ pub fn as_evaluations(c: &Calibration) -> Vec<RowEvaluation> {
         .collect()
 }
 
-/// `fitted.json`.
-pub fn fitted_json(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) -> String {
-    let doc = json!({
-        "schema_version": SCHEMA_VERSION,
-        "crate_version": env!("CARGO_PKG_VERSION"),
-        "experiment": { "name": e.name, "hash": e.hash, "description": e.description },
-        "data_files": data.iter().map(|d| json!({ "path": d.path, "hash": d.hash, "rows": d.rows })).collect::<Vec<Value>>(),
-        "perf_model": e.perf_model,
-        "parameters": c.estimates,
-        "identified_directions": c.identified_directions,
-        "correlation": c.correlation.iter().map(|row| row.iter().map(|x| if x.is_finite() { json!(x) } else { Value::Null }).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "params": c.params,
-        "assumptions": c.assumptions,
-        "hypotheses": c.hypotheses,
-        "loss": c.loss,
-        "grid_loss": c.grid_loss,
-        "rows": c.rows.len(),
-        "objective_evaluations": c.evaluations,
-        "wall_time_s": c.wall_time_s,
-        "seed": c.seed,
-        "interrupted": c.interrupted,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+/// `fitted.json` (see [`FittedModel`], its one definition).
+pub fn fitted_json(
+    e: &ValidExperiment,
+    c: &Calibration,
+    data: &[DataFile],
+) -> Result<String, serde_json::Error> {
+    FittedModel::new(e, c, data).to_json()
 }
 
 /// `residuals.csv`.

@@ -17,7 +17,7 @@ const FLOORS: &[&[&str]] = &[
     &["evaluate", "size"],
     &["experiment"],
     &["fit"],
-    &["cv"],
+    &["cv", "fitted"],
     &["report"],
     &["findings"],
 ];

@@ -7,12 +7,11 @@
 //! Unknown fields, an unknown schema version and out-of-domain values are errors that name
 //! the file and, for syntax, the line and column.
 
-use serde::Deserialize;
-
-use super::PerfModelKind;
-use super::params::ServingParams;
-use super::registry::ParamSet;
+use super::{FittedModel, SCHEMA_VERSION};
 use crate::catalog::{Catalog, CatalogError};
+use crate::perf::PerfModelKind;
+use crate::perf::params::ServingParams;
+use crate::perf::registry::ParamSet;
 use crate::scenario::Assumptions;
 
 /// The calibration `predict` and `size` use unless told otherwise: the default
@@ -28,9 +27,6 @@ pub const SHIPPED_CALIBRATION: (&str, &str) = (
 pub fn shipped_calibration() -> Result<LoadedParams, ParamsFileError> {
     parse_params(SHIPPED_CALIBRATION.0, SHIPPED_CALIBRATION.1)
 }
-
-/// The `fitted.json` schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// Why a parameter file was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -68,39 +64,6 @@ pub struct LoadedParams {
     pub perf_model: Option<PerfModelKind>,
 }
 
-/// Every top-level field a `fitted.json` of this schema version has: any other is a typo
-/// (an `asumptions` would otherwise be skipped and the defaults used without a word).
-const FITTED_KEYS: [&str; 18] = [
-    "schema_version",
-    "crate_version",
-    "experiment",
-    "data_files",
-    "perf_model",
-    "parameters",
-    "identified_directions",
-    "correlation",
-    "params",
-    "assumptions",
-    "hypotheses",
-    "loss",
-    "grid_loss",
-    "rows",
-    "objective_evaluations",
-    "wall_time_s",
-    "seed",
-    "interrupted",
-];
-
-/// The part of `fitted.json` a prediction needs; the rest is for people.
-#[derive(Deserialize)]
-struct FittedParts {
-    schema_version: u32,
-    perf_model: PerfModelKind,
-    params: ParamSet,
-    #[serde(default)]
-    assumptions: Assumptions,
-}
-
 fn parse_error(file: &str, e: &serde_json::Error) -> ParamsFileError {
     ParamsFileError::Parse {
         file: file.to_string(),
@@ -136,22 +99,12 @@ pub fn parse_params(file: &str, text: &str) -> Result<LoadedParams, ParamsFileEr
                     "schema_version {version} is not one this build reads ({SCHEMA_VERSION}); recalibrate with this version"
                 )));
             }
-            if let Some(unknown) = value
-                .as_object()
-                .and_then(|o| o.keys().find(|k| !FITTED_KEYS.contains(&k.as_str())))
-            {
-                return Err(invalid(format!(
-                    "unknown field `{unknown}` in a fitted.json; expected one of {}",
-                    FITTED_KEYS.join(", ")
-                )));
-            }
-            let parts: FittedParts =
+            let fitted: FittedModel =
                 serde_json::from_str(text).map_err(|e| parse_error(file, &e))?;
-            debug_assert_eq!(parts.schema_version, SCHEMA_VERSION);
             LoadedParams {
-                set: parts.params,
-                assumptions: parts.assumptions,
-                perf_model: Some(parts.perf_model),
+                set: fitted.params,
+                assumptions: fitted.assumptions,
+                perf_model: Some(fitted.perf_model),
             }
         }
         None => {
@@ -274,10 +227,10 @@ mod tests {
 
     #[test]
     fn a_fitted_file_brings_its_model_and_assumptions() {
-        let text = r#"{"schema_version": 1, "perf_model": "serving", "loss": 0.1,
-            "params": {"serving": {"decode_efficiency": 0.6}},
-            "assumptions": {"precision": {"l40s": "fp16"}}}"#;
-        let p = parse_params("f.json", text).unwrap();
+        let mut doc: serde_json::Value = serde_json::from_str(SHIPPED_CALIBRATION.1).unwrap();
+        doc["assumptions"] = serde_json::json!({"precision": {"l40s": "fp16"}});
+        doc["params"]["serving"]["decode_efficiency"] = serde_json::json!(0.6);
+        let p = parse_params("f.json", &doc.to_string()).unwrap();
         assert_eq!(p.perf_model, Some(PerfModelKind::Serving));
         assert_eq!(
             p.assumptions.precision["l40s"],
@@ -359,9 +312,10 @@ mod tests {
 
     #[test]
     fn a_mistyped_field_of_a_fitted_file_is_refused() {
-        let text = r#"{"schema_version": 1, "perf_model": "serving", "params": {},
-            "asumptions": {"precision": {"l40s": "fp16"}}}"#;
-        let err = parse_params("f.json", text).unwrap_err();
+        let text = SHIPPED_CALIBRATION
+            .1
+            .replacen("\"assumptions\"", "\"asumptions\"", 1);
+        let err = parse_params("f.json", &text).unwrap_err();
         assert!(err.to_string().contains("`asumptions`"), "{err}");
     }
 }
