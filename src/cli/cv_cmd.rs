@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Result;
 use infercal::catalog::Catalog;
-use infercal::cv::compare::compare;
+use infercal::cv::compare::{compare, resolved_scheme};
 use infercal::cv::{Scheme, cross_validate};
 use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::fit::Options;
@@ -41,8 +41,13 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
         catalog,
         Some(args.experiment.as_deref().unwrap_or(DEFAULT_EXPERIMENT)),
     )?;
+    let resolved = scheme.resolve(&rows);
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("out").join(format!("cv-{}-{}", e.name, file_safe(&scheme.to_string())))
+        PathBuf::from("out").join(format!(
+            "cv-{}-{}",
+            e.name,
+            file_safe(&resolved.to_string())
+        ))
     });
     let mut set = ResultSet::begin(&out, &["cv.md", "cv.csv", "cv.svg"])?;
     let cv = pool.install(|| cross_validate(&e, &rows, catalog, scheme, &options))?;
@@ -85,8 +90,9 @@ fn rank(
         let (e, rows, _) = load(catalog, Some(name))?;
         experiments.push((e, rows));
     }
+    let resolved = resolved_scheme(&experiments, scheme);
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("out").join(format!("compare-{}", file_safe(&scheme.to_string())))
+        PathBuf::from("out").join(format!("compare-{}", file_safe(&resolved.to_string())))
     });
     let mut set = ResultSet::begin(&out, &["compare.md", "compare.csv"])?;
     let ranking =

@@ -3,15 +3,14 @@
 use anyhow::Result;
 use infercal::catalog::{Catalog, Gpu};
 use infercal::perf::PerfModelKind;
-use infercal::perf::params::Coverage;
 use infercal::precision::Precision;
 use infercal::report::sizing;
 use infercal::scenario::check_lengths;
-use infercal::size::{Deployable, SizingQuestion, size};
+use infercal::size::{SizingQuestion, size};
 
 use super::BadInput;
 use super::args::{SizeArgs, TableFormat};
-use super::common::{Fallback, Parameters, model_kind, parameters, positive, precision};
+use super::common::{Fallback, model_kind, parameters, positive, precision};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -62,46 +61,13 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
                 sizing::to_markdown(&result, &shown),
                 params.origin
             );
-            text.push_str(&coverage_note(&params, catalog, &shown));
+            text.push_str(&sizing::coverage_note(&shown, |slug| {
+                let gpu = catalog.gpu(slug).ok()?;
+                Some(loaded.set.serving.coverage(&gpu.slug, &gpu.architecture))
+            }));
             text
         }
         TableFormat::Csv => sizing::to_csv(&shown),
         TableFormat::Json => sizing::to_json(&result, &shown) + "\n",
     })
-}
-
-/// Which of the shown GPUs borrow their efficiencies or use the global ones.
-fn coverage_note(params: &Parameters, catalog: &Catalog, shown: &[&Deployable]) -> String {
-    let mut borrowed = Vec::new();
-    let mut global = Vec::new();
-    let mut gpus: Vec<&str> = shown.iter().map(|d| d.gpu.as_str()).collect();
-    gpus.sort_unstable();
-    gpus.dedup();
-    for slug in gpus {
-        let Ok(gpu) = catalog.gpu(slug) else { continue };
-        match params
-            .loaded
-            .set
-            .serving
-            .coverage(&gpu.slug, &gpu.architecture)
-        {
-            Coverage::Own => {}
-            Coverage::Borrowed(arch) => borrowed.push(format!("{slug} ({arch})")),
-            Coverage::Global => global.push(slug.to_string()),
-        }
-    }
-    let mut note = String::new();
-    if !borrowed.is_empty() {
-        note.push_str(&format!(
-            "No rows fitted for {}: their efficiencies are the mean of the fitted GPUs of the same architecture.\n",
-            borrowed.join(", ")
-        ));
-    }
-    if !global.is_empty() {
-        note.push_str(&format!(
-            "No rows fitted for {}, nor for their architecture: global efficiencies (the literature defaults unless a file sets them), so read their rows as rough.\n",
-            global.join(", ")
-        ));
-    }
-    note
 }

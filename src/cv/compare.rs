@@ -161,6 +161,12 @@ fn evaluation_set(
     (union, trainable)
 }
 
+/// The scheme a comparison of `experiments` runs: `auto` resolved on the union of their
+/// rows, as [`compare`] resolves it.
+pub fn resolved_scheme(experiments: &[(ValidExperiment, Vec<BenchRow>)], scheme: Scheme) -> Scheme {
+    scheme.resolve(&evaluation_set(experiments).0)
+}
+
 /// How many k-fold draws a comparison pools unless told otherwise: on the shipped data a
 /// single draw's winner depends on the draw.
 pub const DEFAULT_DRAWS: u32 = 5;

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod cv;
 pub mod evaluate;
 pub mod plots;
+pub mod prediction;
 pub mod sizing;
 
 pub use crate::format::{csv_table, exact_or_na, markdown_table, sig};

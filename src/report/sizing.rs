@@ -1,6 +1,7 @@
 //! Rendering of a sizing: ranked deployments and the GPUs ruled out, with reasons.
 
 use super::{csv_table, markdown_table, sig};
+use crate::perf::params::Coverage;
 use crate::size::{Deployable, Sizing};
 
 const HEADER: [&str; 10] = [
@@ -77,4 +78,40 @@ pub fn to_csv(shown: &[&Deployable]) -> String {
 pub fn to_json(sizing: &Sizing, shown: &[&Deployable]) -> String {
     let doc = serde_json::json!({ "deployable": shown, "ruled_out": sizing.ruled_out });
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// Which of the shown GPUs borrow their efficiencies or use the global ones.
+pub fn coverage_note(
+    shown: &[&Deployable],
+    coverage_of: impl Fn(&str) -> Option<Coverage>,
+) -> String {
+    let mut borrowed = Vec::new();
+    let mut global = Vec::new();
+    let mut gpus: Vec<&str> = shown.iter().map(|d| d.gpu.as_str()).collect();
+    gpus.sort_unstable();
+    gpus.dedup();
+    for slug in gpus {
+        let Some(coverage) = coverage_of(slug) else {
+            continue;
+        };
+        match coverage {
+            Coverage::Own => {}
+            Coverage::Borrowed(arch) => borrowed.push(format!("{slug} ({arch})")),
+            Coverage::Global => global.push(slug.to_string()),
+        }
+    }
+    let mut note = String::new();
+    if !borrowed.is_empty() {
+        note.push_str(&format!(
+            "No rows fitted for {}: their efficiencies are the mean of the fitted GPUs of the same architecture.\n",
+            borrowed.join(", ")
+        ));
+    }
+    if !global.is_empty() {
+        note.push_str(&format!(
+            "No rows fitted for {}, nor for their architecture: global efficiencies (the literature defaults unless a file sets them), so read their rows as rough.\n",
+            global.join(", ")
+        ));
+    }
+    note
 }
