@@ -162,6 +162,21 @@ pub enum Condition {
     Saturated,
 }
 
+impl Condition {
+    /// The condition as (kind, exact bits of its number), for grouping rows by cell: equal
+    /// conditions give equal keys. A budget's target rate is not part of it (a chart's
+    /// rate and GPU-count rows share one cell).
+    pub fn cell_key(&self) -> (u8, u64) {
+        match *self {
+            Condition::StaticBatch { batch_size } => (0, u64::from(batch_size)),
+            Condition::Concurrency { clients } => (1, clients.to_bits()),
+            Condition::ArrivalRate { rps } => (2, rps.to_bits()),
+            Condition::TtftBudget { budget_s, .. } => (3, budget_s.to_bits()),
+            Condition::Saturated => (4, 0),
+        }
+    }
+}
+
 /// How the model is deployed: storage precisions and parallelism.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {

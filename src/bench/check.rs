@@ -39,14 +39,6 @@ type CellKey<'r> = (
 );
 
 fn cell_key(row: &BenchRow) -> CellKey<'_> {
-    // The condition as (kind, exact bits of its number): equal conditions compare equal.
-    let condition = match row.condition {
-        Condition::StaticBatch { batch_size } => (0, u64::from(batch_size)),
-        Condition::Concurrency { clients } => (1, clients.to_bits()),
-        Condition::ArrivalRate { rps } => (2, rps.to_bits()),
-        Condition::TtftBudget { budget_s, .. } => (3, budget_s.to_bits()),
-        Condition::Saturated => (4, 0),
-    };
     (
         &row.source,
         &row.model,
@@ -57,7 +49,7 @@ fn cell_key(row: &BenchRow) -> CellKey<'_> {
         row.pp,
         row.isl,
         row.osl,
-        condition,
+        row.condition.cell_key(),
     )
 }
 

@@ -8,6 +8,7 @@
 
 pub mod compare;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -90,9 +91,7 @@ impl Scheme {
         if self != Scheme::Auto {
             return self;
         }
-        let mut cells: Vec<String> = rows.iter().map(cell).collect();
-        cells.sort_unstable();
-        cells.dedup();
+        let cells: HashSet<CellKey<'_>> = rows.iter().map(CellKey::of).collect();
         if cells.len() <= LOO_MAX_CELLS {
             Scheme::Loo
         } else {
@@ -101,16 +100,70 @@ impl Scheme {
     }
 }
 
-/// The cell a row belongs to: everything but the metric, statistic, value and target.
-fn cell(row: &BenchRow) -> String {
+/// The cell a row belongs to: everything but the metric, statistic, value and target
+/// rate. Rows of one cell (a chart cell's rate and GPU count, a run's TTFT, ITL and
+/// throughput) are held out together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CellKey<'r> {
+    source: &'r str,
+    model: &'r str,
+    gpu: &'r str,
+    tp: Option<u32>,
+    pp: Option<u32>,
+    precision: Option<crate::precision::Precision>,
+    isl: u32,
+    osl: u32,
+    /// [`Condition::cell_key`].
+    condition: (u8, u64),
+}
+
+impl<'r> CellKey<'r> {
+    fn of(row: &'r BenchRow) -> CellKey<'r> {
+        CellKey {
+            source: &row.source,
+            model: &row.model,
+            gpu: &row.gpu,
+            tp: row.tp,
+            pp: row.pp,
+            precision: row.precision,
+            isl: row.isl,
+            osl: row.osl,
+            condition: row.condition.cell_key(),
+        }
+    }
+}
+
+/// A leave-one-out fold's label: the cell of `row`, without its source.
+fn cell_label(row: &BenchRow) -> String {
     let condition = match row.condition {
         Condition::TtftBudget { budget_s, .. } => format!("ttft<={budget_s}"),
         other => format!("{other:?}"),
     };
     format!(
-        "{}|{}|{}|{:?}|{:?}|{:?}|{}|{}|{condition}",
-        row.source, row.model, row.gpu, row.tp, row.pp, row.precision, row.isl, row.osl
+        "{} {} {:?} {:?} {:?} {} {} {condition}",
+        row.model, row.gpu, row.tp, row.pp, row.precision, row.isl, row.osl
     )
+}
+
+/// Each row's group (numbered in order of first appearance) and the first row of each
+/// group.
+fn groups_of<'r, K: Eq + std::hash::Hash>(
+    rows: &'r [BenchRow],
+    key: impl Fn(&'r BenchRow) -> K,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut index: HashMap<K, usize> = HashMap::new();
+    let mut first_rows = Vec::new();
+    let group_of = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            *index.entry(key(r)).or_insert_with(|| {
+                first_rows.push(i);
+                first_rows.len() - 1
+            })
+        })
+        .collect();
+    (group_of, first_rows)
 }
 
 fn budget(row: &BenchRow) -> String {
@@ -126,45 +179,38 @@ fn budget(row: &BenchRow) -> String {
 /// Each row's fold index and each fold's label.
 pub fn folds(rows: &[BenchRow], scheme: Scheme, seed: u64) -> (Vec<usize>, Vec<String>) {
     let scheme = scheme.resolve(rows);
-    let key: Box<dyn Fn(&BenchRow) -> String> = match scheme {
-        Scheme::Auto | Scheme::Loo | Scheme::KFold(_) => Box::new(cell),
-        Scheme::Gpu => Box::new(|r| r.gpu.to_string()),
-        Scheme::Model => Box::new(|r| r.model.to_string()),
-        Scheme::Source => Box::new(|r| r.source.to_string()),
-        Scheme::Budget => Box::new(budget),
+    let (group_of, first_rows) = match scheme {
+        Scheme::Auto | Scheme::Loo | Scheme::KFold(_) => groups_of(rows, CellKey::of),
+        Scheme::Gpu => groups_of(rows, |r| r.gpu.clone()),
+        Scheme::Model => groups_of(rows, |r| r.model.clone()),
+        Scheme::Source => groups_of(rows, |r| r.source.clone()),
+        Scheme::Budget => groups_of(rows, budget),
     };
-    let mut groups: Vec<String> = Vec::new();
-    let group_of: Vec<usize> = rows
-        .iter()
-        .map(|r| {
-            let k = key(r);
-            groups.iter().position(|g| *g == k).unwrap_or_else(|| {
-                groups.push(k);
-                groups.len() - 1
-            })
-        })
-        .collect();
+    let label = |g: usize| -> String {
+        let row = &rows[first_rows[g]];
+        match scheme {
+            Scheme::Gpu => row.gpu.to_string(),
+            Scheme::Model => row.model.to_string(),
+            Scheme::Source => row.source.to_string(),
+            Scheme::Budget => budget(row),
+            Scheme::Auto | Scheme::Loo | Scheme::KFold(_) => cell_label(row),
+        }
+    };
+    let groups = first_rows.len();
     match scheme {
         Scheme::KFold(k) => {
-            let mut order: Vec<usize> = (0..groups.len()).collect();
+            let mut order: Vec<usize> = (0..groups).collect();
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-            let mut fold_of_group = vec![0; groups.len()];
+            let mut fold_of_group = vec![0; groups];
             for (position, g) in order.into_iter().enumerate() {
                 fold_of_group[g] = position % k;
             }
-            let labels = (0..k.min(groups.len()))
+            let labels = (0..k.min(groups))
                 .map(|f| format!("fold {}", f + 1))
                 .collect();
             (group_of.iter().map(|g| fold_of_group[*g]).collect(), labels)
         }
-        Scheme::Auto | Scheme::Loo => {
-            let labels = groups
-                .iter()
-                .map(|g| g.split('|').skip(1).collect::<Vec<_>>().join(" "))
-                .collect();
-            (group_of, labels)
-        }
-        _ => (group_of, groups),
+        _ => (group_of, (0..groups).map(label).collect()),
     }
 }
 

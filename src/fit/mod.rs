@@ -261,11 +261,11 @@ pub fn calibrate(
     options.progress.start("refine", starts.len() as u64);
     let refined = starts
         .par_iter()
-        .map(|&(h, ref u, _)| {
+        .map(|start| {
             let run = nelder_mead(
                 &objective,
-                h,
-                u,
+                start.hypothesis,
+                &start.u,
                 &experiment.search,
                 &evaluations,
                 options.cancel,
@@ -275,7 +275,7 @@ pub fn calibrate(
         })
         .collect::<Result<Vec<Refined>, FitError>>()?;
     options.progress.finish();
-    let grid_loss = grid.iter().map(|g| g.2).fold(f64::INFINITY, f64::min);
+    let grid_loss = grid.iter().map(|g| g.cost).fold(f64::INFINITY, f64::min);
     let best = refined
         .iter()
         .enumerate()
@@ -324,13 +324,13 @@ fn never_worse_than_the_grid(
     let grid_best = grid
         .iter()
         .enumerate()
-        .min_by(|a, b| a.1.2.total_cmp(&b.1.2).then(a.0.cmp(&b.0)))
+        .min_by(|a, b| a.1.cost.total_cmp(&b.1.cost).then(a.0.cmp(&b.0)))
         .map(|(_, g)| g);
     let mut best = match grid_best {
-        Some((h, u, cost)) if *cost < best.cost => Refined {
-            hypothesis: *h,
-            u: u.clone(),
-            cost: *cost,
+        Some(g) if g.cost < best.cost => Refined {
+            hypothesis: g.hypothesis,
+            u: g.u.clone(),
+            cost: g.cost,
             iterations: 0,
         },
         _ => best,
@@ -341,8 +341,16 @@ fn never_worse_than_the_grid(
     best
 }
 
-/// (hypothesis, coordinates, cost) of every grid point, the initial values first.
-type GridPoint = (usize, Vec<f64>, f64);
+/// A point of the grid stage with its cost (the initial values come first).
+#[derive(Debug, Clone)]
+struct GridPoint {
+    /// Index of the deployment hypothesis.
+    hypothesis: usize,
+    /// Coordinates in the transformed (unbounded) space.
+    u: Vec<f64>,
+    /// Objective value.
+    cost: f64,
+}
 
 fn grid_stage(
     objective: &Objective<'_>,
@@ -394,18 +402,22 @@ fn grid_stage(
     options.progress.finish();
     jobs.into_iter()
         .zip(costs)
-        .map(|((h, u), c)| (h, u.clone(), c))
+        .map(|((hypothesis, u), cost)| GridPoint {
+            hypothesis,
+            u: u.clone(),
+            cost,
+        })
         .collect()
 }
 
 /// The `k` best grid points overall, plus the best of every hypothesis not among them.
 fn starting_points(grid: &[GridPoint], k: usize, hypotheses: usize) -> Vec<GridPoint> {
     let mut order: Vec<usize> = (0..grid.len()).collect();
-    order.sort_by(|&a, &b| grid[a].2.total_cmp(&grid[b].2).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| grid[a].cost.total_cmp(&grid[b].cost).then(a.cmp(&b)));
     let mut chosen: Vec<usize> = order.iter().copied().take(k).collect();
     for h in 0..hypotheses {
-        if !chosen.iter().any(|&i| grid[i].0 == h)
-            && let Some(&best) = order.iter().find(|&&i| grid[i].0 == h)
+        if !chosen.iter().any(|&i| grid[i].hypothesis == h)
+            && let Some(&best) = order.iter().find(|&&i| grid[i].hypothesis == h)
         {
             chosen.push(best);
         }
@@ -423,7 +435,7 @@ fn rank_hypotheses(
         .iter()
         .enumerate()
         .map(|(h, assumptions)| {
-            let from_grid = grid.iter().filter(|g| g.0 == h).map(|g| g.2);
+            let from_grid = grid.iter().filter(|g| g.hypothesis == h).map(|g| g.cost);
             let from_refine = refined.iter().filter(|r| r.hypothesis == h).map(|r| r.cost);
             let loss = from_grid.chain(from_refine).fold(f64::INFINITY, f64::min);
             HypothesisScore {
