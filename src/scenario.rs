@@ -278,31 +278,68 @@ impl Assumptions {
 /// this tool models), and automatic TP tries up to the same degree.
 pub const MAX_TP: u32 = 8;
 
+/// Why a deployment cannot serve a model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeploymentError {
+    /// TP outside one node.
+    #[error("TP {tp} is outside 1..={MAX_TP} (one node's GPUs; multi-node TP is not modelled)")]
+    TpBeyondNode {
+        /// The degree asked for.
+        tp: u32,
+    },
+    /// TP that does not split the attention heads evenly.
+    #[error("TP {tp} does not divide {model}'s {heads} attention heads")]
+    TpSplitsHeads {
+        /// The degree asked for.
+        tp: u32,
+        /// The model's slug.
+        model: String,
+        /// Its query heads.
+        heads: u64,
+    },
+    /// Input and output longer than the context window.
+    #[error("ISL {isl} + OSL {osl} = {total} tokens exceeds {model}'s {context}-token context")]
+    BeyondContext {
+        /// Input tokens.
+        isl: u32,
+        /// Output tokens.
+        osl: u32,
+        /// Their sum.
+        total: u64,
+        /// The model's slug.
+        model: String,
+        /// Its context window.
+        context: u64,
+    },
+}
+
 /// Why `tp` cannot shard `model`: beyond one node, or not dividing its attention heads
 /// (the engines split heads evenly over the GPUs; vLLM and TensorRT-LLM refuse otherwise).
-pub fn check_tp(model: &Model, tp: u32) -> Result<(), String> {
+pub fn check_tp(model: &Model, tp: u32) -> Result<(), DeploymentError> {
     if !(1..=MAX_TP).contains(&tp) {
-        return Err(format!(
-            "TP {tp} is outside 1..={MAX_TP} (one node's GPUs; multi-node TP is not modelled)"
-        ));
+        return Err(DeploymentError::TpBeyondNode { tp });
     }
     if !model.heads.is_multiple_of(u64::from(tp)) {
-        return Err(format!(
-            "TP {tp} does not divide {}'s {} attention heads",
-            model.slug, model.heads
-        ));
+        return Err(DeploymentError::TpSplitsHeads {
+            tp,
+            model: model.slug.clone(),
+            heads: model.heads,
+        });
     }
     Ok(())
 }
 
 /// Why `isl` + `osl` tokens do not fit `model`'s context window.
-pub fn check_lengths(model: &Model, isl: u32, osl: u32) -> Result<(), String> {
+pub fn check_lengths(model: &Model, isl: u32, osl: u32) -> Result<(), DeploymentError> {
     let total = u64::from(isl) + u64::from(osl);
     if total > model.max_context {
-        return Err(format!(
-            "ISL {isl} + OSL {osl} = {total} tokens exceeds {}'s {}-token context",
-            model.slug, model.max_context
-        ));
+        return Err(DeploymentError::BeyondContext {
+            isl,
+            osl,
+            total,
+            model: model.slug.clone(),
+            context: model.max_context,
+        });
     }
     Ok(())
 }
@@ -317,8 +354,18 @@ mod checks {
         let catalog = Catalog::embedded().unwrap();
         let model = catalog.model("llama-3.1-8b").unwrap();
         assert!(check_tp(model, 8).is_ok());
-        assert!(check_tp(model, 3).unwrap_err().contains("attention heads"));
-        assert!(check_tp(model, 2048).unwrap_err().contains("1..=8"));
+        assert!(
+            check_tp(model, 3)
+                .unwrap_err()
+                .to_string()
+                .contains("attention heads")
+        );
+        assert!(
+            check_tp(model, 2048)
+                .unwrap_err()
+                .to_string()
+                .contains("1..=8")
+        );
         assert!(check_tp(model, 0).is_err());
     }
 
@@ -330,6 +377,7 @@ mod checks {
         assert!(
             check_lengths(model, u32::MAX, 1)
                 .unwrap_err()
+                .to_string()
                 .contains("context")
         );
     }
