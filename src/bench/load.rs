@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use super::{
     BenchRow, EMBEDDED_FILES, Interner, LineIndex, Metric, Observed, Origin, embedded_file,
+    lines::{Indexed, LinesSoFar},
 };
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -106,38 +107,6 @@ pub fn load_file_into(
         return read_rows(name, text.as_bytes(), catalog, rows);
     }
     read_rows(path, open_data_file(path)?, catalog, rows)
-}
-
-/// The longest line a benchmark CSV may have. Real rows are under 300 bytes; a longer
-/// "line" is binary data or a file of another kind, and reading it whole could exhaust
-/// memory (`/dev/urandom` once hung `check-data`).
-pub const MAX_LINE_BYTES: usize = 1 << 20;
-
-/// A reader that indexes lines as the bytes pass, and refuses what is not text: a NUL
-/// byte, or a line longer than [`MAX_LINE_BYTES`].
-struct Indexed<R> {
-    inner: R,
-    lines: Rc<RefCell<LineIndex>>,
-    line_bytes: usize,
-}
-
-impl<R: Read> Read for Indexed<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let chunk = &buf[..n];
-        let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
-        if chunk.contains(&0) {
-            return Err(refuse("a NUL byte: this is not a text file"));
-        }
-        for &b in chunk {
-            self.line_bytes = if b == b'\n' { 0 } else { self.line_bytes + 1 };
-            if self.line_bytes > MAX_LINE_BYTES {
-                return Err(refuse("a line over 1 MiB: this is not a benchmark CSV"));
-            }
-        }
-        self.lines.borrow_mut().feed(chunk);
-        Ok(n)
-    }
 }
 
 /// A field-level failure before the file and line are attached.
@@ -267,15 +236,6 @@ fn read_each_row(
         });
     }
     Ok(count)
-}
-
-/// The line index of a stream, as far as it has been read.
-struct LinesSoFar<'a>(&'a Rc<RefCell<LineIndex>>);
-
-impl LinesSoFar<'_> {
-    fn of(&self, position: Option<&csv::Position>) -> u64 {
-        self.0.borrow().of(position)
-    }
 }
 
 fn csv_error(file: &str, e: &csv::Error, lines: &LinesSoFar<'_>) -> DataError {

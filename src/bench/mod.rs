@@ -5,6 +5,7 @@
 
 mod check;
 pub mod import;
+mod lines;
 mod load;
 pub mod name;
 
@@ -13,6 +14,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Finding, check_rows};
+pub(crate) use lines::LineIndex;
 pub use load::{
     COLUMNS, DataError, for_each_row, load_csv, load_file, load_file_into, load_reader, read_source,
 };
@@ -93,78 +95,6 @@ pub struct BenchRow {
     pub origin: Origin,
 }
 
-/// Maps byte offsets of a text to 1-based line numbers. The csv crate's own line counter
-/// is one short on CRLF files (both real benchmark exports use CRLF) and after leading
-/// comment lines; its byte offsets are exact, so lines are counted from them.
-pub(crate) struct LineIndex {
-    newlines: Vec<usize>,
-    /// Whether each line (0-based) is a `#` comment: no record starts on one.
-    comment: Vec<bool>,
-    /// Bytes indexed so far.
-    fed: usize,
-    /// Whether the next byte fed starts a line.
-    at_line_start: bool,
-}
-
-impl Default for LineIndex {
-    fn default() -> Self {
-        LineIndex {
-            newlines: Vec::new(),
-            comment: Vec::new(),
-            fed: 0,
-            at_line_start: true,
-        }
-    }
-}
-
-impl LineIndex {
-    /// Indexes `text` once.
-    pub(crate) fn new(text: &str) -> LineIndex {
-        let mut index = LineIndex::default();
-        index.feed(text.as_bytes());
-        index
-    }
-
-    /// Indexes the next `bytes` of a stream (the text so far is what was fed before).
-    /// Memory is one offset per line, so a stream is indexed without holding its text.
-    pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if self.at_line_start {
-                self.comment.push(b == b'#');
-                self.at_line_start = false;
-            }
-            if b == b'\n' {
-                self.newlines.push(self.fed);
-                self.at_line_start = true;
-            }
-            self.fed += 1;
-        }
-    }
-
-    /// The 1-based line of a record starting at byte `offset`. On CRLF files the csv
-    /// crate reports a record as starting at the `\n` that ends the previous line, so a
-    /// newline *at* the offset already belongs to the line before.
-    pub(crate) fn line(&self, offset: u64) -> u64 {
-        self.newlines.partition_point(|&n| (n as u64) <= offset) as u64 + 1
-    }
-
-    /// The line where a record or error at `position` starts. After leading comment
-    /// lines the crate reports the comments' start, so comment lines are skipped.
-    pub(crate) fn of(&self, position: Option<&csv::Position>) -> u64 {
-        let Some(p) = position else { return 0 };
-        let mut line = self.line(p.byte());
-        while self
-            .comment
-            .get(line as usize - 1)
-            .copied()
-            .unwrap_or(false)
-        {
-            line += 1;
-        }
-        line
-    }
-}
-
 /// Benchmark files embedded in the binary: (name, contents). The first is the default.
 pub const EMBEDDED_FILES: &[(&str, &str)] = &[
     (
@@ -202,28 +132,3 @@ pub fn embedded_rows(files: &[String], catalog: &Catalog) -> Result<Vec<BenchRow
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod line_index_tests {
-    use super::LineIndex;
-
-    fn record_lines(text: &str) -> Vec<u64> {
-        let index = LineIndex::new(text);
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .comment(Some(b'#'))
-            .from_reader(text.as_bytes());
-        reader
-            .records()
-            .map(|r| index.of(r.unwrap().position()))
-            .collect()
-    }
-
-    #[test]
-    fn lines_are_right_for_lf_crlf_and_leading_comments() {
-        assert_eq!(record_lines("a,b\nc,d\ne,f\n"), vec![1, 2, 3]);
-        assert_eq!(record_lines("a,b\r\nc,d\r\ne,f\r\n"), vec![1, 2, 3]);
-        assert_eq!(record_lines("# x\n# y\na,b\nc,d\n"), vec![3, 4]);
-        assert_eq!(record_lines("\"1,\n2\",b\nc,d\n"), vec![1, 3]);
-    }
-}
