@@ -7,6 +7,7 @@
 
 mod raw;
 mod validate;
+mod validate_fit;
 
 use std::collections::BTreeMap;
 
