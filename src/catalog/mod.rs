@@ -104,7 +104,7 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<
             file: file.to_string(),
             line,
             column,
-            message: e.message().trim().to_string(),
+            message: names::closest_fields(e.message().trim()),
         }
     })
 }

@@ -61,6 +61,30 @@ pub fn distance_to(query: &str, names: impl IntoIterator<Item = impl AsRef<str>>
         .unwrap_or(usize::MAX)
 }
 
+/// serde's "unknown field `x`, expected one of `a`, `b`, …" (or "expected `a` or `b`"),
+/// rewritten to name the three valid fields closest to the unknown one; any other message
+/// is returned as it is. A list of twenty names hides the one the user meant.
+pub fn closest_fields(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((unknown, expected)) = rest.split_once("`, expected ") else {
+        return message.to_string();
+    };
+    let mut valid: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|name| !name.is_empty())
+        .collect();
+    if valid.is_empty() {
+        return message.to_string();
+    }
+    valid.sort_by_key(|name| (edit_distance(unknown, name), *name));
+    let closest: Vec<&str> = valid.into_iter().take(3).collect();
+    format!("unknown field `{unknown}`; closest: {}", closest.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

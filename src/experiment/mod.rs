@@ -100,7 +100,7 @@ pub fn parse(file: &str, text: &str) -> Result<RawExperiment, ExperimentError> {
             .map_or((1, 1), |s| crate::catalog::line_column(text, s.start));
         ExperimentError {
             file: format!("{file}:{line}:{column}"),
-            message: e.message().trim().to_string(),
+            message: crate::catalog::names::closest_fields(e.message().trim()),
         }
     })
 }

@@ -69,12 +69,9 @@ fn parse_error(file: &str, e: &serde_json::Error) -> ParamsFileError {
         file: file.to_string(),
         line: e.line(),
         column: e.column(),
-        message: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_string(),
+        message: crate::catalog::names::closest_fields(
+            e.to_string().split(" at line ").next().unwrap_or_default(),
+        ),
     }
 }
 

@@ -397,3 +397,16 @@ fn flags_a_format_records_itself_are_refused_not_ignored() {
     let cv = infercal(&["cv", "serving-global", "--compare", "serving-per-gpu"]);
     assert_eq!(cv.status.code(), Some(2), "{}", stderr(&cv));
 }
+
+#[test]
+fn an_unknown_key_names_the_closest_valid_ones() {
+    let dir = scratch_dir();
+    let p = write(&dir, "p.json", r#"{"decode_efficency": 0.5}"#);
+    let err = assert_one_line_bad_input(&predict_with_params(&p));
+    assert!(
+        err.contains("unknown field `decode_efficency`; closest: decode_efficiency"),
+        "{err}"
+    );
+    let out = calibrate_experiment(&experiment("[search]\npionts = 5\n"));
+    assert!(assert_one_line_bad_input(&out).contains("closest: points"));
+}
