@@ -71,20 +71,25 @@ fn unfenced(content: &str, fence: Option<&String>) -> String {
 fn masked(text: &str) -> String {
     let seconds = Regex::new(r"\b(in|took|taking|scratch;) [0-9]+(\.[0-9]+)? s\b").unwrap();
     let mut lines: Vec<String> = Vec::new();
-    let mut wall_column: Option<usize> = None;
+    // The run-time column, counted from the right: a header cell such as
+    // "median |ln ratio|" holds pipes of its own, so counts from the left disagree
+    // between the header and the rows.
+    let mut wall_from_end: Option<usize> = None;
     for line in text.trim().lines() {
         let line = seconds.replace_all(line.trim_end(), "$1 … s").into_owned();
         let cells: Vec<&str> = line.split('|').collect();
         if let Some(i) = cells.iter().position(|c| c.trim() == "wall s") {
-            wall_column = Some(i);
-        } else if !line.starts_with('|') {
-            wall_column = None;
+            wall_from_end = Some(cells.len() - 1 - i);
+            lines.push(line);
+            continue;
         }
-        match wall_column {
-            Some(i)
-                if cells.len() > i && !cells[i].contains("---") && cells[i].trim() != "wall s" =>
-            {
+        if !line.starts_with('|') {
+            wall_from_end = None;
+        }
+        match wall_from_end {
+            Some(k) if cells.len() > k && !line.contains("---") => {
                 let mut cells: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+                let i = cells.len() - 1 - k;
                 cells[i] = " … ".into();
                 lines.push(cells.join("|"));
             }
@@ -179,5 +184,10 @@ fn the_mask_hides_run_times_only() {
     );
     let table = "| rank | wall s |\n|---:|---:|\n| 1 | 200.4 |";
     assert_eq!(masked(table), "| rank | wall s |\n|---:|---:|\n| 1 | … |");
+    let piped = "| median |ln ratio| | AIC | wall s |\n|---:|---:|---:|\n| 0.225 | -47.36 | 11.2 |";
+    assert_eq!(
+        masked(piped),
+        "| median |ln ratio| | AIC | wall s |\n|---:|---:|---:|\n| 0.225 | -47.36 | … |"
+    );
     assert_ne!(masked("loss 1.5"), masked("loss 1.6"));
 }
