@@ -2,7 +2,8 @@
 //! TOML and each importer) fed mutated copies of real inputs (bytes changed, inserted,
 //! deleted, lines truncated) and arbitrary text. Each input must give `Ok` or a typed
 //! error: no panic, no input taking 10 s, and rows that load must evaluate to finite
-//! numbers. `FUZZ_CASES` sets the inputs per loader (default 1,000 in the fast suite);
+//! numbers. `FUZZ_CASES` sets the inputs per loader (default 1,000 in the fast suite) and
+//! `FUZZ_SEED` the draw (default 0, so the suite's verdict is reproducible);
 //! `FUZZ_CASES=10000 cargo test --release --test it fuzz` is the full run.
 
 use std::sync::OnceLock;
@@ -16,7 +17,7 @@ use infercal::experiment::{content_hash, parse, validate};
 use infercal::fitted::params_file::{SHIPPED_CALIBRATION, parse_params};
 use infercal::perf::PerfModelKind;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -104,11 +105,64 @@ fn apply(base: &str, edits: &[(u8, f64, usize)]) -> String {
     chars.into_iter().collect()
 }
 
-/// Mutated copies of `bases`, and now and then arbitrary text.
+/// Numbers that probe the range checks: zero, negatives, huge, subnormal, fractions,
+/// integers past `u32`.
+const NUMBERS: &[&str] = &[
+    "0",
+    "-1",
+    "-0.5",
+    "1e308",
+    "1e-320",
+    "0.5",
+    "2",
+    "1.5",
+    "4294967296",
+    "1e12",
+    "3",
+    "0.001",
+    "65",
+    "2048",
+];
+
+/// `base` with the number at `at` (a fraction of the numbers in it) replaced by
+/// `NUMBERS[value]`: a mutation that keeps most formats parseable, so the inputs reach the
+/// loaders' range checks rather than their syntax errors.
+fn swap_number(base: &str, at: f64, value: usize) -> String {
+    let bytes = base.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                i += 1;
+            }
+            spans.push(start..i);
+        } else {
+            i += 1;
+        }
+    }
+    if spans.is_empty() {
+        return base.to_string();
+    }
+    let span = spans[((spans.len() as f64) * at) as usize % spans.len()].clone();
+    format!(
+        "{}{}{}",
+        &base[..span.start],
+        NUMBERS[value],
+        &base[span.end..]
+    )
+}
+
+/// Mutated copies of `bases` (edits of any character, or a number swapped), and now and
+/// then arbitrary text.
 fn inputs(bases: Vec<String>) -> impl Strategy<Value = String> {
     let n = bases.len();
+    let swapped = bases.clone();
     prop_oneof![
-        9 => (0..n, edits()).prop_map(move |(b, e)| apply(&bases[b], &e)),
+        6 => (0..n, edits()).prop_map(move |(b, e)| apply(&bases[b], &e)),
+        3 => (0..n, 0.0f64..1.0, 0..NUMBERS.len())
+            .prop_map(move |(b, at, v)| swap_number(&swapped[b], at, v)),
         1 => ".{0,200}",
     ]
 }
@@ -117,11 +171,21 @@ fn inputs(bases: Vec<String>) -> impl Strategy<Value = String> {
 /// or an input that takes longer than [`HANG`]. `loader` says whether the input loaded;
 /// some must, or the mutations never reach past the first check.
 fn fuzz(bases: Vec<String>, loader: impl Fn(&str) -> bool) {
-    let mut runner = TestRunner::new(Config {
+    let config = Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
-    });
+    };
+    // A fixed seed: the suite's verdict does not depend on the draw (`FUZZ_SEED` draws
+    // other inputs).
+    let seed = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let loaded = std::sync::atomic::AtomicU32::new(0);
     runner
         .run(&inputs(bases), |text| {
@@ -134,6 +198,7 @@ fn fuzz(bases: Vec<String>, loader: impl Fn(&str) -> bool) {
         })
         .unwrap();
     let loaded = loaded.into_inner();
+    eprintln!("{loaded} of {} inputs loaded", cases());
     assert!(
         loaded * 50 >= cases(),
         "only {loaded} of {} inputs loaded: the mutations are too destructive to test the loader past its first check",
@@ -213,10 +278,15 @@ fn experiment_toml() {
 
 #[test]
 fn params_json() {
-    let bases = vec![
-        SHIPPED_CALIBRATION.1.to_string(),
-        r#"{"prefill_efficiency": 0.45, "per_gpu": {"l40s": {"decode_efficiency": 0.7}}, "budget_load": "poisson"}"#.to_string(),
-    ];
+    let bases = [
+        SHIPPED_CALIBRATION.1,
+        r#"{"prefill_efficiency": 0.45, "per_gpu": {"l40s": {"decode_efficiency": 0.7}}, "budget_load": "poisson"}"#,
+        r#"{"decode_efficiency": 0.7}"#,
+        r#"{"step_overhead_s": 0.002, "burst_factor": 0.9, "reserve_gb": 2}"#,
+        r#"{"per_gpu_precision": {"h100-sxm:fp8": {"prefill_efficiency": 0.5}}}"#,
+    ]
+    .map(String::from)
+    .to_vec();
     fuzz(bases, |text| {
         let Ok(loaded) = parse_params("fuzz.json", text) else {
             return false;
