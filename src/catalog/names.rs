@@ -27,20 +27,9 @@ pub fn normalize(name: &str) -> String {
     out
 }
 
-/// Levenshtein distance over chars, O(len(a)·len(b)) with one row of memory.
+/// Levenshtein distance over chars (strsim's, the crate clap already brings in).
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
+    strsim::levenshtein(a, b)
 }
 
 /// How far `query` is from an entry known by `names`: the smallest edit distance, with
