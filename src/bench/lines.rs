@@ -65,7 +65,11 @@ impl LineIndex {
     /// The line where a record or error at `position` starts. After leading comment
     /// lines the crate reports the comments' start, so comment lines are skipped.
     pub(crate) fn of(&self, position: Option<&csv::Position>) -> u64 {
-        let Some(p) = position else { return 0 };
+        // Without a position (a read that failed mid-stream) the best place is the line
+        // the reader had reached.
+        let Some(p) = position else {
+            return self.newlines.len() as u64 + 1;
+        };
         let mut line = self.line(p.byte());
         while self
             .comment
@@ -134,6 +138,12 @@ mod tests {
             .records()
             .map(|r| index.of(r.unwrap().position()))
             .collect()
+    }
+
+    #[test]
+    fn an_error_without_a_position_is_placed_on_the_line_reached() {
+        assert_eq!(LineIndex::default().of(None), 1);
+        assert_eq!(LineIndex::new("a\nb\n").of(None), 3);
     }
 
     #[test]

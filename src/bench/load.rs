@@ -101,12 +101,7 @@ pub fn load_file_into(
     catalog: &Catalog,
     rows: &mut Vec<BenchRow>,
 ) -> Result<usize, DataError> {
-    if !Path::new(path).exists()
-        && let Some((name, text)) = embedded_file(path)
-    {
-        return read_rows(name, text.as_bytes(), catalog, rows);
-    }
-    read_rows(path, open_data_file(path)?, catalog, rows)
+    for_each_row(path, catalog, &mut |row| rows.push(row))
 }
 
 /// A field-level failure before the file and line are attached.
@@ -136,17 +131,8 @@ pub fn load_reader(
     catalog: &Catalog,
 ) -> Result<Vec<BenchRow>, DataError> {
     let mut rows = Vec::new();
-    read_rows(file, input, catalog, &mut rows)?;
+    read_each_row(file, input, catalog, &mut |row| rows.push(row))?;
     Ok(rows)
-}
-
-fn read_rows(
-    file: &str,
-    input: impl Read,
-    catalog: &Catalog,
-    rows: &mut Vec<BenchRow>,
-) -> Result<usize, DataError> {
-    read_each_row(file, input, catalog, &mut |row| rows.push(row))
 }
 
 /// Streams benchmark file `path` (or the embedded copy of that name) row by row into
@@ -340,7 +326,7 @@ impl Fields<'_> {
 /// The range every measured or stated number must lie in. Wider than any benchmark
 /// (nanoseconds to a trillion tokens/s), narrow enough that ratios, logs and medians of it
 /// stay finite: 1e308 or a subnormal 1e-320 once turned every statistic into NaN.
-fn in_range(v: f64) -> bool {
+pub(crate) fn in_range(v: f64) -> bool {
     (1e-9..=1e12).contains(&v)
 }
 

@@ -7,10 +7,7 @@ use serde::Serialize;
 
 use super::{csv_table, markdown_table, sig};
 use crate::bench::Metric;
-use crate::evaluate::{
-    RowEvaluation, ScopeSummaries, Summary, SummaryBuilder, summarize, summarize_by_gpu,
-    summarize_by_metric,
-};
+use crate::evaluate::{RowEvaluation, ScopeSummaries, Summary, SummaryBuilder};
 
 /// An evaluation ready to render.
 #[derive(Debug, Clone, Serialize)]
@@ -35,20 +32,6 @@ pub struct SummaryTables {
 }
 
 impl EvaluationReport {
-    /// Builds the report with its summaries.
-    pub fn new(perf_model: &str, rows: Vec<RowEvaluation>) -> EvaluationReport {
-        let summary = SummaryTables {
-            overall: summarize(&rows),
-            per_metric: summarize_by_metric(&rows),
-            per_gpu: summarize_by_gpu(&rows),
-        };
-        EvaluationReport {
-            perf_model: perf_model.to_string(),
-            rows,
-            summary,
-        }
-    }
-
     /// The report of rows evaluated as they streamed by: `rows` holds those kept (none
     /// unless they are to be listed) and `scopes` counted every row.
     pub fn from_scopes(

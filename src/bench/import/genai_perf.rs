@@ -399,7 +399,7 @@ fn rows(
     for (metric, stat, v) in e.values {
         // A latency or throughput of zero or less is no measurement; it is reported, not
         // dropped.
-        let value = if (1e-9..=1e12).contains(&v) {
+        let value = if crate::bench::value_in_range(v) {
             Ok(v)
         } else {
             Err(at(
