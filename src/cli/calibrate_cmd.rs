@@ -23,10 +23,10 @@ use infercal::report::evaluate::summary_markdown;
 use infercal::report::{plots, sig};
 
 use super::BadInput;
+use super::Report;
 use super::args::CalibrateArgs;
 use super::common::thread_pool;
 use super::output::{MANIFEST, ResultSet};
-use super::{INTERRUPTED, Report};
 
 pub(super) static CANCEL: AtomicBool = AtomicBool::new(false);
 
@@ -173,11 +173,7 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
     let pool = thread_pool(args.run.threads)?;
     let calibration = pool.install(|| calibrate(&experiment, &rows, catalog, &options))?;
     write_outputs(&mut set, &experiment, &calibration, &files)?;
-    let (written, code) = if calibration.interrupted {
-        (set.commit_interrupted("calibrate")?, INTERRUPTED)
-    } else {
-        (set.commit("calibrate")?, 0)
-    };
+    let (written, code) = set.finish("calibrate", calibration.interrupted)?;
     Ok(Report {
         stdout: summary(&experiment, &calibration, &written),
         code,

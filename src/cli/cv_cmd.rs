@@ -14,11 +14,11 @@ use infercal::fit::Options;
 use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, cv_svg};
 
 use super::BadInput;
+use super::Report;
 use super::args::CvArgs;
 use super::calibrate_cmd::{Bars, CANCEL, install_interrupt_handler, load};
 use super::common::thread_pool;
 use super::output::{MANIFEST, ResultSet};
-use super::{INTERRUPTED, Report};
 
 /// Runs the cross-validation or the comparison; returns the text for stdout.
 pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
@@ -56,7 +56,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
     set.write("cv.md", markdown.as_bytes())?;
     set.write("cv.csv", cv_csv(&cv).as_bytes())?;
     set.write("cv.svg", svg.as_bytes())?;
-    let (written, code) = commit(set)?;
+    let (written, code) = set.finish("cv", CANCEL.load(Ordering::SeqCst))?;
     let summary = markdown
         .split("\n## Folds")
         .next()
@@ -101,7 +101,7 @@ fn rank(
     let text = compare_markdown(&scheme.to_string(), &entries);
     set.write("compare.md", text.as_bytes())?;
     set.write("compare.csv", compare_csv(&entries).as_bytes())?;
-    let (written, code) = commit(set)?;
+    let (written, code) = set.finish("cv", CANCEL.load(Ordering::SeqCst))?;
     Ok(Report {
         stdout: format!(
             "{text}\nwrote compare.md, compare.csv, {MANIFEST} in {}\n",
@@ -114,13 +114,4 @@ fn rank(
 /// `kfold:10` as a directory name.
 fn file_safe(scheme: &str) -> String {
     scheme.replace(':', "-")
-}
-
-/// Moves the set into place, or beside it after Ctrl-C (exit status 130).
-fn commit(set: ResultSet) -> Result<(PathBuf, u8)> {
-    if CANCEL.load(Ordering::SeqCst) {
-        Ok((set.commit_interrupted("cv")?, INTERRUPTED))
-    } else {
-        Ok((set.commit("cv")?, 0))
-    }
 }

@@ -123,6 +123,16 @@ impl ResultSet {
         self.commit_to(&PathBuf::from(name), command, true)
     }
 
+    /// Commits the set in place, or beside it when the run was `interrupted`; returns
+    /// where it went and the exit status that says which (0, or 130).
+    pub fn finish(self, command: &str, interrupted: bool) -> Result<(PathBuf, u8)> {
+        if interrupted {
+            Ok((self.commit_interrupted(command)?, super::INTERRUPTED))
+        } else {
+            Ok((self.commit(command)?, 0))
+        }
+    }
+
     fn commit_to(mut self, target: &Path, command: &str, interrupted: bool) -> Result<PathBuf> {
         let manifest = serde_json::json!({
             "command": command,
