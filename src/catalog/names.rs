@@ -50,6 +50,22 @@ pub fn distance_to(query: &str, names: impl IntoIterator<Item = impl AsRef<str>>
         .unwrap_or(usize::MAX)
 }
 
+/// The three of `candidates` closest to `query` by edit distance (ties by name),
+/// joined with ", ": the "closest: …" of every unknown-name error.
+pub fn closest_three<'a>(query: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let mut ranked: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| (edit_distance(query, c), c))
+        .collect();
+    ranked.sort_unstable();
+    ranked
+        .iter()
+        .take(3)
+        .map(|(_, c)| *c)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// serde's "unknown field `x`, expected one of `a`, `b`, …" (or "expected `a` or `b`"),
 /// rewritten to name the three valid fields closest to the unknown one; any other message
 /// is returned as it is. A list of twenty names hides the one the user meant.
@@ -60,7 +76,7 @@ pub fn closest_fields(message: &str) -> String {
     let Some((unknown, expected)) = rest.split_once("`, expected ") else {
         return message.to_string();
     };
-    let mut valid: Vec<&str> = expected
+    let valid: Vec<&str> = expected
         .split('`')
         .skip(1)
         .step_by(2)
@@ -69,9 +85,10 @@ pub fn closest_fields(message: &str) -> String {
     if valid.is_empty() {
         return message.to_string();
     }
-    valid.sort_by_key(|name| (edit_distance(unknown, name), *name));
-    let closest: Vec<&str> = valid.into_iter().take(3).collect();
-    format!("unknown field `{unknown}`; closest: {}", closest.join(", "))
+    format!(
+        "unknown field `{unknown}`; closest: {}",
+        closest_three(unknown, valid)
+    )
 }
 
 #[cfg(test)]

@@ -324,11 +324,9 @@ impl ValidExperiment {
             .chain(self.filter.sources.iter().map(|k| ("filter.sources", k)));
         for (field, source) in named {
             if !sources.contains(source.as_str()) {
-                let mut known: Vec<&str> = sources.iter().copied().collect();
-                known.sort_by_key(|k| crate::catalog::names::edit_distance(source, k));
                 return Err(fail(format!(
                     "{field}: no row has source `{source}`; closest: {}",
-                    known.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+                    crate::catalog::names::closest_three(source, sources.iter().copied())
                 )));
             }
         }

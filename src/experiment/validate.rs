@@ -93,17 +93,7 @@ fn check_data(data: &[String], exists: &dyn Fn(&str) -> bool) -> Check<()> {
 }
 
 fn closest_parameter(name: &str) -> String {
-    let mut ranked: Vec<(usize, &str)> = PARAMETERS
-        .iter()
-        .map(|p| (names::edit_distance(name, p.name), p.name))
-        .collect();
-    ranked.sort();
-    ranked
-        .iter()
-        .take(3)
-        .map(|(_, n)| *n)
-        .collect::<Vec<_>>()
-        .join(", ")
+    names::closest_three(name, PARAMETERS.iter().map(|p| p.name))
 }
 
 fn parameter(
