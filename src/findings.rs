@@ -343,11 +343,7 @@ fn outlier_section(runs: &Runs) -> String {
         .zip(&runs.squared.estimates)
         .filter(|(h, _)| h.free && h.group != "l40s")
         .map(|(h, s)| {
-            let name = if h.group.is_empty() {
-                h.name.clone()
-            } else {
-                format!("{}[{}]", h.name, h.group)
-            };
+            let name = h.label();
             vec![
                 name,
                 sig(h.value, 4),

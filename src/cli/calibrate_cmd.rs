@@ -216,11 +216,7 @@ fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> String {
         }
     );
     for est in c.estimates.iter().filter(|x| x.free) {
-        let name = if est.group.is_empty() {
-            est.name.clone()
-        } else {
-            format!("{}[{}]", est.name, est.group)
-        };
+        let name = est.label();
         let se = est
             .std_error
             .map_or(String::new(), |s| format!("± {}", sig(s, 2)));

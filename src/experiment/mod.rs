@@ -19,7 +19,7 @@ pub use validate::validate;
 use crate::bench::Metric;
 use crate::catalog::Catalog;
 use crate::perf::PerfModelKind;
-use crate::perf::registry::{ParamKind, Tie};
+use crate::perf::registry::{Param, ParamKind, Tie};
 use crate::precision::Precision;
 
 /// Experiments shipped with infercal, embedded: (name, TOML text).
@@ -198,8 +198,8 @@ pub enum Mode {
 /// One parameter's treatment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Parameter {
-    /// Registered name.
-    pub name: &'static str,
+    /// The parameter.
+    pub name: Param,
     /// One copy per group of this kind.
     pub tie: Tie,
     /// Fixed or free.

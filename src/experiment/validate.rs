@@ -9,7 +9,7 @@ use super::{
 };
 use crate::bench::Metric;
 use crate::catalog::{Catalog, names};
-use crate::perf::registry::{self, PARAMETERS, ParamKind, Tie};
+use crate::perf::registry::{PARAMETERS, Param, ParamKind, Tie};
 use crate::precision::Precision;
 
 /// Largest number of hypothesis combinations an experiment may enumerate.
@@ -101,12 +101,15 @@ fn parameter(
     spec: &RawParameter,
     model: crate::perf::PerfModelKind,
 ) -> Check<Parameter> {
-    let info = registry::info(name).ok_or_else(|| {
-        format!(
-            "parameters.{name}: unknown parameter; closest: {}",
-            closest_parameter(name)
-        )
-    })?;
+    let info = name
+        .parse::<Param>()
+        .map_err(|_| {
+            format!(
+                "parameters.{name}: unknown parameter; closest: {}",
+                closest_parameter(name)
+            )
+        })?
+        .info();
     if !info.models.contains(&model) {
         return Err(format!(
             "parameters.{name}: not a parameter of the `{model}` model"
@@ -127,7 +130,7 @@ fn parameter(
         }
     };
     Ok(Parameter {
-        name: info.name,
+        name: info.param,
         tie: spec.per,
         mode,
     })

@@ -26,10 +26,11 @@ use crate::bench::BenchRow;
 use crate::catalog::{Catalog, CatalogError};
 use crate::evaluate::{Assumptions, scenario_for};
 use crate::experiment::{AssumptionSpace, Filter, PrecisionChoice, TpChoice, ValidExperiment};
-use crate::perf::registry::{ParamSet, Tie, info};
+use crate::perf::registry::{NotGroupable, Param, ParamSet, Tie};
 use objective::{Objective, RowFit};
 use refine::{Refined, nelder_mead};
 use space::ParamSpace;
+use uncertainty::Flag;
 use uncertainty::UncertaintyReport;
 
 /// Why a calibration could not run.
@@ -43,7 +44,7 @@ pub enum FitError {
     Catalog(#[from] CatalogError),
     /// The parameter space could not be built.
     #[error("parameter space: {0}")]
-    Space(String),
+    Space(#[from] NotGroupable),
     /// argmin refused its settings.
     #[error("optimiser: {0}")]
     Optimiser(String),
@@ -78,8 +79,8 @@ pub struct Options<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Estimate {
-    /// Registered name.
-    pub name: String,
+    /// The parameter.
+    pub name: Param,
     /// Group (empty when global).
     pub group: String,
     /// Natural value.
@@ -93,7 +94,18 @@ pub struct Estimate {
     /// 95 % interval.
     pub interval_95: Option<[f64; 2]>,
     /// Warnings.
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
+}
+
+impl Estimate {
+    /// `name` or `name[group]`.
+    pub fn label(&self) -> String {
+        if self.group.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{}[{}]", self.name, self.group)
+        }
+    }
 }
 
 /// A hypothesis and the best loss found under it.
@@ -351,7 +363,7 @@ fn lend_across_architectures(
     let undetermined = |gpu: &str| {
         estimates
             .iter()
-            .any(|e| e.group == gpu && e.flags.iter().any(|f| f == uncertainty::NOT_IDENTIFIED))
+            .any(|e| e.group == gpu && e.flags.contains(&Flag::NotIdentified))
     };
     let slugs: Vec<&str> = rows
         .iter()
@@ -375,7 +387,7 @@ fn estimates(
     u: &[f64],
     uncertainty: &UncertaintyReport,
 ) -> Vec<Estimate> {
-    let unit = |name: &str| info(name).map_or("", |i| i.unit).to_string();
+    let unit = |param: Param| param.info().unit.to_string();
     let mut out: Vec<Estimate> = objective
         .space
         .free
@@ -383,7 +395,7 @@ fn estimates(
         .zip(u)
         .zip(&uncertainty.parameters)
         .map(|((f, &x), unc)| Estimate {
-            name: f.name.to_string(),
+            name: f.name,
             group: f.group.clone(),
             value: f.natural(x),
             unit: unit(f.name),
@@ -396,7 +408,7 @@ fn estimates(
     for p in &experiment.parameters {
         if let crate::experiment::Mode::Fixed(value) = p.mode {
             out.push(Estimate {
-                name: p.name.to_string(),
+                name: p.name,
                 group: String::new(),
                 value,
                 unit: unit(p.name),

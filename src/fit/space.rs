@@ -8,7 +8,7 @@
 //!   (2006), §17.1; the delta method for the back-transform: Casella & Berger (2002), §5.5.4.
 
 use crate::experiment::{FreeSpec, Mode, Prior, ValidExperiment};
-use crate::perf::registry::{ParamKind, ParamSet, Tie};
+use crate::perf::registry::{NotGroupable, Param, ParamKind, ParamSet, Tie};
 
 /// σ(u) = 1/(1+e^−u).
 pub fn sigmoid(u: f64) -> f64 {
@@ -23,8 +23,8 @@ pub fn logit(p: f64) -> f64 {
 /// One free coordinate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FreeParam {
-    /// Registered name.
-    pub name: &'static str,
+    /// The parameter.
+    pub name: Param,
     /// How it is tied.
     pub tie: Tie,
     /// The group this copy belongs to (empty for global).
@@ -100,7 +100,7 @@ impl ParamSpace {
     pub fn new(
         experiment: &ValidExperiment,
         groups: &dyn Fn(Tie) -> Vec<String>,
-    ) -> Result<ParamSpace, String> {
+    ) -> Result<ParamSpace, NotGroupable> {
         let mut base = ParamSet::default();
         base.serving.concurrency_sweep = experiment.assumptions.concurrency_sweep.clone();
         let mut free = Vec::new();
@@ -195,7 +195,7 @@ mod tests {
             kind,
         };
         FreeParam {
-            name: "x",
+            name: Param::PrefillEfficiency,
             tie: Tie::Global,
             group: String::new(),
             spec,

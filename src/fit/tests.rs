@@ -214,7 +214,7 @@ fn assert_recovered(c: &Calibration, truth: &ParamSet) {
         } else {
             Tie::Gpu
         };
-        let want = truth.get(&e.name, tie, &e.group).unwrap();
+        let want = truth.get(e.name, tie, &e.group);
         let error = (e.value - want).abs() / want;
         assert!(
             error < 0.02,
@@ -251,7 +251,7 @@ fn recovers_per_gpu_parameters_from_noise_free_rows() {
     for gpu in ["h100-sxm", "l40s"] {
         truth
             .set(
-                "prefill_efficiency",
+                Param::PrefillEfficiency,
                 Tie::Gpu,
                 gpu,
                 rng.random_range(0.2..0.8),
@@ -259,7 +259,7 @@ fn recovers_per_gpu_parameters_from_noise_free_rows() {
             .unwrap();
         truth
             .set(
-                "decode_efficiency",
+                Param::DecodeEfficiency,
                 Tie::Gpu,
                 gpu,
                 rng.random_range(0.3..0.9),

@@ -11,7 +11,7 @@
 //!   (SVD pseudo-inverse and numerical rank).
 
 use nalgebra::{DMatrix, DVector};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::objective::Objective;
 
@@ -19,10 +19,71 @@ use super::objective::Objective;
 const STEP: f64 = 1e-4;
 /// Singular values below this fraction of the largest count as zero.
 const RANK_TOLERANCE: f64 = 1e-8;
-/// The flag of a parameter the data do not determine.
-pub const NOT_IDENTIFIED: &str = "not identified by the data (a flat direction of the loss)";
 /// A parameter whose share of a null direction exceeds this is not identified.
 const NULL_SHARE: f64 = 0.3;
+
+/// Why a fitted value should not be trusted. Serialised as its sentence, which is what
+/// `fitted.json` and the reports show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Flag {
+    /// Within 0.5 % of the span from a bound: the bound, not the data, set it.
+    AtBound,
+    /// On a flat direction of the loss: the data do not determine it.
+    NotIdentified,
+    /// No more informative rows than free parameters: no standard error at all.
+    TooFewRows {
+        /// Informative rows.
+        rows: usize,
+        /// Free parameters.
+        parameters: usize,
+    },
+}
+
+impl std::fmt::Display for Flag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flag::AtBound => f.write_str("at a bound"),
+            Flag::NotIdentified => {
+                f.write_str("not identified by the data (a flat direction of the loss)")
+            }
+            Flag::TooFewRows { rows, parameters } => write!(
+                f,
+                "{rows} informative rows for {parameters} parameters: no standard error"
+            ),
+        }
+    }
+}
+
+impl From<Flag> for String {
+    fn from(flag: Flag) -> String {
+        flag.to_string()
+    }
+}
+
+/// A sentence no [`Flag`] writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown parameter flag `{0}`")]
+pub struct UnknownFlag(String);
+
+impl TryFrom<String> for Flag {
+    type Error = UnknownFlag;
+    fn try_from(text: String) -> Result<Flag, UnknownFlag> {
+        for flag in [Flag::AtBound, Flag::NotIdentified] {
+            if text == flag.to_string() {
+                return Ok(flag);
+            }
+        }
+        let counts = text
+            .strip_suffix(" parameters: no standard error")
+            .and_then(|t| t.split_once(" informative rows for "))
+            .and_then(|(rows, parameters)| Some((rows.parse().ok()?, parameters.parse().ok()?)));
+        match counts {
+            Some((rows, parameters)) => Ok(Flag::TooFewRows { rows, parameters }),
+            None => Err(UnknownFlag(text)),
+        }
+    }
+}
 
 /// One free parameter's uncertainty.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,7 +93,7 @@ pub struct Uncertainty {
     /// 95 % interval in natural units (the u-interval mapped back: stays inside bounds).
     pub interval_95: Option<[f64; 2]>,
     /// Why the estimate should not be trusted, if it should not.
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
 }
 
 /// The uncertainty of every free parameter and their correlations.
@@ -107,14 +168,14 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
     for j in 0..n {
         jacobian.set_column(j, &column(objective, h, u, j, &keep, &at));
     }
-    let bound_flags: Vec<Vec<String>> = objective
+    let bound_flags: Vec<Vec<Flag>> = objective
         .space
         .free
         .iter()
         .zip(u)
         .map(|(f, &x)| {
             if f.at_bound(x) {
-                vec!["at a bound".to_string()]
+                vec![Flag::AtBound]
             } else {
                 Vec::new()
             }
@@ -124,9 +185,10 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
         let parameters = bound_flags
             .into_iter()
             .map(|mut flags| {
-                flags.push(format!(
-                    "{m} informative rows for {n} parameters: no standard error"
-                ));
+                flags.push(Flag::TooFewRows {
+                    rows: m,
+                    parameters: n,
+                });
                 Uncertainty {
                     std_error: None,
                     interval_95: None,
@@ -144,15 +206,17 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
     }
     let s2 = r0.norm_squared() / (m - n) as f64;
     let jtj = jacobian.transpose() * &jacobian;
-    let (inverse, null_flags) = invert(&jtj);
+    let (inverse, not_identified) = invert(&jtj);
     let covariance = inverse * s2;
     let parameters = (0..n)
         .map(|i| {
             let f = &objective.space.free[i];
             let mut flags = bound_flags[i].clone();
-            flags.extend(null_flags[i].iter().cloned());
+            if not_identified[i] {
+                flags.push(Flag::NotIdentified);
+            }
             let var = covariance[(i, i)];
-            if !(var.is_finite() && var > 0.0 && null_flags[i].is_empty()) {
+            if !(var.is_finite() && var > 0.0 && !not_identified[i]) {
                 return Uncertainty {
                     std_error: None,
                     interval_95: None,
@@ -204,31 +268,29 @@ fn numerical_rank(jtj: &DMatrix<f64>) -> usize {
         .count()
 }
 
-/// (JᵀJ)⁻¹ by Cholesky, or the SVD pseudo-inverse when singular, with each parameter's
-/// flags for the null directions it takes part in.
-fn invert(jtj: &DMatrix<f64>) -> (DMatrix<f64>, Vec<Vec<String>>) {
+/// (JᵀJ)⁻¹ by Cholesky, or the SVD pseudo-inverse when singular, with whether each
+/// parameter takes part in a null direction.
+fn invert(jtj: &DMatrix<f64>) -> (DMatrix<f64>, Vec<bool>) {
     let n = jtj.nrows();
     let svd = jtj.clone().svd(true, true);
     let largest = svd.singular_values.max();
-    let mut flags = vec![Vec::new(); n];
+    let mut not_identified = vec![false; n];
     if let Some(v_t) = &svd.v_t {
         for (k, sigma) in svd.singular_values.iter().enumerate() {
             if *sigma <= RANK_TOLERANCE * largest {
-                for (i, flag) in flags.iter_mut().enumerate() {
-                    if v_t[(k, i)].abs() > NULL_SHARE {
-                        flag.push(NOT_IDENTIFIED.to_string());
-                    }
+                for (i, flagged) in not_identified.iter_mut().enumerate() {
+                    *flagged |= v_t[(k, i)].abs() > NULL_SHARE;
                 }
             }
         }
     }
     if let Some(cholesky) = jtj.clone().cholesky()
-        && flags.iter().all(Vec::is_empty)
+        && !not_identified.contains(&true)
     {
-        return (cholesky.inverse(), flags);
+        return (cholesky.inverse(), not_identified);
     }
     let pseudo = svd
         .pseudo_inverse(RANK_TOLERANCE * largest)
         .unwrap_or_else(|_| DMatrix::from_element(n, n, f64::NAN));
-    (pseudo, flags)
+    (pseudo, not_identified)
 }

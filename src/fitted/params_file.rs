@@ -116,13 +116,7 @@ pub fn parse_params(file: &str, text: &str) -> Result<LoadedParams, ParamsFileEr
             }
         }
     };
-    loaded.set.serving.validate().map_err(invalid)?;
-    let efficiency = loaded.set.seed.efficiency;
-    if !(efficiency > 0.0 && efficiency <= 1.0) {
-        return Err(invalid(format!(
-            "seed.efficiency must be in (0, 1], got {efficiency}"
-        )));
-    }
+    loaded.set.validate().map_err(|e| invalid(e.to_string()))?;
     Ok(loaded)
 }
 

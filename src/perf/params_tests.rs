@@ -1,9 +1,18 @@
 use super::*;
+use crate::perf::registry::{InvalidParams, ParamSet};
+
+fn valid(serving: ServingParams) -> Result<(), InvalidParams> {
+    ParamSet {
+        serving,
+        ..ParamSet::default()
+    }
+    .validate()
+}
 
 #[test]
 fn defaults_are_valid_and_in_the_literature_ranges() {
     let p = ServingParams::default();
-    p.validate().unwrap();
+    valid(p.clone()).unwrap();
     assert!((0.5..=0.7).contains(&p.prefill_efficiency));
     assert!((0.6..=0.85).contains(&p.decode_efficiency));
 }
@@ -68,12 +77,22 @@ fn out_of_domain_values_are_named() {
         decode_efficiency: 1.5,
         ..ServingParams::default()
     };
-    assert!(p.validate().unwrap_err().contains("decode_efficiency"));
+    assert!(
+        valid(p)
+            .unwrap_err()
+            .to_string()
+            .contains("decode_efficiency")
+    );
     let p = ServingParams {
         step_overhead_s: -1.0,
         ..ServingParams::default()
     };
-    assert!(p.validate().unwrap_err().contains("step_overhead_s"));
+    assert!(
+        valid(p)
+            .unwrap_err()
+            .to_string()
+            .contains("step_overhead_s")
+    );
 }
 
 #[test]
@@ -96,8 +115,9 @@ fn a_gpu_override_sets_its_allreduce_latency_only() {
     assert!((p.allreduce_latency_for(&at("h100-sxm")) - p.allreduce_latency_s).abs() < 1e-15);
     p.per_gpu.get_mut("l40s").unwrap().allreduce_latency_s = Some(-1.0);
     assert!(
-        p.validate()
+        valid(p)
             .unwrap_err()
+            .to_string()
             .contains("l40s.allreduce_latency_s")
     );
 }

@@ -8,6 +8,7 @@ use super::{condition_text, csv_table, markdown_table, sig};
 use crate::evaluate::RowEvaluation;
 use crate::experiment::ValidExperiment;
 use crate::fit::Calibration;
+use crate::fit::uncertainty::Flag;
 use crate::fitted::FittedModel;
 
 pub use crate::fitted::DataFile;
@@ -85,7 +86,7 @@ pub fn residuals_csv(c: &Calibration) -> String {
 /// A parameter estimate as table cells: `name [group]`, value, std error, 95 % interval, unit.
 pub fn estimate_cells(e: &crate::fit::Estimate) -> Vec<String> {
     let name = if e.group.is_empty() {
-        e.name.clone()
+        e.name.to_string()
     } else {
         format!("{} [{}]", e.name, e.group)
     };
@@ -107,7 +108,7 @@ fn parameter_table(c: &Calibration) -> String {
         .map(|e| {
             let mut cells = estimate_cells(e);
             cells.push(if e.free { "free" } else { "fixed" }.to_string());
-            cells.push(dedup(&e.flags).join("; "));
+            cells.push(joined(&e.flags));
             cells
         })
         .collect();
@@ -126,14 +127,9 @@ fn parameter_table(c: &Calibration) -> String {
     )
 }
 
-fn dedup(flags: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for f in flags {
-        if !out.contains(f) {
-            out.push(f.clone());
-        }
-    }
-    out
+fn joined(flags: &[Flag]) -> String {
+    let sentences: Vec<String> = flags.iter().map(Flag::to_string).collect();
+    sentences.join("; ")
 }
 
 fn worst_rows(evals: &[RowEvaluation], c: &Calibration) -> String {
@@ -294,7 +290,7 @@ pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) 
                 } else {
                     format!("[{}]", e.group)
                 },
-                dedup(&e.flags).join("; ")
+                joined(&e.flags)
             )
         })
         .collect();

@@ -291,9 +291,8 @@ fn params_json() {
         let Ok(loaded) = parse_params("fuzz.json", text) else {
             return false;
         };
-        let serving = &loaded.set.serving;
-        assert!(serving.validate().is_ok());
-        assert!(serving.step_overhead_s.is_finite());
+        assert!(loaded.set.validate().is_ok());
+        assert!(loaded.set.serving.step_overhead_s.is_finite());
         loaded.check_names("fuzz.json", catalog()).is_ok()
     });
 }
