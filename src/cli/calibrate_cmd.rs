@@ -186,13 +186,12 @@ fn write_outputs(
     c: &Calibration,
     files: &[DataFile],
 ) -> Result<()> {
-    let svg = |r: Result<String, String>| r.map_err(|e| anyhow::anyhow!("drawing a plot: {e}"));
     let contents = [
         fitted_json(e, c, files)?,
         residuals_csv(c),
         report_markdown(e, c, files),
-        svg(plots::parity_svg(c))?,
-        svg(plots::residuals_svg(c))?,
+        plots::parity_svg(c)?,
+        plots::residuals_svg(c)?,
     ];
     for (name, text) in OUTPUTS.iter().zip(&contents) {
         set.write(name, text.as_bytes())?;

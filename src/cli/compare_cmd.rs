@@ -50,6 +50,6 @@ pub fn compare(catalog: &Catalog, args: &CompareArgs) -> Result<String> {
     Ok(match args.format {
         TableFormat::Md => table.to_markdown(),
         TableFormat::Csv => table.to_csv(),
-        TableFormat::Json => table.to_json() + "\n",
+        TableFormat::Json => table.to_json()? + "\n",
     })
 }

@@ -52,7 +52,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
     let mut set = ResultSet::begin(&out, &["cv.md", "cv.csv", "cv.svg"])?;
     let cv = pool.install(|| cross_validate(&e, &rows, catalog, scheme, &options))?;
     let markdown = cv_markdown(&cv);
-    let svg = cv_svg(&cv).map_err(|e| anyhow::anyhow!("drawing a plot: {e}"))?;
+    let svg = cv_svg(&cv)?;
     set.write("cv.md", markdown.as_bytes())?;
     set.write("cv.csv", cv_csv(&cv).as_bytes())?;
     set.write("cv.svg", svg.as_bytes())?;

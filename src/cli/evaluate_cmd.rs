@@ -49,6 +49,6 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
         TableFormat::Md => format!("{}\nParameters: {}.\n", report.to_markdown(), params.origin),
         TableFormat::Csv if a.rows => report.to_csv(),
         TableFormat::Csv => report.summary_csv(),
-        TableFormat::Json => report.to_json() + "\n",
+        TableFormat::Json => report.to_json()? + "\n",
     })
 }

@@ -68,6 +68,6 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             text
         }
         TableFormat::Csv => sizing::to_csv(&shown),
-        TableFormat::Json => sizing::to_json(&result, &shown) + "\n",
+        TableFormat::Json => sizing::to_json(&result, &shown)? + "\n",
     })
 }

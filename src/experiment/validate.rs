@@ -17,7 +17,25 @@ pub const MAX_HYPOTHESES: usize = 64;
 /// The prior width (transformed units) when an experiment gives none: weak.
 pub const DEFAULT_PRIOR_WIDTH: f64 = 3.0;
 
-pub(super) type Check<T> = Result<T, String>;
+/// A rule an experiment breaks: the field and what is wrong with its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct BrokenRule {
+    /// The field, as a TOML path (`parameters.decode_efficiency.bounds`).
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// The rule `field` breaks.
+pub(super) fn broken(field: impl Into<String>, problem: impl Into<String>) -> BrokenRule {
+    BrokenRule {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+pub(super) type Check<T> = Result<T, BrokenRule>;
 
 /// Validates `raw` (from `file`, whose text hashes to `hash`). `data_exists` says whether
 /// a data file can be read (on disk or embedded); the check does no IO of its own.
@@ -28,9 +46,9 @@ pub fn validate(
     catalog: &Catalog,
     data_exists: &dyn Fn(&str) -> bool,
 ) -> Result<ValidExperiment, ExperimentError> {
-    let fail = |message: String| ExperimentError {
+    let fail = |rule: BrokenRule| ExperimentError {
         file: file.to_string(),
-        message,
+        message: rule.to_string(),
     };
     check_name(&raw.name).map_err(fail)?;
     check_data(&raw.data, data_exists).map_err(fail)?;
@@ -41,7 +59,10 @@ pub fn validate(
         .collect::<Check<Vec<_>>>()
         .map_err(fail)?;
     if !parameters.iter().any(|p| matches!(p.mode, Mode::Free(_))) {
-        return Err(fail("no free parameter: nothing to calibrate".into()));
+        return Err(ExperimentError {
+            file: file.to_string(),
+            message: "no free parameter: nothing to calibrate".into(),
+        });
     }
     let search = search(
         &raw.search,
@@ -74,19 +95,23 @@ fn check_name(name: &str) -> Check<()> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "name `{name}` must be non-empty letters, digits, `-`, `_` or `.` (it names the output directory)"
+        Err(broken(
+            "name",
+            format!(
+                "`{name}` must be non-empty letters, digits, `-`, `_` or `.` (it names the output directory)"
+            ),
         ))
     }
 }
 
 fn check_data(data: &[String], exists: &dyn Fn(&str) -> bool) -> Check<()> {
     if data.is_empty() {
-        return Err("data: no benchmark files listed".into());
+        return Err(broken("data", "no benchmark files listed"));
     }
     match data.iter().find(|f| !exists(f)) {
-        Some(f) => Err(format!(
-            "data: file `{f}` not found (neither on disk nor embedded)"
+        Some(f) => Err(broken(
+            "data",
+            format!("file `{f}` not found (neither on disk nor embedded)"),
         )),
         None => Ok(()),
     }
@@ -104,28 +129,31 @@ fn parameter(
     let info = name
         .parse::<Param>()
         .map_err(|_| {
-            format!(
-                "parameters.{name}: unknown parameter; closest: {}",
-                closest_parameter(name)
+            broken(
+                format!("parameters.{name}"),
+                format!("unknown parameter; closest: {}", closest_parameter(name)),
             )
         })?
         .info();
     if !info.models.contains(&model) {
-        return Err(format!(
-            "parameters.{name}: not a parameter of the `{model}` model"
+        return Err(broken(
+            format!("parameters.{name}"),
+            format!("not a parameter of the `{model}` model"),
         ));
     }
     if spec.per != Tie::Global && !info.groupable {
-        return Err(format!(
-            "parameters.{name}: cannot be tied per group (only prefill_efficiency and decode_efficiency can)"
+        return Err(broken(
+            format!("parameters.{name}"),
+            "cannot be tied per group (only prefill_efficiency and decode_efficiency can)",
         ));
     }
     let mode = match spec.mode.as_str() {
         "fixed" => Mode::Fixed(fixed_value(name, spec, info.kind)?),
         "free" => Mode::Free(free_spec(name, spec, info.kind)?),
         other => {
-            return Err(format!(
-                "parameters.{name}.mode: expected `free` or `fixed`, found `{other}`"
+            return Err(broken(
+                format!("parameters.{name}.mode"),
+                format!("expected `free` or `fixed`, found `{other}`"),
             ));
         }
     };
@@ -151,52 +179,63 @@ fn domain_text(kind: ParamKind) -> &'static str {
 }
 
 fn fixed_value(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<f64> {
-    let v = spec
-        .value
-        .ok_or_else(|| format!("parameters.{name}: a fixed parameter needs `value`"))?;
+    let v = spec.value.ok_or_else(|| {
+        broken(
+            format!("parameters.{name}"),
+            "a fixed parameter needs `value`",
+        )
+    })?;
     if !in_domain(kind, v) {
-        return Err(format!(
-            "parameters.{name}.value: {v} must be {}",
-            domain_text(kind)
+        return Err(broken(
+            format!("parameters.{name}.value"),
+            format!("{v} must be {}", domain_text(kind)),
         ));
     }
     Ok(v)
 }
 
 fn free_spec(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<FreeSpec> {
-    let [lo, hi] = spec
-        .bounds
-        .ok_or_else(|| format!("parameters.{name}: a free parameter needs `bounds = [lo, hi]`"))?;
+    let [lo, hi] = spec.bounds.ok_or_else(|| {
+        broken(
+            format!("parameters.{name}"),
+            "a free parameter needs `bounds = [lo, hi]`",
+        )
+    })?;
     if lo >= hi {
-        return Err(format!(
-            "parameters.{name}.bounds: lo ({lo}) must be below hi ({hi})"
+        return Err(broken(
+            format!("parameters.{name}.bounds"),
+            format!("lo ({lo}) must be below hi ({hi})"),
         ));
     }
     if !in_domain(kind, lo) || !in_domain(kind, hi) {
-        return Err(format!(
-            "parameters.{name}.bounds: both must be {}",
-            domain_text(kind)
+        return Err(broken(
+            format!("parameters.{name}.bounds"),
+            format!("both must be {}", domain_text(kind)),
         ));
     }
-    let init = spec
-        .init
-        .ok_or_else(|| format!("parameters.{name}: a free parameter needs `init`"))?;
+    let init = spec.init.ok_or_else(|| {
+        broken(
+            format!("parameters.{name}"),
+            "a free parameter needs `init`",
+        )
+    })?;
     if !(lo < init && init < hi) {
-        return Err(format!(
-            "parameters.{name}.init: {init} is outside the bounds ({lo}, {hi})"
+        return Err(broken(
+            format!("parameters.{name}.init"),
+            format!("{init} is outside the bounds ({lo}, {hi})"),
         ));
     }
     let prior = match spec.prior {
         Some(p) if !(p.width > 0.0 && p.width.is_finite()) => {
-            return Err(format!(
-                "parameters.{name}.prior.width: {} must be positive",
-                p.width
+            return Err(broken(
+                format!("parameters.{name}.prior.width"),
+                format!("{} must be positive", p.width),
             ));
         }
         Some(p) if !(lo < p.center && p.center < hi) => {
-            return Err(format!(
-                "parameters.{name}.prior.center: {} is outside the bounds ({lo}, {hi})",
-                p.center
+            return Err(broken(
+                format!("parameters.{name}.prior.center"),
+                format!("{} is outside the bounds ({lo}, {hi})", p.center),
             ));
         }
         Some(p) => Prior {
@@ -209,8 +248,9 @@ fn free_spec(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<FreeSpec
         },
     };
     if spec.value.is_some() {
-        return Err(format!(
-            "parameters.{name}: `value` is for fixed parameters; a free one has `init`"
+        return Err(broken(
+            format!("parameters.{name}"),
+            "`value` is for fixed parameters; a free one has `init`",
         ));
     }
     Ok(FreeSpec {
@@ -225,7 +265,10 @@ fn free_spec(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<FreeSpec
 fn metric_names(names: &[String], field: &str) -> Check<Vec<Metric>> {
     names
         .iter()
-        .map(|m| m.parse::<Metric>().map_err(|e| format!("{field}: {e}")))
+        .map(|m| {
+            m.parse::<Metric>()
+                .map_err(|e| broken(format!("{field}"), format!("{e}")))
+        })
         .collect()
 }
 
@@ -237,7 +280,7 @@ fn filter(raw: &RawFilter, catalog: &Catalog) -> Check<Filter> {
             catalog
                 .gpu(g)
                 .map(|g| g.slug.clone())
-                .map_err(|e| format!("filter.gpus: {e}"))
+                .map_err(|e| broken("filter.gpus", format!("{e}")))
         })
         .collect::<Check<_>>()?;
     let models = raw
@@ -247,7 +290,7 @@ fn filter(raw: &RawFilter, catalog: &Catalog) -> Check<Filter> {
             catalog
                 .model(m)
                 .map(|m| m.slug.clone())
-                .map_err(|e| format!("filter.models: {e}"))
+                .map_err(|e| broken("filter.models", format!("{e}")))
         })
         .collect::<Check<_>>()?;
     Ok(Filter {
@@ -271,9 +314,10 @@ fn precision_choice(field: &str, v: &toml::Value) -> Check<PrecisionChoice> {
         Some(s) => s
             .parse::<Precision>()
             .map(PrecisionChoice::Fixed)
-            .map_err(|e| format!("{field}: {e}")),
-        None => Err(format!(
-            "{field}: expected a precision name or \"auto\", found {v}"
+            .map_err(|e| broken(format!("{field}"), format!("{e}"))),
+        None => Err(broken(
+            format!("{field}"),
+            format!("expected a precision name or \"auto\", found {v}"),
         )),
     }
 }
@@ -282,8 +326,9 @@ fn tp_choice(field: &str, v: &toml::Value) -> Check<TpChoice> {
     match (v.as_str(), v.as_integer()) {
         (Some("auto"), _) => Ok(TpChoice::Auto),
         (_, Some(n)) if (1..=64).contains(&n) => Ok(TpChoice::Fixed(n as u32)),
-        _ => Err(format!(
-            "{field}: expected a TP degree from 1 to 64 or \"auto\", found {v}"
+        _ => Err(broken(
+            format!("{field}"),
+            format!("expected a TP degree from 1 to 64 or \"auto\", found {v}"),
         )),
     }
 }
@@ -291,7 +336,10 @@ fn tp_choice(field: &str, v: &toml::Value) -> Check<TpChoice> {
 fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace> {
     let mut space = AssumptionSpace::default();
     if raw.assumptions.concurrency_sweep.contains(&0) {
-        return Err("assumptions.concurrency_sweep: levels must be at least 1".into());
+        return Err(broken(
+            "assumptions.concurrency_sweep",
+            "levels must be at least 1",
+        ));
     }
     space.concurrency_sweep = raw.assumptions.concurrency_sweep.clone();
     for (key, choice) in &raw.assumptions.precision {
@@ -300,7 +348,7 @@ fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace>
         } else {
             catalog
                 .gpu(key)
-                .map_err(|e| format!("assumptions.precision: {e}"))?
+                .map_err(|e| broken("assumptions.precision", format!("{e}")))?
                 .slug
                 .clone()
         };
@@ -317,7 +365,7 @@ fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace>
         } else {
             catalog
                 .model(key)
-                .map_err(|e| format!("assumptions.tp: {e}"))?
+                .map_err(|e| broken("assumptions.tp", format!("{e}")))?
                 .slug
                 .clone()
         };
@@ -335,8 +383,9 @@ fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace>
         .product::<usize>()
         .saturating_mul(space.tp.values().map(Vec::len).product::<usize>());
     if combinations > MAX_HYPOTHESES {
-        return Err(format!(
-            "assumptions: {combinations} hypothesis combinations, at most {MAX_HYPOTHESES}"
+        return Err(broken(
+            "assumptions",
+            format!("{combinations} hypothesis combinations, at most {MAX_HYPOTHESES}"),
         ));
     }
     Ok(space)
@@ -344,12 +393,12 @@ fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace>
 
 fn dedup_nonempty<T: PartialEq>(list: Vec<T>, field: &str) -> Check<Vec<T>> {
     if list.is_empty() {
-        return Err(format!("{field}: an empty list of choices"));
+        return Err(broken(format!("{field}"), "an empty list of choices"));
     }
     let mut out: Vec<T> = Vec::with_capacity(list.len());
     for item in list {
         if out.contains(&item) {
-            return Err(format!("{field}: a choice is listed twice"));
+            return Err(broken(format!("{field}"), "a choice is listed twice"));
         }
         out.push(item);
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::raw::{RawLoss, RawSearch};
-use super::validate::Check;
+use super::validate::{Check, broken};
 use super::{GridKind, Loss, LossKind, NaPolicy, Search};
 use crate::bench::Metric;
 
@@ -21,8 +21,9 @@ pub(super) fn loss(raw: &RawLoss) -> Check<Loss> {
         "huber" => LossKind::Huber,
         "cauchy" => LossKind::Cauchy,
         other => {
-            return Err(format!(
-                "loss.kind: expected squared, huber or cauchy, found `{other}`"
+            return Err(broken(
+                "loss.kind",
+                format!("expected squared, huber or cauchy, found `{other}`"),
             ));
         }
     };
@@ -30,25 +31,29 @@ pub(super) fn loss(raw: &RawLoss) -> Check<Loss> {
         "infeasible" => NaPolicy::Infeasible,
         "skip" => NaPolicy::Skip,
         other => {
-            return Err(format!(
-                "loss.na: expected infeasible or skip, found `{other}`"
+            return Err(broken(
+                "loss.na",
+                format!("expected infeasible or skip, found `{other}`"),
             ));
         }
     };
     if !(raw.scale > 0.0 && raw.scale.is_finite()) {
-        return Err(format!("loss.scale: {} must be positive", raw.scale));
+        return Err(broken(
+            "loss.scale",
+            format!("{} must be positive", raw.scale),
+        ));
     }
     if !(raw.infeasible_residual > 0.0 && raw.infeasible_residual.is_finite()) {
-        return Err(format!(
-            "loss.infeasible_residual: {} must be positive",
-            raw.infeasible_residual
+        return Err(broken(
+            "loss.infeasible_residual",
+            format!("{} must be positive", raw.infeasible_residual),
         ));
     }
     let mut metric_weights = BTreeMap::new();
     for (name, w) in &raw.metric_weights {
         let metric = name
             .parse::<Metric>()
-            .map_err(|e| format!("loss.metric_weights: {e}"))?;
+            .map_err(|e| broken("loss.metric_weights", format!("{e}")))?;
         metric_weights.insert(metric, weight(&format!("loss.metric_weights.{name}"), *w)?);
     }
     let mut source_weights = BTreeMap::new();
@@ -72,7 +77,10 @@ fn weight(field: &str, w: f64) -> Check<f64> {
     if w.is_finite() && w >= 0.0 {
         Ok(w)
     } else {
-        Err(format!("{field}: {w} must be a finite number ≥ 0"))
+        Err(broken(
+            format!("{field}"),
+            format!("{w} must be a finite number ≥ 0"),
+        ))
     }
 }
 
@@ -82,58 +90,63 @@ pub(super) fn search(raw: &RawSearch, free: usize) -> Check<Search> {
         "lhs" => GridKind::Lhs,
         "cartesian" => GridKind::Cartesian,
         other => {
-            return Err(format!(
-                "search.grid: expected sobol, lhs or cartesian, found `{other}`"
+            return Err(broken(
+                "search.grid",
+                format!("expected sobol, lhs or cartesian, found `{other}`"),
             ));
         }
     };
     if grid == GridKind::Cartesian && free > 3 {
-        return Err(format!(
-            "search.grid: cartesian is for at most 3 free parameters, this experiment has {free}"
+        return Err(broken(
+            "search.grid",
+            format!("cartesian is for at most 3 free parameters, this experiment has {free}"),
         ));
     }
     if grid == GridKind::Sobol && raw.points > 1 << 16 {
-        return Err(format!(
-            "search.points: {} exceeds the 65536 Sobol points available",
-            raw.points
+        return Err(broken(
+            "search.points",
+            format!("{} exceeds the 65536 Sobol points available", raw.points),
         ));
     }
     // A grid point costs a parameter vector and a loss in memory: a million of them is
     // far past any useful design and still fits in memory; 1e12 once aborted the process.
     if !(1..=MAX_GRID_POINTS).contains(&raw.points) {
-        return Err(format!(
-            "search.points: {} must be between 1 and {MAX_GRID_POINTS}",
-            raw.points
+        return Err(broken(
+            "search.points",
+            format!("{} must be between 1 and {MAX_GRID_POINTS}", raw.points),
         ));
     }
     if raw.refine == 0 || raw.refine > raw.points {
-        return Err(format!(
-            "search.refine: {} must be between 1 and points ({})",
-            raw.refine, raw.points
+        return Err(broken(
+            "search.refine",
+            format!(
+                "{} must be between 1 and points ({})",
+                raw.refine, raw.points
+            ),
         ));
     }
     if !(1..=MAX_ITERS).contains(&raw.max_iters) {
-        return Err(format!(
-            "search.max_iters: {} must be between 1 and {MAX_ITERS}",
-            raw.max_iters
+        return Err(broken(
+            "search.max_iters",
+            format!("{} must be between 1 and {MAX_ITERS}", raw.max_iters),
         ));
     }
     if raw.restarts > MAX_RESTARTS {
-        return Err(format!(
-            "search.restarts: {} must be at most {MAX_RESTARTS}",
-            raw.restarts
+        return Err(broken(
+            "search.restarts",
+            format!("{} must be at most {MAX_RESTARTS}", raw.restarts),
         ));
     }
     if !(raw.sd_tolerance > 0.0 && raw.sd_tolerance.is_finite()) {
-        return Err(format!(
-            "search.sd_tolerance: {} must be positive",
-            raw.sd_tolerance
+        return Err(broken(
+            "search.sd_tolerance",
+            format!("{} must be positive", raw.sd_tolerance),
         ));
     }
     if !(raw.simplex_step > 0.0 && raw.simplex_step.is_finite()) {
-        return Err(format!(
-            "search.simplex_step: {} must be positive",
-            raw.simplex_step
+        return Err(broken(
+            "search.simplex_step",
+            format!("{} must be positive", raw.simplex_step),
         ));
     }
     Ok(Search {

@@ -275,7 +275,7 @@ impl CompareTable {
     }
 
     /// One JSON document: `perf_model`, `rows`, `summary`.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
     }
 }

@@ -141,7 +141,7 @@ pub fn cv_csv(cv: &CrossValidation) -> String {
 }
 
 /// `cv.svg`: held-out predictions against measurements.
-pub fn cv_svg(cv: &CrossValidation) -> Result<String, String> {
+pub fn cv_svg(cv: &CrossValidation) -> Result<String, plots::PlotError> {
     let mut gpus: Vec<String> = cv.rows.iter().map(|r| r.gpu.to_string()).collect();
     gpus.sort();
     gpus.dedup();

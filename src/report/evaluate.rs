@@ -143,8 +143,8 @@ impl EvaluationReport {
     }
 
     /// One JSON document: `perf_model`, `rows` (empty unless kept), `summary`.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
     }
 }
 

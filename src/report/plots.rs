@@ -154,20 +154,32 @@ fn draw_residuals(c: &Calibration, out: &mut String) -> PlotResult {
     Ok(())
 }
 
+/// A plot plotters could not draw (an SVG backend writes to memory, so this is a
+/// drawing error: a font, a degenerate axis range).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("drawing a plot: {0}")]
+pub struct PlotError(String);
+
+impl PlotError {
+    fn from_drawing(e: impl std::fmt::Display) -> PlotError {
+        PlotError(e.to_string())
+    }
+}
+
 /// A log-log parity plot of (measured, predicted, index into `gpus`) points, coloured by
 /// GPU, with y = x and a ±25 % band; or the plotting error as text.
 pub fn parity_points_svg(
     title: &str,
     gpus: &[String],
     points: &[(f64, f64, usize)],
-) -> Result<String, String> {
+) -> Result<String, PlotError> {
     let mut out = String::new();
-    draw_parity(title, gpus, points, &mut out).map_err(|e| e.to_string())?;
+    draw_parity(title, gpus, points, &mut out).map_err(PlotError::from_drawing)?;
     Ok(out)
 }
 
 /// `parity.svg`, or the plotting error as text.
-pub fn parity_svg(c: &Calibration) -> Result<String, String> {
+pub fn parity_svg(c: &Calibration) -> Result<String, PlotError> {
     let gpus = gpus(c);
     parity_points_svg(
         "predicted vs measured (log-log); band: ±25 %",
@@ -177,8 +189,8 @@ pub fn parity_svg(c: &Calibration) -> Result<String, String> {
 }
 
 /// `residuals.svg`, or the plotting error as text.
-pub fn residuals_svg(c: &Calibration) -> Result<String, String> {
+pub fn residuals_svg(c: &Calibration) -> Result<String, PlotError> {
     let mut out = String::new();
-    draw_residuals(c, &mut out).map_err(|e| e.to_string())?;
+    draw_residuals(c, &mut out).map_err(PlotError::from_drawing)?;
     Ok(out)
 }

@@ -18,7 +18,7 @@ pub fn to_json(
     origin: &str,
     coverage: &Coverage,
 ) -> Result<String, serde_json::Error> {
-    let mut doc = fields_json(s, kind, outcome);
+    let mut doc = fields_json(s, kind, outcome)?;
     doc["parameters"] = json!(origin);
     doc["gpu_efficiencies"] = json!(match coverage {
         Coverage::Own => "own".to_string(),
@@ -51,7 +51,11 @@ pub fn to_text(
     text
 }
 
-fn fields_json(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> Value {
+fn fields_json(
+    s: &Scenario<'_>,
+    kind: PerfModelKind,
+    outcome: &Outcome,
+) -> Result<Value, serde_json::Error> {
     let mut doc = json!({
         "model": s.model.slug,
         "gpu": s.gpu.slug,
@@ -63,7 +67,7 @@ fn fields_json(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> Valu
     });
     let fields = match outcome {
         Ok(p) => {
-            let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+            let mut v = serde_json::to_value(p)?;
             v["feasible"] = json!(true);
             v["reason"] = Value::Null;
             v
@@ -79,7 +83,7 @@ fn fields_json(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> Valu
     if let (Some(doc), Some(fields)) = (doc.as_object_mut(), fields.as_object()) {
         doc.extend(fields.clone());
     }
-    doc
+    Ok(doc)
 }
 
 fn body_text(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> String {

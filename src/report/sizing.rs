@@ -75,9 +75,9 @@ pub fn to_csv(shown: &[&Deployable]) -> String {
 }
 
 /// One JSON document: `deployable` (as shown) and `ruled_out`.
-pub fn to_json(sizing: &Sizing, shown: &[&Deployable]) -> String {
+pub fn to_json(sizing: &Sizing, shown: &[&Deployable]) -> Result<String, serde_json::Error> {
     let doc = serde_json::json!({ "deployable": shown, "ruled_out": sizing.ruled_out });
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    serde_json::to_string_pretty(&doc)
 }
 
 /// Which of the shown GPUs borrow their efficiencies or use the global ones.
