@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::catalog::{Gpu, Model};
 use crate::perf::physics::AUTO_TP_DEGREES;
-use crate::perf::{Infeasible, PerfModel};
+use crate::perf::{Infeasible, PerfModel, Prediction};
 use crate::precision::Precision;
 use crate::scenario::{Condition, Deployment, Scenario, Stat};
 
@@ -81,6 +81,50 @@ impl Sizing {
     }
 }
 
+impl SizingQuestion<'_> {
+    /// The question on `gpu` at `precision` and TP `tp`.
+    fn scenario<'g>(&self, gpu: &'g Gpu, precision: Precision, tp: u32) -> Scenario<'g>
+    where
+        Self: 'g,
+    {
+        Scenario {
+            model: self.model,
+            gpu,
+            deployment: Deployment {
+                weights: precision,
+                kv_cache: None,
+                tp: Some(tp),
+                pp: 1,
+            },
+            isl: self.isl,
+            osl: self.osl,
+            condition: Condition::TtftBudget {
+                budget_s: self.budget_s,
+                target_rps: Some(self.target_rps),
+            },
+            stat: self.stat,
+        }
+    }
+}
+
+impl Deployable {
+    /// The deployment `p` predicts for `gpu` at `precision`.
+    fn new(gpu: &Gpu, precision: Precision, p: &Prediction) -> Deployable {
+        let instances = p.instances_for_target.unwrap_or(0);
+        Deployable {
+            gpu: gpu.slug.clone(),
+            precision,
+            tp: p.tp,
+            req_per_s_per_gpu: p.req_per_s_per_gpu,
+            gpus_for_target: p.gpus_for_target.unwrap_or(f64::INFINITY),
+            instances,
+            whole_gpus: instances * u64::from(p.tp),
+            ttft_s: p.ttft_s,
+            itl_s: p.itl_s,
+        }
+    }
+}
+
 /// Sizes `q` on every GPU in `gpus` with weight precisions `precisions` (those a GPU lacks
 /// tensor cores for are skipped) and TP 1, 2, 4, 8.
 pub fn size(
@@ -100,38 +144,11 @@ pub fn size(
         {
             let mut last_reason: Option<(u32, Infeasible)> = None;
             for tp in AUTO_TP_DEGREES {
-                let scenario = Scenario {
-                    model: q.model,
-                    gpu,
-                    deployment: Deployment {
-                        weights: precision,
-                        kv_cache: None,
-                        tp: Some(tp),
-                        pp: 1,
-                    },
-                    isl: q.isl,
-                    osl: q.osl,
-                    condition: Condition::TtftBudget {
-                        budget_s: q.budget_s,
-                        target_rps: Some(q.target_rps),
-                    },
-                    stat: q.stat,
-                };
+                let scenario = q.scenario(gpu, precision, tp);
                 match model.predict(&scenario) {
                     Ok(p) => {
                         any = true;
-                        let instances = p.instances_for_target.unwrap_or(0);
-                        deployable.push(Deployable {
-                            gpu: gpu.slug.clone(),
-                            precision,
-                            tp: p.tp,
-                            req_per_s_per_gpu: p.req_per_s_per_gpu,
-                            gpus_for_target: p.gpus_for_target.unwrap_or(f64::INFINITY),
-                            instances,
-                            whole_gpus: instances * u64::from(p.tp),
-                            ttft_s: p.ttft_s,
-                            itl_s: p.itl_s,
-                        });
+                        deployable.push(Deployable::new(gpu, precision, &p));
                     }
                     Err(why) => last_reason = Some((tp, why)),
                 }

@@ -338,6 +338,57 @@ fn fold_fit(
     Ok((fit.params, fit.assumptions, fit.loss))
 }
 
+/// One fold of a split, as `run_fold` sees it.
+struct FoldInput<'a> {
+    index: usize,
+    label: &'a str,
+    rows: &'a [BenchRow],
+    trainable: &'a [bool],
+    fold_of_row: &'a [usize],
+}
+
+/// Trains fold `fold` (or reuses `full` when its training set is every trainable row,
+/// `trainable_rows` of them) and predicts its held-out rows.
+fn run_fold(
+    e: &ValidExperiment,
+    fold: &FoldInput<'_>,
+    full: &Calibration,
+    trainable_rows: usize,
+    catalog: &Catalog,
+    quiet: &Options<'_>,
+) -> Result<(Fold, Vec<RowEvaluation>), FitError> {
+    let FoldInput {
+        index,
+        rows,
+        trainable,
+        fold_of_row,
+        ..
+    } = *fold;
+    let held_out: Vec<usize> = (0..rows.len())
+        .filter(|&i| fold_of_row[i] == index)
+        .collect();
+    let train: Vec<BenchRow> = (0..rows.len())
+        .filter(|&i| trainable[i] && fold_of_row[i] != index)
+        .map(|i| rows[i].clone())
+        .collect();
+    let held: Vec<BenchRow> = held_out.iter().map(|&i| rows[i].clone()).collect();
+    let (params, assumptions, loss) = if train.len() == trainable_rows {
+        (full.params.clone(), full.assumptions.clone(), full.loss)
+    } else {
+        fold_fit(e, &train, catalog, quiet)?
+    };
+    let model = e.perf_model.with_params(&params);
+    let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;
+    let fold = Fold {
+        label: fold.label.to_string(),
+        loss,
+        untrained: train.is_empty(),
+        prior_fallbacks: prior_fallbacks(e, &train, &held),
+        held_out,
+    };
+    Ok((fold, predicted))
+}
+
 /// Cross-validates `e` over a prepared split. A fold's training set is the trainable rows
 /// outside it: when that is every trainable row the full fit is reused (the fit is
 /// deterministic, so refitting would give the same answer), and when it is empty the
@@ -376,28 +427,16 @@ pub fn cross_validate_split(
     let results = (0..labels.len())
         .into_par_iter()
         .map(|f| {
-            let held_out: Vec<usize> = (0..rows.len()).filter(|&i| fold_of_row[i] == f).collect();
-            let train: Vec<BenchRow> = (0..rows.len())
-                .filter(|&i| trainable[i] && fold_of_row[i] != f)
-                .map(|i| rows[i].clone())
-                .collect();
-            let held: Vec<BenchRow> = held_out.iter().map(|&i| rows[i].clone()).collect();
-            let (params, assumptions, loss) = if train.len() == own.len() {
-                (full.params.clone(), full.assumptions.clone(), full.loss)
-            } else {
-                fold_fit(e, &train, catalog, &quiet)?
+            let fold = FoldInput {
+                index: f,
+                label: &labels[f],
+                rows: &rows,
+                trainable: &trainable,
+                fold_of_row: &fold_of_row,
             };
-            let model = e.perf_model.with_params(&params);
-            let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;
+            let out = run_fold(e, &fold, &full, own.len(), catalog, &quiet);
             options.progress.advance(1);
-            let fold = Fold {
-                label: labels[f].clone(),
-                loss,
-                untrained: train.is_empty(),
-                prior_fallbacks: prior_fallbacks(e, &train, &held),
-                held_out,
-            };
-            Ok((fold, predicted))
+            out
         })
         .collect::<Result<Vec<(Fold, Vec<RowEvaluation>)>, FitError>>()?;
     options.progress.finish();

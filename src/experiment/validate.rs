@@ -267,7 +267,7 @@ fn metric_names(names: &[String], field: &str) -> Check<Vec<Metric>> {
         .iter()
         .map(|m| {
             m.parse::<Metric>()
-                .map_err(|e| broken(format!("{field}"), format!("{e}")))
+                .map_err(|e| broken(field.to_string(), e.to_string()))
         })
         .collect()
 }
@@ -280,7 +280,7 @@ fn filter(raw: &RawFilter, catalog: &Catalog) -> Check<Filter> {
             catalog
                 .gpu(g)
                 .map(|g| g.slug.clone())
-                .map_err(|e| broken("filter.gpus", format!("{e}")))
+                .map_err(|e| broken("filter.gpus", e.to_string()))
         })
         .collect::<Check<_>>()?;
     let models = raw
@@ -290,7 +290,7 @@ fn filter(raw: &RawFilter, catalog: &Catalog) -> Check<Filter> {
             catalog
                 .model(m)
                 .map(|m| m.slug.clone())
-                .map_err(|e| broken("filter.models", format!("{e}")))
+                .map_err(|e| broken("filter.models", e.to_string()))
         })
         .collect::<Check<_>>()?;
     Ok(Filter {
@@ -314,9 +314,9 @@ fn precision_choice(field: &str, v: &toml::Value) -> Check<PrecisionChoice> {
         Some(s) => s
             .parse::<Precision>()
             .map(PrecisionChoice::Fixed)
-            .map_err(|e| broken(format!("{field}"), format!("{e}"))),
+            .map_err(|e| broken(field.to_string(), e.to_string())),
         None => Err(broken(
-            format!("{field}"),
+            field.to_string(),
             format!("expected a precision name or \"auto\", found {v}"),
         )),
     }
@@ -327,7 +327,7 @@ fn tp_choice(field: &str, v: &toml::Value) -> Check<TpChoice> {
         (Some("auto"), _) => Ok(TpChoice::Auto),
         (_, Some(n)) if (1..=64).contains(&n) => Ok(TpChoice::Fixed(n as u32)),
         _ => Err(broken(
-            format!("{field}"),
+            field.to_string(),
             format!("expected a TP degree from 1 to 64 or \"auto\", found {v}"),
         )),
     }
@@ -348,7 +348,7 @@ fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace>
         } else {
             catalog
                 .gpu(key)
-                .map_err(|e| broken("assumptions.precision", format!("{e}")))?
+                .map_err(|e| broken("assumptions.precision", e.to_string()))?
                 .slug
                 .clone()
         };
@@ -365,7 +365,7 @@ fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace>
         } else {
             catalog
                 .model(key)
-                .map_err(|e| broken("assumptions.tp", format!("{e}")))?
+                .map_err(|e| broken("assumptions.tp", e.to_string()))?
                 .slug
                 .clone()
         };
@@ -393,12 +393,12 @@ fn assumptions(raw: &RawExperiment, catalog: &Catalog) -> Check<AssumptionSpace>
 
 fn dedup_nonempty<T: PartialEq>(list: Vec<T>, field: &str) -> Check<Vec<T>> {
     if list.is_empty() {
-        return Err(broken(format!("{field}"), "an empty list of choices"));
+        return Err(broken(field.to_string(), "an empty list of choices"));
     }
     let mut out: Vec<T> = Vec::with_capacity(list.len());
     for item in list {
         if out.contains(&item) {
-            return Err(broken(format!("{field}"), "a choice is listed twice"));
+            return Err(broken(field.to_string(), "a choice is listed twice"));
         }
         out.push(item);
     }

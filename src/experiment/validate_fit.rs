@@ -53,7 +53,7 @@ pub(super) fn loss(raw: &RawLoss) -> Check<Loss> {
     for (name, w) in &raw.metric_weights {
         let metric = name
             .parse::<Metric>()
-            .map_err(|e| broken("loss.metric_weights", format!("{e}")))?;
+            .map_err(|e| broken("loss.metric_weights", e.to_string()))?;
         metric_weights.insert(metric, weight(&format!("loss.metric_weights.{name}"), *w)?);
     }
     let mut source_weights = BTreeMap::new();
@@ -78,13 +78,14 @@ fn weight(field: &str, w: f64) -> Check<f64> {
         Ok(w)
     } else {
         Err(broken(
-            format!("{field}"),
+            field.to_string(),
             format!("{w} must be a finite number ≥ 0"),
         ))
     }
 }
 
-pub(super) fn search(raw: &RawSearch, free: usize) -> Check<Search> {
+/// The grid design, which must suit the number of free parameters.
+fn grid_kind(raw: &RawSearch, free: usize) -> Check<GridKind> {
     let grid = match raw.grid.as_str() {
         "sobol" => GridKind::Sobol,
         "lhs" => GridKind::Lhs,
@@ -102,20 +103,11 @@ pub(super) fn search(raw: &RawSearch, free: usize) -> Check<Search> {
             format!("cartesian is for at most 3 free parameters, this experiment has {free}"),
         ));
     }
-    if grid == GridKind::Sobol && raw.points > 1 << 16 {
-        return Err(broken(
-            "search.points",
-            format!("{} exceeds the 65536 Sobol points available", raw.points),
-        ));
-    }
-    // A grid point costs a parameter vector and a loss in memory: a million of them is
-    // far past any useful design and still fits in memory; 1e12 once aborted the process.
-    if !(1..=MAX_GRID_POINTS).contains(&raw.points) {
-        return Err(broken(
-            "search.points",
-            format!("{} must be between 1 and {MAX_GRID_POINTS}", raw.points),
-        ));
-    }
+    Ok(grid)
+}
+
+/// The Nelder-Mead settings: refinements, iterations, restarts and tolerances in range.
+fn optimiser_limits(raw: &RawSearch) -> Check<()> {
     if raw.refine == 0 || raw.refine > raw.points {
         return Err(broken(
             "search.refine",
@@ -149,6 +141,26 @@ pub(super) fn search(raw: &RawSearch, free: usize) -> Check<Search> {
             format!("{} must be positive", raw.simplex_step),
         ));
     }
+    Ok(())
+}
+
+pub(super) fn search(raw: &RawSearch, free: usize) -> Check<Search> {
+    let grid = grid_kind(raw, free)?;
+    if grid == GridKind::Sobol && raw.points > 1 << 16 {
+        return Err(broken(
+            "search.points",
+            format!("{} exceeds the 65536 Sobol points available", raw.points),
+        ));
+    }
+    // A grid point costs a parameter vector and a loss in memory: a million of them is
+    // far past any useful design and still fits in memory; 1e12 once aborted the process.
+    if !(1..=MAX_GRID_POINTS).contains(&raw.points) {
+        return Err(broken(
+            "search.points",
+            format!("{} must be between 1 and {MAX_GRID_POINTS}", raw.points),
+        ));
+    }
+    optimiser_limits(raw)?;
     Ok(Search {
         grid,
         points: raw.points,

@@ -272,36 +272,9 @@ pub fn calibrate(
     let seed = options.seed.unwrap_or(experiment.search.seed);
     let evaluations = AtomicU64::new(0);
     let grid = grid_stage(&objective, experiment, seed, options, &evaluations);
-    let starts = starting_points(&grid, experiment.search.refine, objective.hypotheses.len());
-    options.progress.start("refine", starts.len() as u64);
-    let refined = starts
-        .par_iter()
-        .map(|start| {
-            let run = nelder_mead(
-                &objective,
-                start.hypothesis,
-                &start.u,
-                &experiment.search,
-                &evaluations,
-                options.cancel,
-            );
-            options.progress.advance(1);
-            run
-        })
-        .collect::<Result<Vec<Refined>, FitError>>()?;
-    options.progress.finish();
+    let refined = refine_stage(&objective, experiment, &grid, options, &evaluations)?;
     let grid_loss = grid.iter().map(|g| g.cost).fold(f64::INFINITY, f64::min);
-    let best = refined
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.cost.total_cmp(&b.1.cost).then(a.0.cmp(&b.0)))
-        .map(|(_, r)| r.clone())
-        .unwrap_or_else(|| Refined {
-            hypothesis: 0,
-            u: objective.space.initial(),
-            cost: f64::INFINITY,
-            iterations: 0,
-        });
+    let best = best_of(&refined, &objective);
     let best = never_worse_than_the_grid(best, &grid, &objective);
     let ranking = rank_hypotheses(&objective, &grid, &refined);
     let uncertainty = uncertainty::estimate(&objective, best.hypothesis, &best.u);
@@ -326,6 +299,51 @@ pub fn calibrate(
         seed,
         interrupted: options.cancel.load(Ordering::Relaxed),
     })
+}
+
+/// Stage 2: Nelder-Mead from the grid's best points, in parallel.
+fn refine_stage(
+    objective: &Objective<'_>,
+    experiment: &ValidExperiment,
+    grid: &[GridPoint],
+    options: &Options<'_>,
+    evaluations: &AtomicU64,
+) -> Result<Vec<Refined>, FitError> {
+    let starts = starting_points(grid, experiment.search.refine, objective.hypotheses.len());
+    options.progress.start("refine", starts.len() as u64);
+    let refined = starts
+        .par_iter()
+        .map(|start| {
+            let run = nelder_mead(
+                objective,
+                start.hypothesis,
+                &start.u,
+                &experiment.search,
+                evaluations,
+                options.cancel,
+            );
+            options.progress.advance(1);
+            run
+        })
+        .collect::<Result<Vec<Refined>, FitError>>();
+    options.progress.finish();
+    refined
+}
+
+/// The best refined run (the first on ties, so the answer does not depend on thread
+/// timing), or the initial point when nothing was refined.
+fn best_of(refined: &[Refined], objective: &Objective<'_>) -> Refined {
+    refined
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.cost.total_cmp(&b.1.cost).then(a.0.cmp(&b.0)))
+        .map(|(_, r)| r.clone())
+        .unwrap_or_else(|| Refined {
+            hypothesis: 0,
+            u: objective.space.initial(),
+            cost: f64::INFINITY,
+            iterations: 0,
+        })
 }
 
 fn rank_hypotheses(

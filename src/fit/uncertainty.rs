@@ -14,6 +14,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use super::objective::Objective;
+use super::space::FreeParam;
 
 /// Central-difference step in the unbounded coordinates.
 const STEP: f64 = 1e-4;
@@ -168,6 +169,7 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
     for j in 0..n {
         jacobian.set_column(j, &column(objective, h, u, j, &keep, &at));
     }
+    let jtj = jacobian.transpose() * &jacobian;
     let bound_flags: Vec<Vec<Flag>> = objective
         .space
         .free
@@ -182,58 +184,84 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
         })
         .collect();
     if m <= n {
-        let parameters = bound_flags
-            .into_iter()
-            .map(|mut flags| {
-                flags.push(Flag::TooFewRows {
-                    rows: m,
-                    parameters: n,
-                });
-                Uncertainty {
-                    std_error: None,
-                    interval_95: None,
-                    flags,
-                }
-            })
-            .collect();
-        let rank = numerical_rank(&(jacobian.transpose() * &jacobian));
-        return UncertaintyReport {
-            parameters,
-            correlation: Vec::new(),
-            observations: m,
-            rank,
-        };
+        return too_few_rows(bound_flags, m, numerical_rank(&jtj));
     }
     let s2 = r0.norm_squared() / (m - n) as f64;
-    let jtj = jacobian.transpose() * &jacobian;
     let (inverse, not_identified) = invert(&jtj);
     let covariance = inverse * s2;
     let parameters = (0..n)
         .map(|i| {
-            let f = &objective.space.free[i];
             let mut flags = bound_flags[i].clone();
             if not_identified[i] {
                 flags.push(Flag::NotIdentified);
             }
-            let var = covariance[(i, i)];
-            if !(var.is_finite() && var > 0.0 && !not_identified[i]) {
-                return Uncertainty {
-                    std_error: None,
-                    interval_95: None,
-                    flags,
-                };
-            }
-            let se_u = var.sqrt();
-            let std_error = f.derivative(u[i]).abs() * se_u;
-            let interval = [f.natural(u[i] - 1.96 * se_u), f.natural(u[i] + 1.96 * se_u)];
+            let variance = Some(covariance[(i, i)])
+                .filter(|v| v.is_finite() && *v > 0.0 && !not_identified[i]);
+            natural_uncertainty(&objective.space.free[i], u[i], variance, flags)
+        })
+        .collect();
+    UncertaintyReport {
+        parameters,
+        correlation: correlation(&covariance),
+        observations: m,
+        rank: numerical_rank(&jtj),
+    }
+}
+
+/// No more informative rows (`m`) than parameters: every estimate flagged, none with a
+/// standard error.
+fn too_few_rows(bound_flags: Vec<Vec<Flag>>, m: usize, rank: usize) -> UncertaintyReport {
+    let n = bound_flags.len();
+    let parameters = bound_flags
+        .into_iter()
+        .map(|mut flags| {
+            flags.push(Flag::TooFewRows {
+                rows: m,
+                parameters: n,
+            });
             Uncertainty {
-                std_error: Some(std_error),
-                interval_95: Some(interval),
+                std_error: None,
+                interval_95: None,
                 flags,
             }
         })
         .collect();
-    let correlation = (0..n)
+    UncertaintyReport {
+        parameters,
+        correlation: Vec::new(),
+        observations: m,
+        rank,
+    }
+}
+
+/// A free parameter's uncertainty in natural units from its variance in the unbounded
+/// coordinate at `u` (`None`: not estimable): the delta method for the standard error,
+/// the u-interval mapped back for the 95 % interval.
+fn natural_uncertainty(
+    f: &FreeParam,
+    u: f64,
+    variance: Option<f64>,
+    flags: Vec<Flag>,
+) -> Uncertainty {
+    let Some(variance) = variance else {
+        return Uncertainty {
+            std_error: None,
+            interval_95: None,
+            flags,
+        };
+    };
+    let se_u = variance.sqrt();
+    Uncertainty {
+        std_error: Some(f.derivative(u).abs() * se_u),
+        interval_95: Some([f.natural(u - 1.96 * se_u), f.natural(u + 1.96 * se_u)]),
+        flags,
+    }
+}
+
+/// Correlations from a covariance (NaN where a variance is zero or undefined).
+fn correlation(covariance: &DMatrix<f64>) -> Vec<Vec<f64>> {
+    let n = covariance.nrows();
+    (0..n)
         .map(|i| {
             (0..n)
                 .map(|j| {
@@ -246,13 +274,7 @@ pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyRe
                 })
                 .collect()
         })
-        .collect();
-    UncertaintyReport {
-        parameters,
-        correlation,
-        observations: m,
-        rank: numerical_rank(&jtj),
-    }
+        .collect()
 }
 
 /// Singular values of JᵀJ above the rank tolerance.

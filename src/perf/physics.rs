@@ -176,45 +176,86 @@ pub fn resolve_tp(s: &Scenario<'_>, p: &ServingParams) -> Result<u32, Infeasible
         })
 }
 
+/// The tensor-core precision the weights run at and the KV-cache precision; infeasible
+/// when the GPU lacks tensor cores for either.
+fn precisions(s: &Scenario<'_>) -> Result<(Precision, Precision), Infeasible> {
+    let weights = s.deployment.weights;
+    let compute =
+        s.gpu
+            .compute_precision(weights)
+            .ok_or_else(|| Infeasible::UnsupportedPrecision {
+                precision: weights,
+                gpu: s.gpu.slug.clone(),
+            })?;
+    let kv = kv_precision(s);
+    if s.gpu.compute_precision(kv).is_none() && kv != Precision::Fp16 {
+        return Err(Infeasible::UnsupportedPrecision {
+            precision: kv,
+            gpu: s.gpu.slug.clone(),
+        });
+    }
+    Ok((compute, kv))
+}
+
+/// Tokens of KV cache the instance holds beside its weights; infeasible when the weights
+/// do not fit or leave no room for one request.
+fn kv_capacity(
+    s: &Scenario<'_>,
+    p: &ServingParams,
+    tp: u32,
+    weight_bytes: f64,
+    kv_bytes_per_token: f64,
+) -> Result<f64, Infeasible> {
+    let gpus = f64::from(tp * s.deployment.pp);
+    let usable = usable_per_gpu(s, p) * gpus;
+    if usable <= weight_bytes {
+        return Err(Infeasible::WeightsDoNotFit {
+            weights_gb_per_gpu: weight_bytes / gpus / 1e9,
+            usable_gb_per_gpu: usable / gpus / 1e9,
+            tp,
+        });
+    }
+    let kv_capacity_tokens = (usable - weight_bytes) / kv_bytes_per_token;
+    let tokens_needed = f64::from(s.isl) + f64::from(s.osl);
+    if kv_capacity_tokens < tokens_needed {
+        return Err(Infeasible::KvCacheTooSmall {
+            tokens_needed,
+            tokens_available: kv_capacity_tokens,
+        });
+    }
+    Ok(kv_capacity_tokens)
+}
+
+/// All-reduce cost per token and fixed cost per forward pass (two all-reduces per layer,
+/// ring over `tp` GPUs); nothing on one GPU.
+fn allreduce_costs(
+    s: &Scenario<'_>,
+    p: &ServingParams,
+    tp: u32,
+    placement: &Placement<'_>,
+) -> (f64, f64) {
+    if tp <= 1 {
+        return (0.0, 0.0);
+    }
+    let t = f64::from(tp);
+    let layers = s.model.layers as f64;
+    let link = s.gpu.link_bytes_per_s() * p.link_efficiency;
+    let ring = 2.0 * (t - 1.0) / t;
+    let per_token = 2.0 * layers * ring * s.model.hidden as f64 * ACTIVATION_BYTES / link;
+    (per_token, 2.0 * layers * p.allreduce_latency_for(placement))
+}
+
 impl Instance {
     /// Resolves precision, TP and memory for `s`; infeasible when the GPU lacks tensor
     /// cores for the weights or the weights leave no room for one request's KV cache.
     pub fn resolve(s: &Scenario<'_>, p: &ServingParams) -> Result<Instance, Infeasible> {
         let weights = s.deployment.weights;
-        let compute =
-            s.gpu
-                .compute_precision(weights)
-                .ok_or_else(|| Infeasible::UnsupportedPrecision {
-                    precision: weights,
-                    gpu: s.gpu.slug.clone(),
-                })?;
-        let kv = kv_precision(s);
-        if s.gpu.compute_precision(kv).is_none() && kv != Precision::Fp16 {
-            return Err(Infeasible::UnsupportedPrecision {
-                precision: kv,
-                gpu: s.gpu.slug.clone(),
-            });
-        }
+        let (compute, kv) = precisions(s)?;
         let tp = resolve_tp(s, p)?;
         let gpus = tp * s.deployment.pp;
         let weight_bytes = s.model.weight_bytes(weights);
-        let usable = usable_per_gpu(s, p) * f64::from(gpus);
-        if usable <= weight_bytes {
-            return Err(Infeasible::WeightsDoNotFit {
-                weights_gb_per_gpu: weight_bytes / f64::from(gpus) / 1e9,
-                usable_gb_per_gpu: usable / f64::from(gpus) / 1e9,
-                tp,
-            });
-        }
         let kv_bytes_per_token = s.model.kv_bytes_per_token(kv);
-        let kv_capacity_tokens = (usable - weight_bytes) / kv_bytes_per_token;
-        let tokens_needed = f64::from(s.isl) + f64::from(s.osl);
-        if kv_capacity_tokens < tokens_needed {
-            return Err(Infeasible::KvCacheTooSmall {
-                tokens_needed,
-                tokens_available: kv_capacity_tokens,
-            });
-        }
+        let kv_capacity_tokens = kv_capacity(s, p, tp, weight_bytes, kv_bytes_per_token)?;
         let t = f64::from(tp);
         let placement = Placement {
             gpu: &s.gpu.slug,
@@ -224,17 +265,7 @@ impl Instance {
         };
         let peak = s.gpu.tensor_tflops(compute).unwrap_or(s.gpu.tflops.fp16) * 1e12;
         let layers = s.model.layers as f64;
-        let (allreduce_per_token_s, allreduce_fixed_s) = if tp > 1 {
-            let link = s.gpu.link_bytes_per_s() * p.link_efficiency;
-            let ring = 2.0 * (t - 1.0) / t;
-            let per_token = 2.0 * layers * ring * s.model.hidden as f64 * ACTIVATION_BYTES / link;
-            (
-                per_token,
-                2.0 * layers * p.allreduce_latency_for(&placement),
-            )
-        } else {
-            (0.0, 0.0)
-        };
+        let (allreduce_per_token_s, allreduce_fixed_s) = allreduce_costs(s, p, tp, &placement);
         Ok(Instance {
             gpus,
             tp,

@@ -26,6 +26,14 @@ pub fn cv_markdown(cv: &CrossValidation) -> String {
         cv.wall_time_s
     );
     out.push_str("Held-out figures come from the fold that left the row out; in-sample ones from the fit on all rows. The gap (held-out − in-sample median |ln ratio|) measures overfitting.\n\n");
+    out.push_str(&scope_table(cv));
+    out.push_str("\n## Folds\n\n");
+    out.push_str(&fold_table(cv));
+    out
+}
+
+/// Held-out beside in-sample figures, per scope.
+fn scope_table(cv: &CrossValidation) -> String {
     let rows: Vec<Vec<String>> = side_by_side(cv)
         .into_iter()
         .map(|(scope, h, i)| {
@@ -64,8 +72,11 @@ pub fn cv_markdown(cv: &CrossValidation) -> String {
     let right = [
         false, true, true, true, true, true, true, true, true, true, true,
     ];
-    out.push_str(&markdown_table(&header, &right, &rows));
-    out.push_str("\n## Folds\n\n");
+    markdown_table(&header, &right, &rows)
+}
+
+/// One line per fold: what it held out, its training loss, its fallbacks.
+fn fold_table(cv: &CrossValidation) -> String {
     let folds: Vec<Vec<String>> = cv
         .folds
         .iter()
@@ -88,12 +99,11 @@ pub fn cv_markdown(cv: &CrossValidation) -> String {
             ]
         })
         .collect();
-    out.push_str(&markdown_table(
+    markdown_table(
         &["fold", "held out", "rows", "training loss", "notes"],
         &[true, false, true, true, false],
         &folds,
-    ));
-    out
+    )
 }
 
 /// `cv.csv`: every row with its fold, held-out and in-sample predictions.

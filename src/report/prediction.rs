@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{condition_text, sig};
+use crate::perf::Prediction;
 use crate::perf::params::Coverage;
 use crate::perf::{Outcome, PerfModelKind};
 use crate::scenario::{Condition, Scenario};
@@ -86,26 +87,10 @@ fn fields_json(
     Ok(doc)
 }
 
-fn body_text(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> String {
-    let mut out = format!(
-        "{} on {} ({} model), ISL {} / OSL {}, {}, {}\n",
-        s.model.slug,
-        s.gpu.slug,
-        kind,
-        s.isl,
-        s.osl,
-        condition_text(&s.condition),
-        s.stat
-    );
-    let p = match outcome {
-        Ok(p) => p,
-        Err(why) => {
-            out.push_str(&format!("feasible            no: {why}\n"));
-            return out;
-        }
-    };
+/// A feasible prediction's figures, as (label, value) lines.
+fn figures(s: &Scenario<'_>, p: &Prediction) -> Vec<(&'static str, String)> {
     let ms = |x: f64| format!("{} ms", sig(x * 1e3, 4));
-    let mut lines = vec![
+    let mut lines: Vec<(&'static str, String)> = vec![
         ("feasible", "yes".to_string()),
         ("deployment", format!("{} weights, TP{}", p.precision, p.tp)),
         ("req/s per instance", sig(p.req_per_s, 4)),
@@ -154,7 +139,28 @@ fn body_text(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> String
         ("queue wait", ms(p.breakdown.queue_wait_s)),
         ("all-reduce in prefill", ms(p.breakdown.allreduce_s)),
     ]);
-    for (key, value) in lines {
+    lines
+}
+
+fn body_text(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> String {
+    let mut out = format!(
+        "{} on {} ({} model), ISL {} / OSL {}, {}, {}\n",
+        s.model.slug,
+        s.gpu.slug,
+        kind,
+        s.isl,
+        s.osl,
+        condition_text(&s.condition),
+        s.stat
+    );
+    let p = match outcome {
+        Ok(p) => p,
+        Err(why) => {
+            out.push_str(&format!("feasible            no: {why}\n"));
+            return out;
+        }
+    };
+    for (key, value) in figures(s, p) {
         out.push_str(&format!("{key:<22}{value}\n"));
     }
     out

@@ -130,22 +130,7 @@ fn parse_csv(file: &str, text: &str) -> Result<Export, DataError> {
                         .collect(),
                 )
             }
-            _ if saw_throughputs => {
-                if let Some((_, _, metric)) = THROUGHPUTS.iter().find(|(n, _, _)| *n == name) {
-                    let v = number(r.get(1).unwrap_or("")).ok_or_else(|| {
-                        at(
-                            file,
-                            line,
-                            2,
-                            format!(
-                                "{name}: expected a number, found `{}`",
-                                r.get(1).unwrap_or("")
-                            ),
-                        )
-                    })?;
-                    export.values.push((*metric, Stat::Mean, v));
-                }
-            }
+            _ if saw_throughputs => throughput_cell(file, line, &r, &mut export)?,
             _ => {
                 let columns = stat_columns.as_ref().ok_or_else(|| {
                     at(
@@ -155,28 +140,7 @@ fn parse_csv(file: &str, text: &str) -> Result<Export, DataError> {
                         "expected the `Metric,avg,min,max,...` header before the metrics",
                     )
                 })?;
-                for &(column, stat) in columns {
-                    let cell = r.get(column).unwrap_or("");
-                    let v = number(cell).ok_or_else(|| {
-                        at(
-                            file,
-                            line,
-                            column + 1,
-                            format!("{name}: expected a number, found `{cell}`"),
-                        )
-                    })?;
-                    match name {
-                        "Input Sequence Length" if stat == Stat::Mean => export.isl = Some(v),
-                        "Output Sequence Length" if stat == Stat::Mean => export.osl = Some(v),
-                        _ => {
-                            if let Some((_, _, metric, divisor)) =
-                                LATENCIES.iter().find(|(n, ..)| *n == name)
-                            {
-                                export.values.push((*metric, stat, v / divisor));
-                            }
-                        }
-                    }
-                }
+                statistic_cells(file, line, &r, columns, &mut export)?;
             }
         }
     }
@@ -189,6 +153,62 @@ fn parse_csv(file: &str, text: &str) -> Result<Export, DataError> {
         ));
     }
     Ok(export)
+}
+
+/// A row of the throughput table (`Metric,Value`): a throughput GenAI-Perf reports.
+fn throughput_cell(
+    file: &str,
+    line: u64,
+    r: &csv::StringRecord,
+    export: &mut Export,
+) -> Result<(), DataError> {
+    let name = r.get(0).unwrap_or("").trim();
+    if let Some((_, _, metric)) = THROUGHPUTS.iter().find(|(n, _, _)| *n == name) {
+        let cell = r.get(1).unwrap_or("");
+        let v = number(cell).ok_or_else(|| {
+            at(
+                file,
+                line,
+                2,
+                format!("{name}: expected a number, found `{cell}`"),
+            )
+        })?;
+        export.values.push((*metric, Stat::Mean, v));
+    }
+    Ok(())
+}
+
+/// A row of the statistics table: one value per statistic column, a latency (in its
+/// unit) or the mean sequence lengths.
+fn statistic_cells(
+    file: &str,
+    line: u64,
+    r: &csv::StringRecord,
+    columns: &[(usize, Stat)],
+    export: &mut Export,
+) -> Result<(), DataError> {
+    let name = r.get(0).unwrap_or("").trim();
+    for &(column, stat) in columns {
+        let cell = r.get(column).unwrap_or("");
+        let v = number(cell).ok_or_else(|| {
+            at(
+                file,
+                line,
+                column + 1,
+                format!("{name}: expected a number, found `{cell}`"),
+            )
+        })?;
+        match name {
+            "Input Sequence Length" if stat == Stat::Mean => export.isl = Some(v),
+            "Output Sequence Length" if stat == Stat::Mean => export.osl = Some(v),
+            _ => {
+                if let Some((_, _, metric, divisor)) = LATENCIES.iter().find(|(n, ..)| *n == name) {
+                    export.values.push((*metric, stat, v / divisor));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_json(file: &str, text: &str) -> Result<Export, DataError> {
