@@ -187,14 +187,12 @@ fn read_each_row(
         column: e.column,
         message: e.message,
     };
-    let header = match records.next() {
-        Some(record) => record.map_err(|e| csv_error(file, &e, &lines))?,
-        None => {
-            return Err(DataError::Empty {
-                file: file.to_string(),
-            });
-        }
-    };
+    let header = records
+        .next()
+        .ok_or_else(|| DataError::Empty {
+            file: file.to_string(),
+        })?
+        .map_err(|e| csv_error(file, &e, &lines))?;
     let header_line = lines.of(header.position());
     let columns = header_map(&header).map_err(|e| place(header_line, e))?;
     let mut names = Interner::default();
@@ -365,15 +363,7 @@ fn parse_row(
         s => s.parse::<Stat>().map_err(|e| at(f.column("stat"), e))?,
     };
     let condition = parse_condition(&f, metric)?;
-    let value = match f.text("value") {
-        "NA" | "N/A" | "na" => Observed::NotAchievable,
-        _ => Observed::Value(f.positive_number("value")?.ok_or_else(|| {
-            at(
-                f.column("value"),
-                "value: expected a positive number or NA, found an empty field",
-            )
-        })?),
-    };
+    let value = observed(&f)?;
     let tp = f.positive_int("tp")?;
     if let Some(tp) = tp {
         check_tp(model, tp).map_err(|e| at(f.column("tp"), format!("tp: {e}")))?;
@@ -395,6 +385,19 @@ fn parse_row(
         value,
         note: names.name(f.text("note")),
         origin,
+    })
+}
+
+/// The measured value: a positive number, or `NA` when the run did not complete.
+fn observed(f: &Fields<'_>) -> Result<Observed, FieldError> {
+    Ok(match f.text("value") {
+        "NA" | "N/A" | "na" => Observed::NotAchievable,
+        _ => Observed::Value(f.positive_number("value")?.ok_or_else(|| {
+            at(
+                f.column("value"),
+                "value: expected a positive number or NA, found an empty field",
+            )
+        })?),
     })
 }
 

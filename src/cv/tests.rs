@@ -1,6 +1,7 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
+use crate::scenario::Condition;
 use crate::bench::{EMBEDDED_FILES, Metric, embedded_rows, load_csv};
 use crate::experiment::CHART_BEST_EXPERIMENT;
 use crate::fit::Silent;

@@ -194,6 +194,33 @@ fn fixed_value(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<f64> {
     Ok(v)
 }
 
+/// The prior of a free parameter: as given (a positive width, a centre inside the
+/// bounds), else a weak one centred on `init`.
+fn prior(name: &str, spec: &RawParameter, lo: f64, hi: f64, init: f64) -> Check<Prior> {
+    Ok(match spec.prior {
+        Some(p) if !(p.width > 0.0 && p.width.is_finite()) => {
+            return Err(broken(
+                format!("parameters.{name}.prior.width"),
+                format!("{} must be positive", p.width),
+            ));
+        }
+        Some(p) if !(lo < p.center && p.center < hi) => {
+            return Err(broken(
+                format!("parameters.{name}.prior.center"),
+                format!("{} is outside the bounds ({lo}, {hi})", p.center),
+            ));
+        }
+        Some(p) => Prior {
+            center: p.center,
+            width: p.width,
+        },
+        None => Prior {
+            center: init,
+            width: DEFAULT_PRIOR_WIDTH,
+        },
+    })
+}
+
 fn free_spec(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<FreeSpec> {
     let [lo, hi] = spec.bounds.ok_or_else(|| {
         broken(
@@ -225,28 +252,7 @@ fn free_spec(name: &str, spec: &RawParameter, kind: ParamKind) -> Check<FreeSpec
             format!("{init} is outside the bounds ({lo}, {hi})"),
         ));
     }
-    let prior = match spec.prior {
-        Some(p) if !(p.width > 0.0 && p.width.is_finite()) => {
-            return Err(broken(
-                format!("parameters.{name}.prior.width"),
-                format!("{} must be positive", p.width),
-            ));
-        }
-        Some(p) if !(lo < p.center && p.center < hi) => {
-            return Err(broken(
-                format!("parameters.{name}.prior.center"),
-                format!("{} is outside the bounds ({lo}, {hi})", p.center),
-            ));
-        }
-        Some(p) => Prior {
-            center: p.center,
-            width: p.width,
-        },
-        None => Prior {
-            center: init,
-            width: DEFAULT_PRIOR_WIDTH,
-        },
-    };
+    let prior = prior(name, spec, lo, hi, init)?;
     if spec.value.is_some() {
         return Err(broken(
             format!("parameters.{name}"),

@@ -22,6 +22,32 @@ pub struct RooflineModel {
     pub params: ServingParams,
 }
 
+/// The target rate of a budget question, after the checks the roofline can make: its
+/// prefill within the budget, an offered rate within its capacity `rate`.
+fn budget_target(s: &Scenario<'_>, prefill_s: f64, rate: f64) -> Result<Option<f64>, Infeasible> {
+    Ok(match s.condition {
+        Condition::TtftBudget {
+            budget_s,
+            target_rps,
+        } => {
+            if prefill_s > budget_s {
+                return Err(Infeasible::PrefillExceedsBudget {
+                    prefill_s,
+                    budget_s,
+                });
+            }
+            target_rps
+        }
+        Condition::ArrivalRate { rps } if rps > rate => {
+            return Err(Infeasible::Overloaded {
+                offered_rps: rps,
+                capacity_rps: rate,
+            });
+        }
+        _ => None,
+    })
+}
+
 impl PerfModel for RooflineModel {
     fn name(&self) -> &'static str {
         "roofline"
@@ -43,27 +69,7 @@ impl PerfModel for RooflineModel {
             Condition::Concurrency { clients } => (clients - 1.0).max(0.0) * service_s,
             _ => 0.0,
         };
-        let target = match s.condition {
-            Condition::TtftBudget {
-                budget_s,
-                target_rps,
-            } => {
-                if prefill_s > budget_s {
-                    return Err(Infeasible::PrefillExceedsBudget {
-                        prefill_s,
-                        budget_s,
-                    });
-                }
-                target_rps
-            }
-            Condition::ArrivalRate { rps } if rps > rate => {
-                return Err(Infeasible::Overloaded {
-                    offered_rps: rps,
-                    capacity_rps: rate,
-                });
-            }
-            _ => None,
-        };
+        let target = budget_target(s, prefill_s, rate)?;
         let gpus = f64::from(inst.gpus);
         Prediction {
             tp: inst.tp,

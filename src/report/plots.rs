@@ -38,24 +38,22 @@ fn pairs(c: &Calibration, gpus: &[String]) -> Vec<(f64, f64, usize)> {
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The axes' common range: a factor of two beyond the smallest and largest value, at
+/// least a factor of eight wide.
+fn square_range(points: &[(f64, f64, usize)]) -> (f64, f64) {
+    let values = || points.iter().flat_map(|p| [p.0, p.1]);
+    let lo = values().fold(f64::INFINITY, f64::min).max(1e-9) / 2.0;
+    let hi = values().fold(0.0, f64::max).max(lo * 4.0) * 2.0;
+    (lo, hi)
+}
+
 fn draw_parity(
     title: &str,
     gpus: &[String],
     points: &[(f64, f64, usize)],
     out: &mut String,
 ) -> PlotResult {
-    let lo = points
-        .iter()
-        .flat_map(|p| [p.0, p.1])
-        .fold(f64::INFINITY, f64::min)
-        .max(1e-9)
-        / 2.0;
-    let hi = points
-        .iter()
-        .flat_map(|p| [p.0, p.1])
-        .fold(0.0, f64::max)
-        .max(lo * 4.0)
-        * 2.0;
+    let (lo, hi) = square_range(points);
     let root = SVGBackend::with_string(out, (720, 640)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)

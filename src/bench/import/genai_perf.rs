@@ -336,6 +336,25 @@ fn required<T>(value: Option<T>, file: &str, flag: &str, what: &str) -> Result<T
     })
 }
 
+/// The mean input and output lengths the export measured, as token counts.
+fn lengths(file: &str, e: &Export) -> Result<(u32, u32), DataError> {
+    let isl = required(
+        e.isl,
+        file,
+        "the `Input Sequence Length` metric",
+        "token counts otherwise",
+    )?;
+    let isl = token_count(file, "Input Sequence Length", isl)?;
+    let osl = required(
+        e.osl,
+        file,
+        "the `Output Sequence Length` metric",
+        "token counts otherwise",
+    )?;
+    let osl = token_count(file, "Output Sequence Length", osl)?;
+    Ok((isl, osl))
+}
+
 /// What every row of the export shares, from the file and the flags; a fact that is
 /// missing or out of range is an error naming it.
 fn run_of(file: &str, e: &Export, catalog: &Catalog, o: &Overrides) -> Result<Run, DataError> {
@@ -369,20 +388,7 @@ fn run_of(file: &str, e: &Export, catalog: &Catalog, o: &Overrides) -> Result<Ru
             format!("concurrency: expected a number of clients from 1 to 1e6, found {clients}"),
         ));
     }
-    let isl = required(
-        e.isl,
-        file,
-        "the `Input Sequence Length` metric",
-        "token counts otherwise",
-    )?;
-    let isl = token_count(file, "Input Sequence Length", isl)?;
-    let osl = required(
-        e.osl,
-        file,
-        "the `Output Sequence Length` metric",
-        "token counts otherwise",
-    )?;
-    let osl = token_count(file, "Output Sequence Length", osl)?;
+    let (isl, osl) = lengths(file, e)?;
     let engine = o
         .engine
         .clone()

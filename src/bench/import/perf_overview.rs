@@ -63,6 +63,14 @@ pub fn import(
     Ok(rows)
 }
 
+/// `"1,916.33"` → 1916.33, when positive and finite.
+fn positive(text: &str) -> Option<f64> {
+    text.replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+}
+
 /// One table row as a benchmark row.
 fn parse_record(
     file: &str,
@@ -96,12 +104,7 @@ fn parse_record(
     let precision = field(3)
         .parse::<Precision>()
         .map_err(|e| at(file, line, 4, e.to_string()))?;
-    let value = field(6)
-        .replace(',', "")
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .ok_or_else(|| fail(6, "a positive number"))?;
+    let value = positive(field(6)).ok_or_else(|| fail(6, "a positive number"))?;
     let run = Run {
         source: SOURCE.to_string().into(),
         model: model.slug.clone().into(),

@@ -136,6 +136,21 @@ pub fn import(
     Ok(rows)
 }
 
+/// `Input/Output Lengths`: `ISL,OSL`, both positive.
+fn lengths(r: &Record<'_>) -> Result<(u32, u32), DataError> {
+    let lengths = r.text("Input/Output Lengths");
+    lengths
+        .split_once(',')
+        .and_then(|(i, o)| Some((i.trim().parse::<u32>().ok()?, o.trim().parse::<u32>().ok()?)))
+        .filter(|(i, o)| *i > 0 && *o > 0)
+        .ok_or_else(|| {
+            r.fail(
+                "Input/Output Lengths",
+                format!("expected `ISL,OSL`, found `{lengths}`"),
+            )
+        })
+}
+
 fn run(r: &Record<'_>, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
     let model = catalog
         .model(r.text("Model"))
@@ -149,17 +164,7 @@ fn run(r: &Record<'_>, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
             .parse::<Precision>()
             .map_err(|e| r.fail("Precision", e.to_string()))?,
     };
-    let lengths = r.text("Input/Output Lengths");
-    let (isl, osl) = lengths
-        .split_once(',')
-        .and_then(|(i, o)| Some((i.trim().parse::<u32>().ok()?, o.trim().parse::<u32>().ok()?)))
-        .filter(|(i, o)| *i > 0 && *o > 0)
-        .ok_or_else(|| {
-            r.fail(
-                "Input/Output Lengths",
-                format!("expected `ISL,OSL`, found `{lengths}`"),
-            )
-        })?;
+    let (isl, osl) = lengths(r)?;
     let tp = r.positive_int("Tensor Model Parallel Size")?;
     let pp = r.positive_int("Pipeline Model Parallel Size")?;
     let batch_size = r.positive_int("Batch Size")?;
