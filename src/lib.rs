@@ -42,6 +42,7 @@
 
 pub mod bench;
 pub mod catalog;
+pub mod chart;
 pub mod cv;
 pub mod evaluate;
 pub mod experiment;

@@ -3,10 +3,10 @@
 use anyhow::Result;
 use infercal::bench::load_file;
 use infercal::catalog::Catalog;
+use infercal::chart::{build, chart_cells};
 use infercal::evaluate::scenario_for;
 use infercal::fitted::params_file::LoadedParams;
 use infercal::perf::{PerfModel, PerfModelKind};
-use infercal::report::compare::{build, chart_cells};
 
 use super::BadInput;
 use super::args::{CompareArgs, TableFormat};

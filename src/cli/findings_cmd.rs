@@ -3,7 +3,8 @@
 use anyhow::Result;
 use infercal::catalog::Catalog;
 use infercal::experiment::{CHART_BEST_EXPERIMENT, CHART_EXPERIMENTS};
-use infercal::findings::findings;
+use infercal::findings;
+use infercal::report::findings::findings_markdown;
 
 use super::args::FindingsArgs;
 use super::calibrate_cmd::load;
@@ -18,7 +19,8 @@ pub fn run(catalog: &Catalog, args: &FindingsArgs) -> Result<String> {
         .map(|name| load(catalog, Some(name)).map(|(e, _, _)| e))
         .collect::<Result<Vec<_>>>()?;
     let pool = thread_pool(args.threads)?;
-    let text = pool.install(|| findings(catalog, &rows, &experiments))?;
+    let runs = pool.install(|| findings::run(catalog, &rows, &experiments))?;
+    let text = findings_markdown(&runs);
     write_atomic(&args.out, text.as_bytes())?;
     Ok(format!(
         "wrote {} ({} lines)\n",

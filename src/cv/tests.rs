@@ -1,10 +1,10 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::scenario::Condition;
 use crate::bench::{EMBEDDED_FILES, Metric, embedded_rows, load_csv};
 use crate::experiment::CHART_BEST_EXPERIMENT;
 use crate::fit::Silent;
+use crate::scenario::Condition;
 
 pub(super) fn shipped(name: &str) -> ValidExperiment {
     crate::experiment::shipped(name, &Catalog::embedded().unwrap())

@@ -5,6 +5,7 @@ pub mod calibration;
 pub mod compare;
 pub mod cv;
 pub mod evaluate;
+pub mod findings;
 pub mod plots;
 pub mod prediction;
 pub mod sizing;

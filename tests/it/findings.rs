@@ -5,7 +5,7 @@ use crate::{infercal, scratch_dir};
 
 fn without_run_time(text: &str) -> Vec<&str> {
     text.lines()
-        .filter(|l| !l.starts_with(infercal::findings::RUN_TIME_PREFIX))
+        .filter(|l| !l.starts_with(infercal::report::findings::RUN_TIME_PREFIX))
         .collect()
 }
 

@@ -14,12 +14,12 @@ const FLOORS: &[&[&str]] = &[
     &["catalog"],
     &["scenario"],
     &["bench", "perf"],
-    &["evaluate", "size"],
+    &["evaluate", "size", "chart"],
     &["experiment"],
     &["fit"],
     &["cv", "fitted"],
-    &["report"],
     &["findings"],
+    &["report"],
 ];
 
 fn floor(module: &str) -> usize {
