@@ -49,6 +49,19 @@ pub fn csv_table(header: &[&str], rows: &[Vec<String>]) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
+/// A name that is none of a fixed set of choices (a metric, a statistic, a scheme, a
+/// format): what was given and what would have been understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{given}`; {expected}")]
+pub struct UnknownChoice {
+    /// What kind of name it was meant to be.
+    pub what: &'static str,
+    /// The name given.
+    pub given: String,
+    /// The choices, as a phrase ("expected one of mean, p50, …").
+    pub expected: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Gpu, Model};
+use crate::format::UnknownChoice;
 use crate::precision::Precision;
 
 /// An observable a performance model predicts and a benchmark row measures.
@@ -65,7 +66,7 @@ impl fmt::Display for Metric {
 }
 
 impl FromStr for Metric {
-    type Err = String;
+    type Err = UnknownChoice;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Metric::ALL
@@ -73,7 +74,11 @@ impl FromStr for Metric {
             .find(|m| m.as_str() == s.trim())
             .ok_or_else(|| {
                 let names: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
-                format!("unknown metric `{s}`; expected one of {}", names.join(", "))
+                UnknownChoice {
+                    what: "metric",
+                    given: s.to_string(),
+                    expected: format!("expected one of {}", names.join(", ")),
+                }
             })
     }
 }
@@ -120,14 +125,18 @@ impl fmt::Display for Stat {
 }
 
 impl FromStr for Stat {
-    type Err = String;
+    type Err = UnknownChoice;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
         Stat::ALL
             .into_iter()
             .find(|stat| stat.as_str() == s || (s == "avg" && *stat == Stat::Mean))
-            .ok_or_else(|| format!("unknown stat `{s}`; expected one of mean, p50, p90, p95, p99"))
+            .ok_or_else(|| UnknownChoice {
+                what: "stat",
+                given: s.clone(),
+                expected: "expected one of mean, p50, p90, p95, p99".to_string(),
+            })
     }
 }
 

@@ -357,10 +357,12 @@ fn parse_row(
     let metric = f
         .text("metric")
         .parse::<Metric>()
-        .map_err(|e| at(f.column("metric"), e))?;
+        .map_err(|e| at(f.column("metric"), e.to_string()))?;
     let stat = match f.text("stat") {
         "" => Stat::Mean,
-        s => s.parse::<Stat>().map_err(|e| at(f.column("stat"), e))?,
+        s => s
+            .parse::<Stat>()
+            .map_err(|e| at(f.column("stat"), e.to_string()))?,
     };
     let condition = parse_condition(&f, metric)?;
     let value = observed(&f)?;

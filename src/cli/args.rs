@@ -4,6 +4,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use infercal::bench::import::Format;
+use infercal::cv::Scheme;
+use infercal::perf::PerfModelKind;
+use infercal::precision::Precision;
+use infercal::scenario::Stat;
 
 /// Calibrated LLM-inference capacity planning: how many GPUs of which kind to serve a
 /// model at a request rate under a latency budget, and how far to trust the answer.
@@ -77,7 +82,7 @@ pub struct ImportArgs {
     /// trtllm-bench-dli (TensorRT-LLM 0.9.0 static-batch table), genai-perf
     /// (profile_export_genai_perf .csv or .json) or trtllm-perf-overview.
     #[arg(value_name = "FORMAT")]
-    pub format: String,
+    pub format: Format,
     /// Files to convert.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
@@ -92,7 +97,7 @@ pub struct ImportArgs {
     pub tp: Option<u32>,
     /// Weight precision, for formats that do not record it (GenAI-Perf).
     #[arg(long)]
-    pub precision: Option<String>,
+    pub precision: Option<Precision>,
     /// Serving engine to record.
     #[arg(long)]
     pub engine: Option<String>,
@@ -130,7 +135,7 @@ pub struct CvArgs {
     /// all its metrics), kfold:K (K seeded folds of cells), gpu, model, source, budget
     /// (leave each one out), or auto: loo up to 100 cells, else kfold:10.
     #[arg(long, default_value = "auto")]
-    pub scheme: String,
+    pub scheme: Scheme,
     /// Rank these experiments by held-out error on the union of their data, each source
     /// counting once (no names: the five shipped experiments fitted to the sizing chart).
     #[arg(long, num_args = 0.., value_name = "EXPERIMENT")]
@@ -244,56 +249,6 @@ pub struct CheckDataArgs {
     pub rows: bool,
 }
 
-/// Performance models the CLI can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PerfModelName {
-    /// The naive reference calculator: FLOPs only, batch 1, one efficiency factor.
-    Seed,
-    /// Batch-1 prefill/decode roofline with memory capacity and tensor parallelism.
-    Roofline,
-    /// Continuous batching with queueing (the model calibration fits).
-    Serving,
-}
-
-impl From<PerfModelName> for infercal::perf::PerfModelKind {
-    fn from(name: PerfModelName) -> Self {
-        match name {
-            PerfModelName::Seed => infercal::perf::PerfModelKind::Seed,
-            PerfModelName::Roofline => infercal::perf::PerfModelKind::Roofline,
-            PerfModelName::Serving => infercal::perf::PerfModelKind::Serving,
-        }
-    }
-}
-
-/// Statistics the CLI can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum StatName {
-    /// Mean.
-    #[default]
-    Mean,
-    /// Median.
-    P50,
-    /// 90th percentile.
-    P90,
-    /// 95th percentile.
-    P95,
-    /// 99th percentile.
-    P99,
-}
-
-impl From<StatName> for infercal::scenario::Stat {
-    fn from(s: StatName) -> Self {
-        use infercal::scenario::Stat;
-        match s {
-            StatName::Mean => Stat::Mean,
-            StatName::P50 => Stat::P50,
-            StatName::P90 => Stat::P90,
-            StatName::P95 => Stat::P95,
-            StatName::P99 => Stat::P99,
-        }
-    }
-}
-
 /// Output format of a single prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum RecordFormat {
@@ -317,9 +272,9 @@ pub struct WorkloadArgs {
     /// Output tokens per request.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub osl: u32,
-    /// Statistic the latencies and the TTFT budget refer to.
-    #[arg(long, value_enum, default_value_t)]
-    pub stat: StatName,
+    /// Statistic the latencies and the TTFT budget refer to: mean, p50, p90, p95 or p99.
+    #[arg(long, default_value = "mean")]
+    pub stat: Stat,
     /// Parameter file: a calibration's fitted.json, or JSON with a subset of the serving
     /// parameters (the rest default). Default: the shipped calibration, `serving-real`
     /// fitted to all 10,419 embedded rows (data/calibrated/serving-real.json).
@@ -329,9 +284,13 @@ pub struct WorkloadArgs {
     /// calibration changes).
     #[arg(long, conflicts_with = "params")]
     pub uncalibrated: bool,
-    /// Performance model (default: the one the --params file was fitted for, else serving).
-    #[arg(long, value_enum)]
-    pub perf_model: Option<PerfModelName>,
+    /// Performance model: serving (continuous batching with queueing: the model
+    /// calibration fits), roofline (batch-1 prefill/decode roofline with memory capacity
+    /// and tensor parallelism) or seed (the naive reference calculator: FLOPs only, batch
+    /// 1, one efficiency factor). Default: the one the --params file was fitted for, else
+    /// serving.
+    #[arg(long, value_name = "MODEL")]
+    pub perf_model: Option<PerfModelKind>,
 }
 
 /// `infercal predict`.
@@ -347,10 +306,10 @@ pub struct PredictArgs {
     /// Weight precision: fp16, bf16, fp8, int8, int4 (AWQ), fp4 (default: fp8 where the GPU
     /// has fp8 tensor cores, else fp16).
     #[arg(long)]
-    pub precision: Option<String>,
+    pub precision: Option<Precision>,
     /// KV-cache precision (default: fp8 with 8-bit-or-smaller weights on fp8 GPUs, else fp16).
     #[arg(long)]
-    pub kv_precision: Option<String>,
+    pub kv_precision: Option<Precision>,
     /// Tensor-parallel degree (default: the smallest power of two that fits).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub tp: Option<u32>,
@@ -394,7 +353,7 @@ pub struct SizeArgs {
     pub gpus: Vec<String>,
     /// Weight precisions to consider, comma-separated (default: fp8,fp16).
     #[arg(long, value_delimiter = ',', value_name = "P1,P2,...")]
-    pub precisions: Vec<String>,
+    pub precisions: Vec<Precision>,
     /// List every feasible deployment, not only the best one per GPU.
     #[arg(long)]
     pub all: bool,
@@ -416,9 +375,13 @@ pub struct EvaluateArgs {
     /// Use the literature defaults instead of the shipped calibration.
     #[arg(long, conflicts_with = "params")]
     pub uncalibrated: bool,
-    /// Performance model (default: the one the --params file was fitted for, else serving).
-    #[arg(long, value_enum)]
-    pub perf_model: Option<PerfModelName>,
+    /// Performance model: serving (continuous batching with queueing: the model
+    /// calibration fits), roofline (batch-1 prefill/decode roofline with memory capacity
+    /// and tensor parallelism) or seed (the naive reference calculator: FLOPs only, batch
+    /// 1, one efficiency factor). Default: the one the --params file was fitted for, else
+    /// serving.
+    #[arg(long, value_name = "MODEL")]
+    pub perf_model: Option<PerfModelKind>,
     /// List every row with its prediction, not only the summaries (md, csv and json).
     #[arg(long)]
     pub rows: bool,
@@ -438,10 +401,10 @@ pub struct CompareArgs {
         default_value = "data/benchmarks/nim-sizing-rag-5000-500.csv"
     )]
     pub data: String,
-    /// Performance model to compare (default: the one the --params file was fitted for,
-    /// else seed).
-    #[arg(long, value_enum)]
-    pub perf_model: Option<PerfModelName>,
+    /// Performance model to compare: seed, roofline or serving (default: the one the
+    /// --params file was fitted for, else seed).
+    #[arg(long, value_name = "MODEL")]
+    pub perf_model: Option<PerfModelKind>,
     /// Parameter file for `roofline` / `serving` (JSON).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,

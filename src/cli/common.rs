@@ -10,10 +10,8 @@ use infercal::fitted::params_file::{
     LoadedParams, SHIPPED_CALIBRATION, parse_params, shipped_calibration,
 };
 use infercal::perf::PerfModelKind;
-use infercal::precision::Precision;
 
 use super::BadInput;
-use super::args::PerfModelName;
 
 /// Where parameters come from when no `--params` file is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,20 +86,11 @@ pub fn load_params(path: Option<&Path>, catalog: &Catalog) -> Result<LoadedParam
 /// The model to run: as asked, else the one the parameter file was fitted for, else
 /// `default`.
 pub fn model_kind(
-    asked: Option<PerfModelName>,
+    asked: Option<PerfModelKind>,
     loaded: &LoadedParams,
     default: PerfModelKind,
 ) -> PerfModelKind {
-    asked
-        .map(PerfModelKind::from)
-        .or(loaded.perf_model)
-        .unwrap_or(default)
-}
-
-/// A precision named on the command line by flag `flag`.
-pub fn precision(flag: &str, name: &str) -> Result<Precision> {
-    name.parse::<Precision>()
-        .map_err(|e| BadInput(format!("{flag}: {e}")).into())
+    asked.or(loaded.perf_model).unwrap_or(default)
 }
 
 /// A strictly positive, finite number given to `flag`.

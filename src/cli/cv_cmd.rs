@@ -13,7 +13,6 @@ use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::fit::Options;
 use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, cv_svg};
 
-use super::BadInput;
 use super::Report;
 use super::args::CvArgs;
 use super::calibrate_cmd::{Bars, CANCEL, install_interrupt_handler, load};
@@ -22,10 +21,7 @@ use super::output::{MANIFEST, ResultSet};
 
 /// Runs the cross-validation or the comparison; returns the text for stdout.
 pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
-    let scheme: Scheme = args
-        .scheme
-        .parse()
-        .map_err(|e: String| BadInput(format!("--scheme: {e}")))?;
+    let scheme = args.scheme;
     install_interrupt_handler();
     let bars = Bars::new(args.run.quiet);
     let options = Options {

@@ -8,21 +8,17 @@ use infercal::catalog::Catalog;
 
 use super::BadInput;
 use super::args::ImportArgs;
-use super::common::{positive, precision};
+use super::common::positive;
 use super::output::write_atomic;
 
 /// Converts every file; returns the CSV (or a one-line note when written to a file).
 pub fn run(catalog: &Catalog, a: &ImportArgs) -> Result<String> {
-    let format: Format = a.format.parse().map_err(BadInput)?;
+    let format = a.format;
     let overrides = Overrides {
         model: a.model.clone(),
         gpu: a.gpu.clone(),
         tp: a.tp,
-        precision: a
-            .precision
-            .as_deref()
-            .map(|p| precision("--precision", p))
-            .transpose()?,
+        precision: a.precision,
         engine: a.engine.clone(),
         concurrency: a
             .concurrency

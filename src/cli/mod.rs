@@ -56,6 +56,14 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            // A value the library's parser refused (an unknown precision, scheme, format)
+            // is bad input like any other: one line naming the flag and the choices,
+            // without clap's usage footer.
+            if e.kind() == clap::error::ErrorKind::ValueValidation {
+                let rendered = e.render().to_string();
+                eprintln!("{}", rendered.lines().next().unwrap_or_default());
+                return ExitCode::from(2);
+            }
             // --help and --version are "errors" to clap that print to stdout.
             let code = if e.use_stderr() { 2 } else { 0 };
             if e.print().is_err() {

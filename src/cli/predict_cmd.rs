@@ -9,7 +9,7 @@ use infercal::scenario::{Condition, Deployment, Scenario, check_lengths, check_t
 
 use super::BadInput;
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{Fallback, model_kind, parameters, positive, precision};
+use super::common::{Fallback, model_kind, parameters, positive};
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -50,10 +50,7 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     // A fitted file's deployment assumptions apply where the flags are silent.
     let weights = a
         .precision
-        .as_deref()
-        .map(|p| precision("--precision", p))
-        .transpose()?;
-    let weights = weights.or_else(|| loaded.assumptions.precision.get(&gpu.slug).copied());
+        .or_else(|| loaded.assumptions.precision.get(&gpu.slug).copied());
     let tp =
         a.tp.or_else(|| loaded.assumptions.tp.get(&model.slug).copied());
     if let Some(tp) = tp {
@@ -61,11 +58,7 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     }
     check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
     let mut deployment = Deployment::assumed(gpu, weights, tp, None);
-    deployment.kv_cache = a
-        .kv_precision
-        .as_deref()
-        .map(|p| precision("--kv-precision", p))
-        .transpose()?;
+    deployment.kv_cache = a.kv_precision;
     let mut scenario = Scenario {
         model,
         gpu,
@@ -73,7 +66,7 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         isl: w.isl,
         osl: w.osl,
         condition: condition(a)?,
-        stat: w.stat.into(),
+        stat: w.stat,
     };
     let kind = model_kind(w.perf_model, loaded, PerfModelKind::Serving);
     let outcome = kind.with_params(&loaded.set).predict(&scenario);

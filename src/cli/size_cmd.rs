@@ -10,7 +10,7 @@ use infercal::size::{SizingQuestion, size};
 
 use super::BadInput;
 use super::args::{SizeArgs, TableFormat};
-use super::common::{Fallback, model_kind, parameters, positive, precision};
+use super::common::{Fallback, model_kind, parameters, positive};
 
 /// Runs the sizing and renders it.
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -23,7 +23,7 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         osl: w.osl,
         budget_s: positive("--ttft-budget", a.ttft_budget)?,
         target_rps: positive("--target-rps", a.target_rps)?,
-        stat: w.stat.into(),
+        stat: w.stat,
     };
     let gpus: Vec<&Gpu> = if a.gpus.is_empty() {
         catalog.gpus().iter().collect()
@@ -36,10 +36,7 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let precisions: Vec<Precision> = if a.precisions.is_empty() {
         vec![Precision::Fp8, Precision::Fp16]
     } else {
-        a.precisions
-            .iter()
-            .map(|p| precision("--precisions", p))
-            .collect::<Result<_>>()?
+        a.precisions.clone()
     };
     let params = parameters(
         w.params.as_deref(),

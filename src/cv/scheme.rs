@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::bench::BenchRow;
+use crate::format::UnknownChoice;
 use crate::scenario::Condition;
 
 /// How rows are split into folds.
@@ -49,7 +50,7 @@ impl fmt::Display for Scheme {
 }
 
 impl FromStr for Scheme {
-    type Err = String;
+    type Err = UnknownChoice;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let expected = "expected auto, loo, kfold:K (K ≥ 2), gpu, model, source or budget";
@@ -62,7 +63,11 @@ impl FromStr for Scheme {
             "budget" => Ok(Scheme::Budget),
             other => match other.strip_prefix("kfold:").map(str::parse::<usize>) {
                 Some(Ok(k)) if k >= 2 => Ok(Scheme::KFold(k)),
-                _ => Err(format!("unknown scheme `{other}`; {expected}")),
+                _ => Err(UnknownChoice {
+                    what: "scheme",
+                    given: other.to_string(),
+                    expected: expected.to_string(),
+                }),
             },
         }
     }

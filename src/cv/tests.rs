@@ -48,6 +48,7 @@ fn schemes_parse_and_print() {
         "random"
             .parse::<Scheme>()
             .unwrap_err()
+            .to_string()
             .contains("expected auto, loo")
     );
 }

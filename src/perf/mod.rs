@@ -297,6 +297,25 @@ impl PerfModelKind {
     }
 }
 
+impl std::str::FromStr for PerfModelKind {
+    type Err = crate::format::UnknownChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            PerfModelKind::Seed,
+            PerfModelKind::Roofline,
+            PerfModelKind::Serving,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == s.trim())
+        .ok_or_else(|| crate::format::UnknownChoice {
+            what: "performance model",
+            given: s.to_string(),
+            expected: "expected seed, roofline or serving".to_string(),
+        })
+    }
+}
+
 impl fmt::Display for PerfModelKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use super::{BenchRow, COLUMNS, DataError, Name};
 use crate::catalog::Catalog;
-use crate::format::{csv_table, exact_or_na};
+use crate::format::{UnknownChoice, csv_table, exact_or_na};
 use crate::precision::Precision;
 
 /// The formats `infercal import` reads.
@@ -27,17 +27,37 @@ pub enum Format {
     TrtllmPerfOverview,
 }
 
+impl Format {
+    /// The name `infercal import` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::TrtllmBenchDli => "trtllm-bench-dli",
+            Format::GenaiPerf => "genai-perf",
+            Format::TrtllmPerfOverview => "trtllm-perf-overview",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FromStr for Format {
-    type Err = String;
+    type Err = UnknownChoice;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "trtllm-bench-dli" => Ok(Format::TrtllmBenchDli),
             "genai-perf" => Ok(Format::GenaiPerf),
             "trtllm-perf-overview" => Ok(Format::TrtllmPerfOverview),
-            other => Err(format!(
-                "unknown format `{other}`; expected trtllm-bench-dli, genai-perf or trtllm-perf-overview"
-            )),
+            other => Err(UnknownChoice {
+                what: "format",
+                given: other.to_string(),
+                expected: "expected trtllm-bench-dli, genai-perf or trtllm-perf-overview"
+                    .to_string(),
+            }),
         }
     }
 }

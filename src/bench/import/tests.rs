@@ -352,6 +352,7 @@ fn formats_parse() {
         "vllm"
             .parse::<Format>()
             .unwrap_err()
+            .to_string()
             .contains("trtllm-bench-dli")
     );
 }
