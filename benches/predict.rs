@@ -9,7 +9,7 @@ use infercal::catalog::Catalog;
 use infercal::perf::PerfModel;
 use infercal::perf::params::{BudgetLoad, ServingParams};
 use infercal::perf::roofline::RooflineModel;
-use infercal::perf::seed::SeedModel;
+use infercal::perf::reference::ReferenceModel;
 use infercal::perf::serving::ServingModel;
 use infercal::scenario::{Condition, Deployment, Scenario, Stat};
 
@@ -37,7 +37,7 @@ fn predictions(c: &mut Criterion) {
         },
     };
     let cases: [(&str, &dyn PerfModel, Condition); 9] = [
-        ("seed/ttft_budget", &SeedModel::default(), budget),
+        ("reference/ttft_budget", &ReferenceModel::default(), budget),
         ("roofline/ttft_budget", &RooflineModel::default(), budget),
         (
             "serving/static_batch",

@@ -115,17 +115,17 @@ pub fn run(
 /// The reference calculator, as published, on every chart cell.
 fn calculator(catalog: &Catalog, rows: &[BenchRow]) -> Result<CompareTable, FitError> {
     let cells = chart_cells(rows);
-    let seed = PerfModelKind::Seed.with_params(&ParamSet::default());
+    let reference = PerfModelKind::Reference.with_params(&ParamSet::default());
     let outcomes = cells
         .iter()
-        .map(|c| Ok(seed.predict(&scenario_for(c.first(), catalog, &Assumptions::default())?)))
+        .map(|c| Ok(reference.predict(&scenario_for(c.first(), catalog, &Assumptions::default())?)))
         .collect::<Result<Vec<_>, FitError>>()?;
-    Ok(build("seed", &cells, &outcomes))
+    Ok(build("reference", &cells, &outcomes))
 }
 
 /// Batch-1 ITL of every loose-budget cell by FLOPs and by memory reads.
 fn decode(catalog: &Catalog, rows: &[BenchRow]) -> Result<Vec<DecodeComparison>, FitError> {
-    let seed = PerfModelKind::Seed.with_params(&ParamSet::default());
+    let reference = PerfModelKind::Reference.with_params(&ParamSet::default());
     let roofline = PerfModelKind::Roofline.with_params(&ParamSet::default());
     let mut out = Vec::new();
     for cell in chart_cells(rows).iter().filter(
@@ -133,7 +133,7 @@ fn decode(catalog: &Catalog, rows: &[BenchRow]) -> Result<Vec<DecodeComparison>,
     ) {
         let mut scenario = scenario_for(cell.first(), catalog, &Assumptions::default())?;
         scenario.condition = Condition::StaticBatch { batch_size: 1 };
-        if let (Ok(s), Ok(r)) = (seed.predict(&scenario), roofline.predict(&scenario)) {
+        if let (Ok(s), Ok(r)) = (reference.predict(&scenario), roofline.predict(&scenario)) {
             out.push(DecodeComparison {
                 model: cell.first().model.clone(),
                 gpu: cell.first().gpu.clone(),

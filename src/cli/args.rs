@@ -172,7 +172,7 @@ pub struct RunArgs {
 /// `infercal calibrate`.
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
-    /// Experiment: a TOML file, or the name of a shipped one (seed-efficiency,
+    /// Experiment: a TOML file, or the name of a shipped one (reference-efficiency,
     /// roofline-global, serving-global, serving-per-gpu, serving-hypotheses, serving-real).
     /// Default: serving-real.
     #[arg(value_name = "EXPERIMENT")]
@@ -286,7 +286,7 @@ pub struct WorkloadArgs {
     pub uncalibrated: bool,
     /// Performance model: serving (continuous batching with queueing: the model
     /// calibration fits), roofline (batch-1 prefill/decode roofline with memory capacity
-    /// and tensor parallelism) or seed (the naive reference calculator: FLOPs only, batch
+    /// and tensor parallelism) or reference (the naive reference calculator: FLOPs only, batch
     /// 1, one efficiency factor). Default: the one the --params file was fitted for, else
     /// serving.
     #[arg(long, value_name = "MODEL")]
@@ -377,7 +377,7 @@ pub struct EvaluateArgs {
     pub uncalibrated: bool,
     /// Performance model: serving (continuous batching with queueing: the model
     /// calibration fits), roofline (batch-1 prefill/decode roofline with memory capacity
-    /// and tensor parallelism) or seed (the naive reference calculator: FLOPs only, batch
+    /// and tensor parallelism) or reference (the naive reference calculator: FLOPs only, batch
     /// 1, one efficiency factor). Default: the one the --params file was fitted for, else
     /// serving.
     #[arg(long, value_name = "MODEL")]
@@ -401,14 +401,14 @@ pub struct CompareArgs {
         default_value = "data/benchmarks/nim-sizing-rag-5000-500.csv"
     )]
     pub data: String,
-    /// Performance model to compare: seed, roofline or serving (default: the one the
-    /// --params file was fitted for, else seed).
+    /// Performance model to compare: reference, roofline or serving (default: the one the
+    /// --params file was fitted for, else reference).
     #[arg(long, value_name = "MODEL")]
     pub perf_model: Option<PerfModelKind>,
     /// Parameter file for `roofline` / `serving` (JSON).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
-    /// Efficiency factor of the seed model, in (0, 1] (default: the published 0.3).
+    /// Efficiency factor of the reference model, in (0, 1] (default: the published 0.3).
     #[arg(long, value_name = "X")]
     pub efficiency: Option<f64>,
     /// Output format.

@@ -16,15 +16,15 @@ fn perf_model(
     args: &CompareArgs,
     loaded: &mut LoadedParams,
 ) -> Result<(PerfModelKind, Box<dyn PerfModel>)> {
-    let kind = model_kind(args.perf_model, loaded, PerfModelKind::Seed);
+    let kind = model_kind(args.perf_model, loaded, PerfModelKind::Reference);
     if let Some(e) = args.efficiency {
-        if kind != PerfModelKind::Seed {
-            return Err(BadInput("--efficiency applies to --perf-model seed only".into()).into());
+        if kind != PerfModelKind::Reference {
+            return Err(BadInput("--efficiency applies to --perf-model reference only".into()).into());
         }
         if !(e > 0.0 && e <= 1.0) {
             return Err(BadInput(format!("--efficiency must be in (0, 1], got {e}")).into());
         }
-        loaded.set.seed.efficiency = e;
+        loaded.set.reference.efficiency = e;
     }
     Ok((kind, kind.with_params(&loaded.set)))
 }

@@ -190,7 +190,7 @@ fn the_chart_best_experiment_wins_the_chart_comparison() {
             .collect::<Vec<_>>()
     );
     let position = |name: &str| ranking.iter().position(|e| e.experiment == name).unwrap();
-    assert!(position(CHART_BEST_EXPERIMENT) < position("seed-efficiency"));
+    assert!(position(CHART_BEST_EXPERIMENT) < position("reference-efficiency"));
     assert!(position(CHART_BEST_EXPERIMENT) < position("roofline-global"));
 }
 

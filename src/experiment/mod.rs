@@ -25,8 +25,8 @@ use crate::precision::Precision;
 /// Experiments shipped with infercal, embedded: (name, TOML text).
 pub const EMBEDDED: &[(&str, &str)] = &[
     (
-        "seed-efficiency",
-        include_str!("../../experiments/seed-efficiency.toml"),
+        "reference-efficiency",
+        include_str!("../../experiments/reference-efficiency.toml"),
     ),
     (
         "roofline-global",
@@ -54,7 +54,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 /// default and `FINDINGS.md` reports them (leave-one-cell-out on 16 cells). `serving-real`
 /// fits 10,000 measured rows and is cross-validated by GPU and by source instead.
 pub const CHART_EXPERIMENTS: [&str; 5] = [
-    "seed-efficiency",
+    "reference-efficiency",
     "roofline-global",
     "serving-global",
     "serving-per-gpu",

@@ -97,7 +97,7 @@ fn serving_per_gpu_fits_the_chart_within_fifteen_percent() {
 
 #[test]
 fn no_single_seed_efficiency_fits_the_chart() {
-    let c = run(&shipped("seed-efficiency"), &chart());
+    let c = run(&shipped("reference-efficiency"), &chart());
     let ratios: Vec<f64> = c
         .rows
         .iter()

@@ -3,7 +3,7 @@
 //! never NaN, never 0 standing in for "impossible", never a panic. Models hold their
 //! parameters; they do no IO.
 //!
-//! - [`seed`]: the naive reference calculator (FLOPs only, batch 1), kept as published;
+//! - [`reference`]: the naive reference calculator (FLOPs only, batch 1), kept as published;
 //! - [`roofline`]: batch-1 prefill/decode roofline with memory capacity and TP;
 //! - [`serving`]: continuous batching and queueing — the model the calibration fits.
 //!
@@ -15,7 +15,7 @@ pub mod physics;
 mod properties;
 pub mod registry;
 pub mod roofline;
-pub mod seed;
+pub mod reference;
 pub mod serving;
 
 use std::fmt;
@@ -263,8 +263,9 @@ pub trait PerfModel: Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PerfModelKind {
-    /// The reference calculator.
-    Seed,
+    /// The reference calculator (`seed` in files written before 0.2).
+    #[serde(alias = "seed")]
+    Reference,
     /// Batch-1 roofline.
     Roofline,
     /// Continuous batching with queueing.
@@ -275,7 +276,7 @@ impl PerfModelKind {
     /// The name as the CLI and files spell it.
     pub fn as_str(self) -> &'static str {
         match self {
-            PerfModelKind::Seed => "seed",
+            PerfModelKind::Reference => "reference",
             PerfModelKind::Roofline => "roofline",
             PerfModelKind::Serving => "serving",
         }
@@ -284,8 +285,8 @@ impl PerfModelKind {
     /// This model with its parameters taken from `set`.
     pub fn with_params(self, set: &registry::ParamSet) -> Box<dyn PerfModel> {
         match self {
-            PerfModelKind::Seed => Box::new(seed::SeedModel {
-                params: set.seed.clone(),
+            PerfModelKind::Reference => Box::new(reference::ReferenceModel {
+                params: set.reference.clone(),
             }),
             PerfModelKind::Roofline => Box::new(roofline::RooflineModel {
                 params: set.serving.clone(),
@@ -302,16 +303,18 @@ impl std::str::FromStr for PerfModelKind {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         [
-            PerfModelKind::Seed,
+            PerfModelKind::Reference,
             PerfModelKind::Roofline,
             PerfModelKind::Serving,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == s.trim())
+        // The reference model's name before 0.2, which `--seed` made ambiguous.
+        .or((s.trim() == "seed").then_some(PerfModelKind::Reference))
         .ok_or_else(|| crate::format::UnknownChoice {
             what: "performance model",
             given: s.to_string(),
-            expected: "expected seed, roofline or serving".to_string(),
+            expected: "expected reference, roofline or serving".to_string(),
         })
     }
 }

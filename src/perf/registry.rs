@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::PerfModelKind;
 use super::params::{EfficiencyOverride, ServingParams};
-use super::seed::SeedParams;
+use super::reference::ReferenceParams;
 
 /// What kind of quantity a parameter is; decides the default bounds transform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub struct ParamInfo {
 
 const PHYSICAL: &[PerfModelKind] = &[PerfModelKind::Roofline, PerfModelKind::Serving];
 const SERVING: &[PerfModelKind] = &[PerfModelKind::Serving];
-const SEED: &[PerfModelKind] = &[PerfModelKind::Seed];
+const REFERENCE: &[PerfModelKind] = &[PerfModelKind::Reference];
 
 /// Declares every parameter once: its variant, the `ParamSet` field that holds it (whose
 /// name is the parameter's name), its unit, kind, domain, models, and whether an
@@ -155,8 +155,8 @@ macro_rules! parameters {
 }
 
 parameters! {
-    Efficiency => seed.efficiency, "fraction of TFLOPS", Fraction, Domain::Fraction,
-        SEED, grouped: false;
+    Efficiency => reference.efficiency, "fraction of TFLOPS", Fraction, Domain::Fraction,
+        REFERENCE, grouped: false;
     PrefillEfficiency => serving.prefill_efficiency, "fraction of dense peak", Fraction,
         Domain::Fraction, PHYSICAL, grouped: true;
     DecodeEfficiency => serving.decode_efficiency, "fraction of HBM bandwidth", Fraction,
@@ -244,8 +244,9 @@ pub struct NotGroupable(pub Param);
 pub struct ParamSet {
     /// Parameters of `roofline` and `serving`.
     pub serving: ServingParams,
-    /// Parameters of `seed`.
-    pub seed: SeedParams,
+    /// Parameters of `reference` (`seed` in files written before 0.2).
+    #[serde(alias = "seed")]
+    pub reference: ReferenceParams,
 }
 
 impl ParamSet {

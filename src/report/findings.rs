@@ -75,7 +75,7 @@ fn batching_section(runs: &Findings) -> String {
             })
     };
     let rows = vec![
-        line("seed-efficiency"),
+        line("reference-efficiency"),
         line("roofline-global"),
         line("serving-global"),
     ];

@@ -185,7 +185,7 @@ fn evaluate_with_the_fitted_file_reproduces_the_report() {
 
 #[test]
 fn the_seed_experiment_reports_the_best_single_factor_and_its_spread() {
-    let (dir, _) = calibrate(&["seed-efficiency"]);
+    let (dir, _) = calibrate(&["reference-efficiency"]);
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(report.contains("| efficiency |"), "{report}");
     assert!(report.contains("predicted/measured spans"), "{report}");

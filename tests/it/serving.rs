@@ -86,7 +86,7 @@ fn every_condition_and_model_predicts() {
         ["--rate", "0.2"],
         ["--ttft-budget", "2"],
     ] {
-        for model in ["serving", "roofline", "seed"] {
+        for model in ["serving", "roofline", "reference"] {
             let out = infercal(&[
                 "predict",
                 "--model",
@@ -274,7 +274,7 @@ fn evaluate_default_parameters_on_the_chart() {
     let seed = json(&[
         "evaluate",
         "--perf-model",
-        "seed",
+        "seed", // the reference model's name before 0.2, still understood
         "--uncalibrated",
         "--format",
         "json",

@@ -1,4 +1,4 @@
-//! The reference calculator ("seed"), reproduced exactly as it was published so that its
+//! The reference calculator, reproduced exactly as it was published so that its
 //! misses can be measured: FLOPs only, batch 1, one GPU whatever the memory, a single
 //! efficiency factor, fp16 tensor rate. Its flaws are findings, not bugs to fix here.
 //!
@@ -10,7 +10,7 @@
 //!
 //! ## References
 //! - The sizing exercise's reference calculator (Task 4 of the reference plan): the
-//!   formulas above and its TFLOPS table, [`SeedParams::published`].
+//!   formulas above and its TFLOPS table, [`ReferenceParams::published`].
 
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ use crate::scenario::{Condition, Scenario};
 /// The calculator's parameters: one efficiency factor and its own TFLOPS table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct SeedParams {
+pub struct ReferenceParams {
     /// Fraction of the TFLOPS figure achieved, (0, 1].
     pub efficiency: f64,
     /// FP16 TFLOPS the calculator used per GPU slug; GPUs not listed use the catalog's
@@ -31,10 +31,10 @@ pub struct SeedParams {
     pub tflops: BTreeMap<String, f64>,
 }
 
-impl SeedParams {
+impl ReferenceParams {
     /// The calculator as published: efficiency 0.3 and its TFLOPS table (H100 SXM 989.5,
     /// A100 SXM 312, L40S 366, A10G 125 — the last is the A10's figure, not the A10G's 70).
-    pub fn published() -> SeedParams {
+    pub fn published() -> ReferenceParams {
         let tflops = [
             ("h100-sxm", 989.5),
             ("a100-sxm-80gb", 312.0),
@@ -44,24 +44,24 @@ impl SeedParams {
         .into_iter()
         .map(|(slug, t)| (slug.to_string(), t))
         .collect();
-        SeedParams {
+        ReferenceParams {
             efficiency: 0.3,
             tflops,
         }
     }
 }
 
-impl Default for SeedParams {
+impl Default for ReferenceParams {
     fn default() -> Self {
-        SeedParams::published()
+        ReferenceParams::published()
     }
 }
 
 /// The reference calculator.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct SeedModel {
+pub struct ReferenceModel {
     /// Its parameters.
-    pub params: SeedParams,
+    pub params: ReferenceParams,
 }
 
 /// Attention plus feed-forward FLOPs of one layer for `batch` sequences of `seq` tokens.
@@ -71,9 +71,9 @@ fn layer_flops(batch: f64, seq: f64, hidden: f64, ffn: f64) -> f64 {
     attention + feed_forward
 }
 
-impl PerfModel for SeedModel {
+impl PerfModel for ReferenceModel {
     fn name(&self) -> &'static str {
-        "seed"
+        "reference"
     }
 
     fn predict(&self, s: &Scenario<'_>) -> Outcome {
@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn reproduces_the_published_table_to_a_tenth_of_a_percent() {
         let catalog = Catalog::embedded().unwrap();
-        let model = SeedModel::default();
+        let model = ReferenceModel::default();
         for (m, g, ttft, total, rate) in PUBLISHED {
             let scenario = Scenario {
                 model: catalog.model(m).unwrap(),
@@ -192,9 +192,9 @@ mod tests {
             condition: Condition::Saturated,
             stat: Stat::Mean,
         };
-        let one = SeedModel::default().predict(&scenario).unwrap();
+        let one = ReferenceModel::default().predict(&scenario).unwrap();
         scenario.condition = Condition::StaticBatch { batch_size: 4 };
-        let four = SeedModel::default().predict(&scenario).unwrap();
+        let four = ReferenceModel::default().predict(&scenario).unwrap();
         // The calculator's batch multiplies FLOPs and requests alike: no batching gain.
         assert!((four.req_per_s - one.req_per_s).abs() / one.req_per_s < 1e-12);
         assert!((four.e2e_s - 4.0 * one.e2e_s).abs() / four.e2e_s < 1e-12);
