@@ -8,8 +8,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use infercal::catalog::Catalog;
 use infercal::perf::PerfModel;
 use infercal::perf::params::{BudgetLoad, ServingParams};
-use infercal::perf::roofline::RooflineModel;
 use infercal::perf::reference::ReferenceModel;
+use infercal::perf::roofline::RooflineModel;
 use infercal::perf::serving::ServingModel;
 use infercal::scenario::{Condition, Deployment, Scenario, Stat};
 

@@ -45,8 +45,53 @@ pub fn read(path: &Path) -> std::io::Result<String> {
     })
 }
 
+/// A place in a text file: `file:line:column`, both 1-based. Every error that points into
+/// a file (benchmark CSV, catalog and experiment TOML, parameter JSON) carries one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePos {
+    /// The file as given (or an embedded file's name).
+    pub file: String,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column (characters; fields in a CSV).
+    pub column: usize,
+}
+
+impl SourcePos {
+    /// Line `line`, column `column` of `file`.
+    pub fn new(file: &str, line: u64, column: usize) -> SourcePos {
+        SourcePos {
+            file: file.to_string(),
+            line,
+            column,
+        }
+    }
+
+    /// The place of byte `offset` in `text` (clamped to its end).
+    pub fn of_offset(file: &str, text: &str, offset: usize) -> SourcePos {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() as u64 + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        SourcePos::new(file, line, column)
+    }
+}
+
+impl std::fmt::Display for SourcePos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_source_position_counts_lines_and_characters_from_one() {
+        use super::SourcePos;
+        assert_eq!(SourcePos::of_offset("f", "ab\ncd", 0).to_string(), "f:1:1");
+        assert_eq!(SourcePos::of_offset("f", "ab\ncd", 4).to_string(), "f:2:2");
+        assert_eq!(SourcePos::of_offset("f", "é\n", 99).to_string(), "f:2:1");
+    }
+
     use super::*;
 
     fn file(name: &str, bytes: &[u8]) -> std::path::PathBuf {

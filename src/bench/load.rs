@@ -14,6 +14,7 @@ use super::{
 use crate::catalog::Catalog;
 use crate::precision::Precision;
 use crate::scenario::{Condition, Stat, check_tp};
+use crate::textfile::SourcePos;
 
 /// The schema's columns, in their canonical order.
 pub const COLUMNS: [&str; 17] = [
@@ -40,14 +41,10 @@ pub const COLUMNS: [&str; 17] = [
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
     /// A specific place in the file is wrong.
-    #[error("{file}:{line}:{column}: {message}")]
+    #[error("{at}: {message}")]
     At {
-        /// File name as given.
-        file: String,
-        /// 1-based line.
-        line: u64,
-        /// 1-based column, counted in CSV fields.
-        column: usize,
+        /// Where: the column counts CSV fields.
+        at: SourcePos,
         /// What was found and what was expected.
         message: String,
     },
@@ -182,9 +179,7 @@ fn read_each_row(
     let mut records = reader.records();
     let lines = LinesSoFar(&index);
     let place = |line: u64, e: FieldError| DataError::At {
-        file: file.to_string(),
-        line,
-        column: e.column,
+        at: SourcePos::new(file, line, e.column),
         message: e.message,
     };
     let header = records
@@ -225,9 +220,7 @@ fn read_each_row(
 fn csv_error(file: &str, e: &csv::Error, lines: &LinesSoFar<'_>) -> DataError {
     let line = lines.of(e.position());
     DataError::At {
-        file: file.to_string(),
-        line,
-        column: 1,
+        at: SourcePos::new(file, line, 1),
         message: format!("not valid CSV: {e}"),
     }
 }

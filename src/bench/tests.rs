@@ -10,12 +10,7 @@ fn load(body: &str) -> Result<Vec<BenchRow>, DataError> {
 
 fn error_at(body: &str) -> (u64, usize, String) {
     match load(body) {
-        Err(DataError::At {
-            line,
-            column,
-            message,
-            ..
-        }) => (line, column, message),
+        Err(DataError::At { at, message }) => (at.line, at.column, message),
         other => panic!("expected a located error, got {other:?}"),
     }
 }

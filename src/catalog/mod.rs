@@ -10,6 +10,8 @@ pub mod names;
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::textfile::SourcePos;
+
 pub use gpu::{Gpu, Link, LinkKind, TensorRates};
 pub use model::{FfnKind, Model, Moe, NormKind};
 use serde::Deserialize;
@@ -23,14 +25,10 @@ pub const EMBEDDED_MODELS: &str = include_str!("../../data/models.toml");
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CatalogError {
     /// A catalog file is not valid TOML or does not match the schema.
-    #[error("{file}:{line}:{column}: {message}")]
+    #[error("{at}: {message}")]
     Parse {
-        /// File the text came from.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
+        /// Where in which file.
+        at: SourcePos,
         /// What was expected.
         message: String,
     },
@@ -89,23 +87,10 @@ pub struct Catalog {
     model_index: HashMap<String, usize>,
 }
 
-/// Turns a byte offset into a 1-based (line, column).
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, CatalogError> {
-    toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map_or((1, 1), |s| line_column(text, s.start));
-        CatalogError::Parse {
-            file: file.to_string(),
-            line,
-            column,
-            message: names::closest_fields(e.message().trim()),
-        }
+    toml::from_str(text).map_err(|e| CatalogError::Parse {
+        at: SourcePos::of_offset(file, text, e.span().map_or(0, |s| s.start)),
+        message: names::closest_fields(e.message().trim()),
     })
 }
 

@@ -19,11 +19,11 @@ use infercal::fit::{Calibration, Options, Progress, calibrate};
 use infercal::report::calibration::{
     DataFile, as_evaluations, fitted_json, report_markdown, residuals_csv,
 };
-use infercal::report::evaluate::summary_markdown;
+use infercal::report::evaluation::summary_markdown;
 use infercal::report::{plots, sig};
 
 use super::BadInput;
-use super::Report;
+use super::CommandOutput;
 use super::args::CalibrateArgs;
 use super::common::thread_pool;
 use super::output::{MANIFEST, ResultSet};
@@ -155,7 +155,7 @@ pub(super) const OUTPUTS: [&str; 5] = [
 
 /// Runs the calibration and writes its files as one set; returns the summary for stdout.
 /// An interrupted run writes its set beside `--out` and exits 130.
-pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
+pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     install_interrupt_handler();
     let (experiment, rows, files) = load(catalog, args.experiment.as_deref())?;
     let out = args
@@ -174,7 +174,7 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<Report> {
     let calibration = pool.install(|| calibrate(&experiment, &rows, catalog, &options))?;
     write_outputs(&mut set, &experiment, &calibration, &files)?;
     let (written, code) = set.finish("calibrate", calibration.interrupted)?;
-    Ok(Report {
+    Ok(CommandOutput {
         stdout: summary(&experiment, &calibration, &written),
         code,
     })

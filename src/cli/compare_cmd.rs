@@ -19,7 +19,9 @@ fn perf_model(
     let kind = model_kind(args.perf_model, loaded, PerfModelKind::Reference);
     if let Some(e) = args.efficiency {
         if kind != PerfModelKind::Reference {
-            return Err(BadInput("--efficiency applies to --perf-model reference only".into()).into());
+            return Err(
+                BadInput("--efficiency applies to --perf-model reference only".into()).into(),
+            );
         }
         if !(e > 0.0 && e <= 1.0) {
             return Err(BadInput(format!("--efficiency must be in (0, 1], got {e}")).into());

@@ -13,14 +13,14 @@ use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::fit::Options;
 use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, cv_svg};
 
-use super::Report;
+use super::CommandOutput;
 use super::args::CvArgs;
 use super::calibrate_cmd::{Bars, CANCEL, install_interrupt_handler, load};
 use super::common::thread_pool;
 use super::output::{MANIFEST, ResultSet};
 
 /// Runs the cross-validation or the comparison; returns the text for stdout.
-pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
+pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<CommandOutput> {
     let scheme = args.scheme;
     install_interrupt_handler();
     let bars = Bars::new(args.run.quiet);
@@ -58,7 +58,7 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<Report> {
         .next()
         .unwrap_or_default()
         .to_string();
-    Ok(Report {
+    Ok(CommandOutput {
         stdout: format!(
             "{summary}\nwrote cv.md, cv.csv, cv.svg, {MANIFEST} in {}\n",
             written.display()
@@ -75,7 +75,7 @@ fn rank(
     scheme: Scheme,
     options: &Options<'_>,
     pool: &rayon::ThreadPool,
-) -> Result<Report> {
+) -> Result<CommandOutput> {
     let names: Vec<String> = if names.is_empty() {
         CHART_EXPERIMENTS.iter().map(|n| n.to_string()).collect()
     } else {
@@ -98,7 +98,7 @@ fn rank(
     set.write("compare.md", text.as_bytes())?;
     set.write("compare.csv", compare_csv(&entries).as_bytes())?;
     let (written, code) = set.finish("cv", CANCEL.load(Ordering::SeqCst))?;
-    Ok(Report {
+    Ok(CommandOutput {
         stdout: format!(
             "{text}\nwrote compare.md, compare.csv, {MANIFEST} in {}\n",
             written.display()

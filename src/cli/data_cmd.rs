@@ -4,7 +4,7 @@ use anyhow::Result;
 use infercal::bench::{Observed, check_rows, load_file_into};
 use infercal::catalog::Catalog;
 
-use super::Report;
+use super::CommandOutput;
 use super::args::CheckDataArgs;
 
 /// Flagged rows listed without `--rows`: enough to see what is wrong, never a flood.
@@ -12,7 +12,7 @@ const SHOWN_FINDINGS: usize = 20;
 
 /// Loads every file (the first bad one stops with its located error), then reports the
 /// consistency findings across all of them.
-pub fn check(catalog: &Catalog, args: &CheckDataArgs) -> Result<Report> {
+pub fn check(catalog: &Catalog, args: &CheckDataArgs) -> Result<CommandOutput> {
     let mut out = String::new();
     let mut all = Vec::new();
     for file in &args.files {
@@ -39,7 +39,7 @@ pub fn check(catalog: &Catalog, args: &CheckDataArgs) -> Result<Report> {
         ));
     }
     out.push_str(&format!("{} rows, {} flagged\n", all.len(), findings.len()));
-    Ok(Report {
+    Ok(CommandOutput {
         stdout: out,
         code: u8::from(args.strict && !findings.is_empty()),
     })

@@ -5,7 +5,7 @@ use infercal::bench::for_each_row;
 use infercal::catalog::Catalog;
 use infercal::evaluate::{ScopeSummaries, evaluate_row};
 use infercal::perf::PerfModelKind;
-use infercal::report::evaluate::EvaluationReport;
+use infercal::report::evaluation::EvaluationReport;
 
 use super::args::{EvaluateArgs, TableFormat};
 use super::common::{Fallback, model_kind, parameters};

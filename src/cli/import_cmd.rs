@@ -5,6 +5,7 @@ use anyhow::Result;
 use infercal::bench::import::{Format, Overrides, import, import_skipping_bad, to_csv};
 use infercal::bench::{BenchRow, DataError, check_rows, load_csv};
 use infercal::catalog::Catalog;
+use infercal::textfile::SourcePos;
 
 use super::BadInput;
 use super::args::ImportArgs;
@@ -133,22 +134,18 @@ fn refuse_overwriting_an_input(a: &ImportArgs) -> Result<()> {
 /// came from.
 fn located_in_input(e: DataError, rows: &[BenchRow]) -> DataError {
     match e {
-        DataError::At { line, message, .. } => {
-            let row = usize::try_from(line)
+        DataError::At { at, message } => {
+            let row = usize::try_from(at.line)
                 .ok()
                 .and_then(|l| l.checked_sub(2))
                 .and_then(|i| rows.get(i));
             match row {
                 Some(row) => DataError::At {
-                    file: row.origin.file.to_string(),
-                    line: row.origin.line,
-                    column: 1,
+                    at: SourcePos::new(&row.origin.file, row.origin.line, 1),
                     message: format!("the converted row would be refused: {message}"),
                 },
                 None => DataError::At {
-                    file: "imported rows".into(),
-                    line,
-                    column: 1,
+                    at: SourcePos { column: 1, ..at },
                     message,
                 },
             }

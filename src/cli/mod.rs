@@ -35,7 +35,7 @@ pub struct BadInput(pub String);
 
 /// What a command produced: text for stdout, and whether the command wants a non-zero
 /// exit status despite succeeding (e.g. `check-data --strict` with findings).
-pub struct Report {
+pub struct CommandOutput {
     stdout: String,
     /// The exit status: 0, or 1 for a command that ran but wants to fail (`check-data
     /// --strict` with findings), or [`INTERRUPTED`].
@@ -45,9 +45,9 @@ pub struct Report {
 /// Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
 
-impl Report {
-    fn ok(stdout: String) -> Report {
-        Report { stdout, code: 0 }
+impl CommandOutput {
+    fn ok(stdout: String) -> CommandOutput {
+        CommandOutput { stdout, code: 0 }
     }
 }
 
@@ -86,24 +86,24 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<Report> {
+fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
     let catalog = match &cli.catalog {
         Some(dir) => Catalog::from_dir(dir),
         None => Catalog::embedded(),
     }
     .context("loading the catalog")?;
     match cli.command {
-        Command::List(a) => catalog_cmd::list(&catalog, &a).map(Report::ok),
-        Command::Show(a) => catalog_cmd::show(&catalog, &a).map(Report::ok),
+        Command::List(a) => catalog_cmd::list(&catalog, &a).map(CommandOutput::ok),
+        Command::Show(a) => catalog_cmd::show(&catalog, &a).map(CommandOutput::ok),
         Command::CheckData(a) => data_cmd::check(&catalog, &a),
-        Command::Compare(a) => compare_cmd::compare(&catalog, &a).map(Report::ok),
-        Command::Predict(a) => predict_cmd::predict(&catalog, &a).map(Report::ok),
-        Command::Size(a) => size_cmd::run(&catalog, &a).map(Report::ok),
-        Command::Evaluate(a) => evaluate_cmd::evaluate(&catalog, &a).map(Report::ok),
+        Command::Compare(a) => compare_cmd::compare(&catalog, &a).map(CommandOutput::ok),
+        Command::Predict(a) => predict_cmd::predict(&catalog, &a).map(CommandOutput::ok),
+        Command::Size(a) => size_cmd::run(&catalog, &a).map(CommandOutput::ok),
+        Command::Evaluate(a) => evaluate_cmd::evaluate(&catalog, &a).map(CommandOutput::ok),
         Command::Calibrate(a) => calibrate_cmd::run(&catalog, &a),
         Command::Cv(a) => cv_cmd::run(&catalog, &a),
-        Command::Findings(a) => findings_cmd::run(&catalog, &a).map(Report::ok),
-        Command::Import(a) => import_cmd::run(&catalog, &a).map(Report::ok),
+        Command::Findings(a) => findings_cmd::run(&catalog, &a).map(CommandOutput::ok),
+        Command::Import(a) => import_cmd::run(&catalog, &a).map(CommandOutput::ok),
     }
 }
 

@@ -21,6 +21,7 @@ use crate::catalog::Catalog;
 use crate::perf::PerfModelKind;
 use crate::perf::registry::{Param, ParamKind, Tie};
 use crate::precision::Precision;
+use crate::textfile::SourcePos;
 
 /// Experiments shipped with infercal, embedded: (name, TOML text).
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -82,26 +83,33 @@ pub fn shipped(name: &str, catalog: &Catalog) -> Option<Result<ValidExperiment, 
     )
 }
 
-/// A rejected experiment: one line naming the file and what is wrong.
+/// A rejected experiment: one line naming the file (and the place, for a syntax error)
+/// and what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}: {message}")]
-pub struct ExperimentError {
-    /// The experiment file (or embedded name).
-    pub file: String,
-    /// What is wrong, naming the field.
-    pub message: String,
+pub enum ExperimentError {
+    /// Not TOML, or a field the schema lacks.
+    #[error("{at}: {message}")]
+    Parse {
+        /// Where.
+        at: SourcePos,
+        /// What was expected.
+        message: String,
+    },
+    /// Parses, but breaks a rule.
+    #[error("{file}: {message}")]
+    Invalid {
+        /// The experiment file (or embedded name).
+        file: String,
+        /// What is wrong, naming the field.
+        message: String,
+    },
 }
 
 /// Parses experiment TOML; errors carry line and column.
 pub fn parse(file: &str, text: &str) -> Result<RawExperiment, ExperimentError> {
-    toml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map_or((1, 1), |s| crate::catalog::line_column(text, s.start));
-        ExperimentError {
-            file: format!("{file}:{line}:{column}"),
-            message: crate::catalog::names::closest_fields(e.message().trim()),
-        }
+    toml::from_str(text).map_err(|e| ExperimentError::Parse {
+        at: SourcePos::of_offset(file, text, e.span().map_or(0, |s| s.start)),
+        message: crate::catalog::names::closest_fields(e.message().trim()),
     })
 }
 
@@ -310,7 +318,7 @@ impl ValidExperiment {
     /// and all-zero weights would "fit" with loss 0. Cross-validation folds skip this
     /// (a fold may lack a source); it runs once on all the experiment's rows.
     pub fn check_rows(&self, rows: &[crate::bench::BenchRow]) -> Result<(), ExperimentError> {
-        let fail = |message: String| ExperimentError {
+        let fail = |message: String| ExperimentError::Invalid {
             file: self.name.clone(),
             message,
         };

@@ -46,7 +46,7 @@ pub fn validate(
     catalog: &Catalog,
     data_exists: &dyn Fn(&str) -> bool,
 ) -> Result<ValidExperiment, ExperimentError> {
-    let fail = |rule: BrokenRule| ExperimentError {
+    let fail = |rule: BrokenRule| ExperimentError::Invalid {
         file: file.to_string(),
         message: rule.to_string(),
     };
@@ -59,7 +59,7 @@ pub fn validate(
         .collect::<Check<Vec<_>>>()
         .map_err(fail)?;
     if !parameters.iter().any(|p| matches!(p.mode, Mode::Free(_))) {
-        return Err(ExperimentError {
+        return Err(ExperimentError::Invalid {
             file: file.to_string(),
             message: "no free parameter: nothing to calibrate".into(),
         });

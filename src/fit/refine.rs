@@ -18,14 +18,14 @@ use crate::experiment::Search;
 
 /// The objective seen by argmin: one hypothesis, a shared evaluation counter and a
 /// cancellation flag. It borrows the objective so runs on many threads share it.
-struct Problem<'a, 'c> {
+struct Surface<'a, 'c> {
     objective: &'a Objective<'c>,
     hypothesis: usize,
     evaluations: &'a AtomicU64,
     cancel: &'a AtomicBool,
 }
 
-impl CostFunction for Problem<'_, '_> {
+impl CostFunction for Surface<'_, '_> {
     type Param = Vec<f64>;
     type Output = f64;
 
@@ -101,7 +101,7 @@ fn one_run(
     let solver = NelderMead::new(simplex)
         .with_sd_tolerance(search.sd_tolerance)
         .map_err(optimiser)?;
-    let problem = Problem {
+    let problem = Surface {
         objective,
         hypothesis,
         evaluations,

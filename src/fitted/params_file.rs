@@ -13,6 +13,7 @@ use crate::perf::PerfModelKind;
 use crate::perf::params::ServingParams;
 use crate::perf::registry::ParamSet;
 use crate::scenario::Assumptions;
+use crate::textfile::SourcePos;
 
 /// The calibration `predict` and `size` use unless told otherwise: the default
 /// experiment's `fitted.json`, embedded (path, text). Regenerate it with
@@ -32,14 +33,10 @@ pub fn shipped_calibration() -> Result<LoadedParams, ParamsFileError> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamsFileError {
     /// Not JSON, or a field the model does not know.
-    #[error("{file}:{line}:{column}: {message}")]
+    #[error("{at}: {message}")]
     Parse {
-        /// File name.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
+        /// Where.
+        at: SourcePos,
         /// serde's description.
         message: String,
     },
@@ -66,9 +63,7 @@ pub struct LoadedParams {
 
 fn parse_error(file: &str, e: &serde_json::Error) -> ParamsFileError {
     ParamsFileError::Parse {
-        file: file.to_string(),
-        line: e.line(),
-        column: e.column(),
+        at: SourcePos::new(file, e.line() as u64, e.column()),
         message: crate::catalog::names::closest_fields(
             e.to_string().split(" at line ").next().unwrap_or_default(),
         ),
@@ -202,8 +197,8 @@ mod tests {
     #[test]
     fn an_unknown_parameter_is_located() {
         match parse_params("p.json", "{\n  \"decode_eff\": 0.7\n}").unwrap_err() {
-            ParamsFileError::Parse { line, message, .. } => {
-                assert_eq!(line, 2);
+            ParamsFileError::Parse { at, message } => {
+                assert_eq!(at.line, 2);
                 assert!(message.contains("decode_eff"), "{message}");
             }
             other => panic!("{other:?}"),

@@ -13,9 +13,9 @@ pub mod params;
 pub mod physics;
 #[cfg(test)]
 mod properties;
+pub mod reference;
 pub mod registry;
 pub mod roofline;
-pub mod reference;
 pub mod serving;
 
 use std::fmt;

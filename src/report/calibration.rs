@@ -3,7 +3,7 @@
 //! (parameters with uncertainty, fit summary per metric and GPU, worst rows, hypothesis
 //! ranking, flags).
 
-use super::evaluate::summary_markdown;
+use super::evaluation::summary_markdown;
 use super::{condition_text, csv_table, markdown_table, sig};
 use crate::evaluate::RowEvaluation;
 use crate::experiment::ValidExperiment;

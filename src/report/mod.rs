@@ -4,7 +4,7 @@
 pub mod calibration;
 pub mod compare;
 pub mod cv;
-pub mod evaluate;
+pub mod evaluation;
 pub mod findings;
 pub mod plots;
 pub mod prediction;

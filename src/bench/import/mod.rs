@@ -15,6 +15,7 @@ use super::{BenchRow, COLUMNS, DataError, Name};
 use crate::catalog::Catalog;
 use crate::format::{UnknownChoice, csv_table, exact_or_na};
 use crate::precision::Precision;
+use crate::textfile::SourcePos;
 
 /// The formats `infercal import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,9 +221,7 @@ pub(crate) fn checked_record(
 /// An error at a place in a file.
 pub(crate) fn at(file: &str, line: u64, column: usize, message: impl Into<String>) -> DataError {
     DataError::At {
-        file: file.to_string(),
-        line,
-        column,
+        at: SourcePos::new(file, line, column),
         message: message.into(),
     }
 }

@@ -26,12 +26,7 @@ fn flags() -> Overrides {
 
 fn located(result: Result<Vec<BenchRow>, DataError>) -> (u64, usize, String) {
     match result {
-        Err(DataError::At {
-            line,
-            column,
-            message,
-            ..
-        }) => (line, column, message),
+        Err(DataError::At { at, message }) => (at.line, at.column, message),
         other => panic!("expected a located error, got {other:?}"),
     }
 }
