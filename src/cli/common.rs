@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use infercal::catalog::Catalog;
 use infercal::experiment::DEFAULT_EXPERIMENT;
 use infercal::fitted::params_file::{
-    LoadedParams, SHIPPED_CALIBRATION, parse_params, shipped_calibration,
+    ModelParams, SHIPPED_CALIBRATION, parse_params, shipped_calibration,
 };
 use infercal::perf::PerfModelKind;
 
@@ -36,7 +36,7 @@ impl Fallback {
 /// The parameters a command runs with, and a line saying where they came from.
 pub struct Parameters {
     /// The parameters.
-    pub loaded: LoadedParams,
+    pub loaded: ModelParams,
     /// `shipped calibration (serving-real, data/calibrated/serving-real.json)`, a file name
     /// or `literature defaults (uncalibrated)`.
     pub origin: String,
@@ -54,7 +54,7 @@ pub fn parameters(
             path.display().to_string(),
         ),
         (None, Fallback::Literature) => (
-            LoadedParams::default(),
+            ModelParams::default(),
             "literature defaults (uncalibrated)".to_string(),
         ),
         (None, Fallback::Shipped) => {
@@ -70,9 +70,9 @@ pub fn parameters(
 }
 
 /// The parameters in `path`, checked against `catalog`, or the literature defaults.
-pub fn load_params(path: Option<&Path>, catalog: &Catalog) -> Result<LoadedParams> {
+pub fn load_params(path: Option<&Path>, catalog: &Catalog) -> Result<ModelParams> {
     let Some(path) = path else {
-        return Ok(LoadedParams::default());
+        return Ok(ModelParams::default());
     };
     let text = infercal::textfile::read(path)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
@@ -87,10 +87,10 @@ pub fn load_params(path: Option<&Path>, catalog: &Catalog) -> Result<LoadedParam
 /// `default`.
 pub fn model_kind(
     asked: Option<PerfModelKind>,
-    loaded: &LoadedParams,
+    loaded: &ModelParams,
     default: PerfModelKind,
 ) -> PerfModelKind {
-    asked.or(loaded.perf_model).unwrap_or(default)
+    asked.or(loaded.perf_model()).unwrap_or(default)
 }
 
 /// A strictly positive, finite number given to `flag`.

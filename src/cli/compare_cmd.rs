@@ -5,7 +5,7 @@ use infercal::bench::load_file;
 use infercal::catalog::Catalog;
 use infercal::chart::{build, chart_cells};
 use infercal::evaluate::scenario_for;
-use infercal::fitted::params_file::LoadedParams;
+use infercal::fitted::params_file::ModelParams;
 use infercal::perf::{PerfModel, PerfModelKind};
 
 use super::BadInput;
@@ -14,7 +14,7 @@ use super::common::{load_params, model_kind};
 
 fn perf_model(
     args: &CompareArgs,
-    loaded: &mut LoadedParams,
+    loaded: &mut ModelParams,
 ) -> Result<(PerfModelKind, Box<dyn PerfModel>)> {
     let kind = model_kind(args.perf_model, loaded, PerfModelKind::Reference);
     if let Some(e) = args.efficiency {
@@ -26,9 +26,9 @@ fn perf_model(
         if !(e > 0.0 && e <= 1.0) {
             return Err(BadInput(format!("--efficiency must be in (0, 1], got {e}")).into());
         }
-        loaded.set.reference.efficiency = e;
+        loaded.params_mut().reference.efficiency = e;
     }
-    Ok((kind, kind.with_params(&loaded.set)))
+    Ok((kind, kind.with_params(loaded.params())))
 }
 
 /// Runs the comparison and renders it in the requested format.
@@ -46,7 +46,7 @@ pub fn compare(catalog: &Catalog, args: &CompareArgs) -> Result<String> {
     }
     let mut outcomes = Vec::with_capacity(cells.len());
     for cell in &cells {
-        outcomes.push(model.predict(&scenario_for(cell.first(), catalog, &loaded.assumptions)?));
+        outcomes.push(model.predict(&scenario_for(cell.first(), catalog, &loaded.assumptions())?));
     }
     let table = build(model.name(), &cells, &outcomes);
     Ok(match args.format {

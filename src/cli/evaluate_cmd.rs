@@ -17,7 +17,7 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
     let params = parameters(a.params.as_deref(), fallback, catalog)?;
     let loaded = &params.loaded;
     let kind = model_kind(a.perf_model, loaded, PerfModelKind::Serving);
-    let model = kind.with_params(&loaded.set);
+    let model = kind.with_params(loaded.params());
     // Rows are evaluated as they stream in: without --rows only the summaries' two
     // numbers per row are kept, so a file of millions of rows needs little memory.
     let mut scopes = ScopeSummaries::default();
@@ -28,7 +28,7 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
             row,
             catalog,
             model.as_ref(),
-            &loaded.assumptions,
+            &loaded.assumptions(),
         ) {
             Ok(evaluation) => {
                 scopes.add(&evaluation);

@@ -50,9 +50,9 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     // A fitted file's deployment assumptions apply where the flags are silent.
     let weights = a
         .precision
-        .or_else(|| loaded.assumptions.precision.get(&gpu.slug).copied());
+        .or_else(|| loaded.assumptions().precision.get(&gpu.slug).copied());
     let tp =
-        a.tp.or_else(|| loaded.assumptions.tp.get(&model.slug).copied());
+        a.tp.or_else(|| loaded.assumptions().tp.get(&model.slug).copied());
     if let Some(tp) = tp {
         check_tp(model, tp).map_err(|e| BadInput(format!("--tp: {e}")))?;
     }
@@ -69,13 +69,17 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         stat: w.stat,
     };
     let kind = model_kind(w.perf_model, loaded, PerfModelKind::Serving);
-    let outcome = kind.with_params(&loaded.set).predict(&scenario);
+    let outcome = kind.with_params(loaded.params()).predict(&scenario);
     // An infeasible answer still says which TP it tried.
-    scenario.deployment.tp = scenario
-        .deployment
-        .tp
-        .or(resolve_tp(&scenario, &loaded.set.serving).ok());
-    let coverage = loaded.set.serving.coverage(&gpu.slug, &gpu.architecture);
+    scenario.deployment.tp =
+        scenario
+            .deployment
+            .tp
+            .or(resolve_tp(&scenario, &loaded.params().serving).ok());
+    let coverage = loaded
+        .params()
+        .serving
+        .coverage(&gpu.slug, &gpu.architecture);
     Ok(match a.format {
         RecordFormat::Json => {
             prediction::to_json(&scenario, kind, &outcome, &params.origin, &coverage)? + "\n"

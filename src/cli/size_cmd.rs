@@ -44,7 +44,8 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         catalog,
     )?;
     let loaded = &params.loaded;
-    let model = model_kind(w.perf_model, loaded, PerfModelKind::Serving).with_params(&loaded.set);
+    let model =
+        model_kind(w.perf_model, loaded, PerfModelKind::Serving).with_params(loaded.params());
     let result = size(&question, &gpus, &precisions, model.as_ref());
     let shown = if a.all {
         result.deployable.iter().collect()
@@ -60,7 +61,12 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             );
             text.push_str(&sizing::coverage_note(&shown, |slug| {
                 let gpu = catalog.gpu(slug).ok()?;
-                Some(loaded.set.serving.coverage(&gpu.slug, &gpu.architecture))
+                Some(
+                    loaded
+                        .params()
+                        .serving
+                        .coverage(&gpu.slug, &gpu.architecture),
+                )
             }));
             text
         }

@@ -25,7 +25,7 @@ pub const SHIPPED_CALIBRATION: (&str, &str) = (
 );
 
 /// The shipped calibration, parsed.
-pub fn shipped_calibration() -> Result<LoadedParams, ParamsFileError> {
+pub fn shipped_calibration() -> Result<ModelParams, ParamsFileError> {
     parse_params(SHIPPED_CALIBRATION.0, SHIPPED_CALIBRATION.1)
 }
 
@@ -50,15 +50,55 @@ pub enum ParamsFileError {
     },
 }
 
-/// What a parameter file provides.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LoadedParams {
-    /// Parameters of every model.
-    pub set: ParamSet,
-    /// Deployment assumptions (empty for hand-written files).
-    pub assumptions: Assumptions,
-    /// The model the parameters were fitted for, if the file says.
-    pub perf_model: Option<PerfModelKind>,
+/// What a prediction runs with: a fitted model (a calibration's `fitted.json`, the shipped
+/// one included), or a bare parameter set (a hand-written file, the literature defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelParams {
+    /// A calibration's output, with its deployment assumptions and model kind.
+    Fitted(Box<FittedModel>),
+    /// Parameters alone: no assumptions, no model kind.
+    Set(Box<ParamSet>),
+}
+
+impl Default for ModelParams {
+    /// The literature defaults.
+    fn default() -> Self {
+        ModelParams::Set(Box::default())
+    }
+}
+
+impl ModelParams {
+    /// The parameters of every model.
+    pub fn params(&self) -> &ParamSet {
+        match self {
+            ModelParams::Fitted(fitted) => &fitted.params,
+            ModelParams::Set(set) => set,
+        }
+    }
+
+    /// The parameters, to adjust (`compare --efficiency`).
+    pub fn params_mut(&mut self) -> &mut ParamSet {
+        match self {
+            ModelParams::Fitted(fitted) => &mut fitted.params,
+            ModelParams::Set(set) => set,
+        }
+    }
+
+    /// The deployment assumptions a fit chose (none for a bare set).
+    pub fn assumptions(&self) -> std::borrow::Cow<'_, Assumptions> {
+        match self {
+            ModelParams::Fitted(fitted) => std::borrow::Cow::Borrowed(&fitted.assumptions),
+            ModelParams::Set(_) => std::borrow::Cow::Owned(Assumptions::default()),
+        }
+    }
+
+    /// The model the parameters were fitted for, if they were.
+    pub fn perf_model(&self) -> Option<PerfModelKind> {
+        match self {
+            ModelParams::Fitted(fitted) => Some(fitted.perf_model),
+            ModelParams::Set(_) => None,
+        }
+    }
 }
 
 fn parse_error(file: &str, e: &serde_json::Error) -> ParamsFileError {
@@ -71,7 +111,7 @@ fn parse_error(file: &str, e: &serde_json::Error) -> ParamsFileError {
 }
 
 /// Parses and validates parameter-file `text`; `file` names it in errors.
-pub fn parse_params(file: &str, text: &str) -> Result<LoadedParams, ParamsFileError> {
+pub fn parse_params(file: &str, text: &str) -> Result<ModelParams, ParamsFileError> {
     let invalid = |message: String| ParamsFileError::Invalid {
         file: file.to_string(),
         message,
@@ -93,29 +133,25 @@ pub fn parse_params(file: &str, text: &str) -> Result<LoadedParams, ParamsFileEr
             }
             let fitted: FittedModel =
                 serde_json::from_str(text).map_err(|e| parse_error(file, &e))?;
-            LoadedParams {
-                set: fitted.params,
-                assumptions: fitted.assumptions,
-                perf_model: Some(fitted.perf_model),
-            }
+            ModelParams::Fitted(Box::new(fitted))
         }
         None => {
             let serving: ServingParams =
                 serde_json::from_str(text).map_err(|e| parse_error(file, &e))?;
-            LoadedParams {
-                set: ParamSet {
-                    serving,
-                    ..ParamSet::default()
-                },
-                ..LoadedParams::default()
-            }
+            ModelParams::Set(Box::new(ParamSet {
+                serving,
+                ..ParamSet::default()
+            }))
         }
     };
-    loaded.set.validate().map_err(|e| invalid(e.to_string()))?;
+    loaded
+        .params()
+        .validate()
+        .map_err(|e| invalid(e.to_string()))?;
     Ok(loaded)
 }
 
-impl LoadedParams {
+impl ModelParams {
     /// Checks every GPU, model, architecture and precision the file names against
     /// `catalog`: an override keyed by a mistyped slug would otherwise be ignored without a
     /// word and the prediction would run on other values than the user wrote.
@@ -124,7 +160,8 @@ impl LoadedParams {
             file: file.to_string(),
             message,
         };
-        let serving = &self.set.serving;
+        let serving = &self.params().serving;
+        let assumptions = self.assumptions();
         // A key must be the slug itself: lookups match slugs exactly, so an alias would be
         // accepted here and then never match.
         let slug = |field: &str, key: &str, found: Result<&str, CatalogError>| match found {
@@ -138,11 +175,7 @@ impl LoadedParams {
             |field: &str, key: &str| slug(field, key, catalog.gpu(key).map(|g| g.slug.as_str()));
         let model =
             |field: &str, key: &str| slug(field, key, catalog.model(key).map(|m| m.slug.as_str()));
-        for key in serving
-            .per_gpu
-            .keys()
-            .chain(self.assumptions.precision.keys())
-        {
+        for key in serving.per_gpu.keys().chain(assumptions.precision.keys()) {
             gpu("per_gpu / assumptions.precision", key)?;
         }
         for key in serving.per_gpu_precision.keys() {
@@ -156,7 +189,7 @@ impl LoadedParams {
                 .parse::<crate::precision::Precision>()
                 .map_err(|e| invalid(format!("per_gpu_precision: key `{key}`: {e}")))?;
         }
-        for key in serving.per_model.keys().chain(self.assumptions.tp.keys()) {
+        for key in serving.per_model.keys().chain(assumptions.tp.keys()) {
             model("per_model / assumptions.tp", key)?;
         }
         let architectures: std::collections::BTreeSet<&str> = catalog
@@ -186,12 +219,13 @@ mod tests {
     #[test]
     fn a_subset_keeps_the_other_defaults() {
         let p = parse_params("p.json", r#"{"decode_efficiency": 0.7}"#).unwrap();
-        assert!((p.set.serving.decode_efficiency - 0.7).abs() < 1e-12);
+        assert!((p.params().serving.decode_efficiency - 0.7).abs() < 1e-12);
         assert!(
-            (p.set.serving.prefill_efficiency - ServingParams::default().prefill_efficiency).abs()
+            (p.params().serving.prefill_efficiency - ServingParams::default().prefill_efficiency)
+                .abs()
                 < 1e-12
         );
-        assert_eq!(p.perf_model, None);
+        assert_eq!(p.perf_model(), None);
     }
 
     #[test]
@@ -217,12 +251,12 @@ mod tests {
         doc["assumptions"] = serde_json::json!({"precision": {"l40s": "fp16"}});
         doc["params"]["serving"]["decode_efficiency"] = serde_json::json!(0.6);
         let p = parse_params("f.json", &doc.to_string()).unwrap();
-        assert_eq!(p.perf_model, Some(PerfModelKind::Serving));
+        assert_eq!(p.perf_model(), Some(PerfModelKind::Serving));
         assert_eq!(
-            p.assumptions.precision["l40s"],
+            p.assumptions().precision["l40s"],
             crate::precision::Precision::Fp16
         );
-        assert!((p.set.serving.decode_efficiency - 0.6).abs() < 1e-12);
+        assert!((p.params().serving.decode_efficiency - 0.6).abs() < 1e-12);
     }
 
     #[test]
@@ -242,7 +276,7 @@ mod tests {
         assert!(err.to_string().contains("warp_factor"), "{err}");
     }
 
-    fn checked(text: &str) -> Result<LoadedParams, ParamsFileError> {
+    fn checked(text: &str) -> Result<ModelParams, ParamsFileError> {
         let catalog = Catalog::embedded().unwrap();
         let loaded = parse_params("p.json", text)?;
         loaded.check_names("p.json", &catalog)?;

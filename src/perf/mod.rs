@@ -3,7 +3,7 @@
 //! never NaN, never 0 standing in for "impossible", never a panic. Models hold their
 //! parameters; they do no IO.
 //!
-//! - [`reference`]: the naive reference calculator (FLOPs only, batch 1), kept as published;
+//! - [`mod@reference`]: the naive reference calculator (FLOPs only, batch 1), kept as published;
 //! - [`roofline`]: batch-1 prefill/decode roofline with memory capacity and TP;
 //! - [`serving`]: continuous batching and queueing — the model the calibration fits.
 //!

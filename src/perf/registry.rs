@@ -1,7 +1,7 @@
 //! The registry of fittable parameters: every name an experiment may free, fix or tie,
 //! with its unit, its kind (which fixes its default bounds transform), its domain, the
 //! models that use it, and whether it can have one copy per GPU, GPU×precision or model.
-//! Each parameter is declared once, in [`parameters!`]: its name is the field it lives in,
+//! Each parameter is declared once, in `parameters!`: its name is the field it lives in,
 //! so the experiment key, the `fitted.json` key and the accessor cannot drift apart.
 //! [`ParamSet`] holds the parameters of every model and reads and writes them by [`Param`].
 

@@ -291,8 +291,8 @@ fn params_json() {
         let Ok(loaded) = parse_params("fuzz.json", text) else {
             return false;
         };
-        assert!(loaded.set.validate().is_ok());
-        assert!(loaded.set.serving.step_overhead_s.is_finite());
+        assert!(loaded.params().validate().is_ok());
+        assert!(loaded.params().serving.step_overhead_s.is_finite());
         loaded.check_names("fuzz.json", catalog()).is_ok()
     });
 }
