@@ -334,6 +334,44 @@ impl Instance {
         (seconds + self.request_overhead_s, allreduce)
     }
 
+    /// The most prompt tokens, between `lo` and `hi`, whose burst reaches its first token
+    /// within `seconds` ([`Instance::first_token_s`] ≤ `seconds`), for prompts of `isl`
+    /// tokens prefilled `chunk_tokens` per iteration; `lo` when even `lo` tokens take
+    /// longer. The first-token time is piecewise linear and non-decreasing in the tokens,
+    /// with kinks only where chunking starts (`chunk_tokens`) and where a lone iteration
+    /// turns from reading the weights to computing; between kinks it is inverted exactly.
+    pub fn prompt_tokens_within(
+        &self,
+        seconds: f64,
+        (lo, hi): (f64, f64),
+        isl: f64,
+        chunk_tokens: f64,
+    ) -> f64 {
+        let time = |tokens: f64| self.first_token_s(tokens, isl, chunk_tokens).0;
+        let flops_per_token = 2.0 * self.matmul_params + 2.0 * self.layer_attention_width * isl;
+        let compute_takes_over =
+            self.weight_bytes / self.effective_bandwidth * self.effective_flops / flops_per_token;
+        let mut edges = [lo, chunk_tokens, compute_takes_over, hi];
+        for edge in &mut edges {
+            *edge = edge.clamp(lo, hi);
+        }
+        edges.sort_by(f64::total_cmp);
+        // Walk the segments from the right: the first whose left end fits holds the answer.
+        for pair in edges.windows(2).rev() {
+            let (left, right) = (pair[0], pair[1]);
+            let (t_left, t_right) = (time(left), time(right));
+            if t_left > seconds {
+                continue;
+            }
+            if t_right <= seconds || t_right <= t_left {
+                return right;
+            }
+            let tokens = left + (seconds - t_left) * (right - left) / (t_right - t_left);
+            return tokens.clamp(left, right);
+        }
+        lo
+    }
+
     /// The decode step as linear pieces in the running batch, at mean context `context`.
     pub fn step_line(&self, context: f64) -> StepLine {
         let memory = (

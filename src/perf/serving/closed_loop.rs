@@ -105,7 +105,8 @@ impl<'p> ClosedLoop<'p> {
     /// The highest concurrency (up to the batch limit) whose TTFT meets the budget, as a
     /// concurrency sweep finds it: the highest swept level when the data's sweep is
     /// known, else continuous. TTFT and the rate both rise with clients (each adds a
-    /// request per cycle at less than a cycle's cost), so bisection finds the best rate.
+    /// request per cycle at less than a cycle's cost), so the most clients within the
+    /// budget give the best rate; TTFT is inverted for them exactly, not searched.
     pub(super) fn under_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
         let one = self.at(1.0);
         if one.ttft_s > budget_s {
@@ -129,10 +130,102 @@ impl<'p> ClosedLoop<'p> {
         if self.at(self.batch_limit).ttft_s <= budget_s {
             return Ok(self.at(self.batch_limit));
         }
-        // Within the batch limit no client waits for a slot: TTFT is the burst's alone.
-        let clients = super::bisect_to(1.0, self.batch_limit, 1e-6, |c| {
-            self.first_token_s(self.rank(c)) <= budget_s
-        });
-        Ok(self.at(clients))
+        // Within the batch limit no client waits for a slot: TTFT is the burst's alone,
+        // `alone + burst_factor·(burst(rank·ISL) − alone)`. Solved for the burst's tokens,
+        // then for the clients whose rank they are.
+        let burst_limit_s = self.alone_s + (budget_s - self.alone_s) / self.burst_factor;
+        let tokens = self.inst.prompt_tokens_within(
+            burst_limit_s,
+            (
+                self.rank(1.0) * self.isl,
+                self.rank(self.batch_limit) * self.isl,
+            ),
+            self.isl,
+            self.chunk_tokens,
+        );
+        let clients = self.clients_at_rank(tokens / self.isl);
+        Ok(self.at(clients.clamp(1.0, self.batch_limit)))
+    }
+
+    /// The most clients whose statistic's rank is `rank` (the inverse of [`Self::rank`];
+    /// a percentile's rank stays 1 up to 1/q clients).
+    fn clients_at_rank(&self, rank: f64) -> f64 {
+        match quantile_of(self.stat) {
+            None => 2.0 * rank - 1.0,
+            Some(q) => rank / q,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::precision::Precision;
+    use crate::scenario::{Condition, Deployment};
+
+    fn catalog() -> &'static Catalog {
+        static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        CATALOG.get_or_init(|| Catalog::embedded().expect("embedded catalog"))
+    }
+
+    /// The search the exact inversion replaced, run to the last representable step:
+    /// the most clients whose TTFT meets the budget, by bisection.
+    fn bisected(cl: &ClosedLoop<'_>, budget_s: f64) -> f64 {
+        super::super::bisect_to(1.0, cl.batch_limit, 0.0, |c| {
+            cl.first_token_s(cl.rank(c)) <= budget_s
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_inverted_budget_equals_the_bisection(
+            model in prop::sample::select(vec!["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "gemma-2-9b"]),
+            gpu in prop::sample::select(vec!["h100-sxm", "a100-sxm-80gb", "l40s", "a10g", "mi300x"]),
+            tp in prop::sample::select(vec![1u32, 2, 4, 8]),
+            isl in 16u32..8192,
+            osl in 1u32..2048,
+            budget_s in 0.01f64..20.0,
+            chunk in 256.0f64..16384.0,
+            burst_factor in 0.05f64..1.0,
+            stat in prop::sample::select(vec![Stat::Mean, Stat::P50, Stat::P90, Stat::P99]),
+        ) {
+            let c = catalog();
+            let p = ServingParams {
+                max_prefill_tokens: chunk,
+                burst_factor,
+                ..ServingParams::default()
+            };
+            let s = Scenario {
+                model: c.model(model).unwrap(),
+                gpu: c.gpu(gpu).unwrap(),
+                deployment: Deployment {
+                    weights: Precision::Fp16,
+                    kv_cache: None,
+                    tp: Some(tp),
+                    pp: 1,
+                },
+                isl,
+                osl,
+                condition: Condition::TtftBudget { budget_s, target_rps: None },
+                stat,
+            };
+            let Ok(inst) = Instance::resolve(&s, &p) else { return Ok(()) };
+            let cl = ClosedLoop::new(&inst, &s, &p);
+            let Ok(point) = cl.under_budget(budget_s) else { return Ok(()) };
+            let expected = if cl.at(cl.batch_limit).ttft_s <= budget_s {
+                cl.batch_limit
+            } else {
+                bisected(&cl, budget_s)
+            };
+            let relative = (point.batch - expected).abs() / expected;
+            prop_assert!(relative <= 1e-9, "inverted {} bisected {expected}", point.batch);
+            // The answer meets the budget (to rounding) and sits on its edge when it binds.
+            prop_assert!(point.ttft_s <= budget_s * (1.0 + 1e-9));
+        }
     }
 }
