@@ -321,6 +321,16 @@ pub(crate) fn in_range(v: f64) -> bool {
     (1e-9..=1e12).contains(&v)
 }
 
+/// The statistic: as named, the mean when the cell is empty.
+fn stat(f: &Fields<'_>) -> Result<Stat, FieldError> {
+    Ok(match f.text("stat") {
+        "" => Stat::Mean,
+        s => s
+            .parse::<Stat>()
+            .map_err(|e| at(f.column("stat"), e.to_string()))?,
+    })
+}
+
 fn parse_row(
     record: &csv::StringRecord,
     columns: &HashMap<&'static str, usize>,
@@ -351,12 +361,7 @@ fn parse_row(
         .text("metric")
         .parse::<Metric>()
         .map_err(|e| at(f.column("metric"), e.to_string()))?;
-    let stat = match f.text("stat") {
-        "" => Stat::Mean,
-        s => s
-            .parse::<Stat>()
-            .map_err(|e| at(f.column("stat"), e.to_string()))?,
-    };
+    let stat = stat(&f)?;
     let condition = parse_condition(&f, metric)?;
     let value = observed(&f)?;
     let tp = f.positive_int("tp")?;

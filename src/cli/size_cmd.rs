@@ -13,18 +13,8 @@ use super::args::{SizeArgs, TableFormat};
 use super::common::{Fallback, model_kind, parameters, positive};
 
 /// Runs the sizing and renders it.
-pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
-    let w = &a.workload;
-    let model = catalog.model(&w.model)?;
-    check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
-    let question = SizingQuestion {
-        model,
-        isl: w.isl,
-        osl: w.osl,
-        budget_s: positive("--ttft-budget", a.ttft_budget)?,
-        target_rps: positive("--target-rps", a.target_rps)?,
-        stat: w.stat,
-    };
+/// The GPUs and precisions to try: as listed, else every GPU at fp8 and fp16.
+fn candidates<'c>(catalog: &'c Catalog, a: &SizeArgs) -> Result<(Vec<&'c Gpu>, Vec<Precision>)> {
     let gpus: Vec<&Gpu> = if a.gpus.is_empty() {
         catalog.gpus().iter().collect()
     } else {
@@ -38,6 +28,22 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     } else {
         a.precisions.clone()
     };
+    Ok((gpus, precisions))
+}
+
+pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
+    let w = &a.workload;
+    let model = catalog.model(&w.model)?;
+    check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
+    let question = SizingQuestion {
+        model,
+        isl: w.isl,
+        osl: w.osl,
+        budget_s: positive("--ttft-budget", a.ttft_budget)?,
+        target_rps: positive("--target-rps", a.target_rps)?,
+        stat: w.stat,
+    };
+    let (gpus, precisions) = candidates(catalog, a)?;
     let params = parameters(
         w.params.as_deref(),
         Fallback::unless_uncalibrated(w.uncalibrated),

@@ -9,6 +9,8 @@
 //! - Huber, "Robust Estimation of a Location Parameter" (1964); the Cauchy (Lorentzian)
 //!   loss: Black & Anandan (1996). Log residuals because the data span three decades.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 
 use super::space::ParamSpace;
@@ -16,7 +18,10 @@ use crate::bench::{BenchRow, Observed};
 use crate::catalog::{Catalog, CatalogError};
 use crate::evaluate::{Assumptions, scenario_for};
 use crate::experiment::{Loss, LossKind, NaPolicy};
-use crate::perf::{PerfModel, PerfModelKind};
+use crate::perf::params::{Placement, ServingParams};
+use crate::perf::physics::{Deployed, PlacedParams};
+use crate::perf::{Infeasible, Outcome, PerfModel, PerfModelKind};
+use crate::precision::Precision;
 use crate::scenario::Scenario;
 
 /// The cost of a point the model cannot evaluate (never reached with valid parameters).
@@ -46,11 +51,26 @@ pub struct RowFit {
     pub reason: Option<String>,
 }
 
-/// Rows, their scenarios under each hypothesis, weights, loss and space.
+/// A row compiled under one hypothesis: its scenario, its deployment resolved once (or
+/// why it has none), and the index of its placement in [`Objective`]'s placement table.
+struct CompiledRow<'c> {
+    scenario: Scenario<'c>,
+    deployed: Result<Deployed, Infeasible>,
+    placement: usize,
+}
+
+/// A placement's key: GPU, weight precision, architecture, model.
+type PlacementKey<'c> = (&'c str, Precision, &'c str, &'c str);
+
+/// Rows compiled under each hypothesis, weights, loss and space. What does not depend on
+/// the free parameters is resolved once here; an evaluation looks up each placement's
+/// parameters once and then runs the arithmetic of every row.
 pub struct Objective<'c> {
     kind: PerfModelKind,
     rows: &'c [BenchRow],
-    scenarios: Vec<Vec<Scenario<'c>>>,
+    compiled: Vec<Vec<CompiledRow<'c>>>,
+    placements: Vec<PlacementKey<'c>>,
+    log_measured: Vec<Option<f64>>,
     weights: Vec<f64>,
     loss: Loss,
     /// The parameter space.
@@ -69,14 +89,32 @@ impl<'c> Objective<'c> {
         space: ParamSpace,
         hypotheses: Vec<Assumptions>,
     ) -> Result<Objective<'c>, CatalogError> {
-        let scenarios = hypotheses
-            .iter()
-            .map(|h| {
-                rows.iter()
-                    .map(|r| scenario_for(r, catalog, h))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut placements = Vec::new();
+        let mut index: HashMap<PlacementKey<'c>, usize> = HashMap::new();
+        let mut compiled = Vec::with_capacity(hypotheses.len());
+        for h in &hypotheses {
+            let mut rows_h = Vec::with_capacity(rows.len());
+            for r in rows {
+                let scenario = scenario_for(r, catalog, h)?;
+                let key: PlacementKey<'c> = (
+                    &scenario.gpu.slug,
+                    scenario.deployment.weights,
+                    &scenario.gpu.architecture,
+                    &scenario.model.slug,
+                );
+                let placement = *index.entry(key).or_insert_with(|| {
+                    placements.push(key);
+                    placements.len() - 1
+                });
+                rows_h.push(CompiledRow {
+                    deployed: Deployed::new(&scenario),
+                    scenario,
+                    placement,
+                });
+            }
+            compiled.push(rows_h);
+        }
+        let log_measured = rows.iter().map(|r| r.value.value().map(f64::ln)).collect();
         let weights = rows
             .iter()
             .map(|r| {
@@ -92,7 +130,9 @@ impl<'c> Objective<'c> {
         Ok(Objective {
             kind,
             rows,
-            scenarios,
+            compiled,
+            placements,
+            log_measured,
             weights,
             loss,
             space,
@@ -110,16 +150,59 @@ impl<'c> Objective<'c> {
         &self.weights
     }
 
+    /// Each placement's parameters under `params`, indexed as the compiled rows are.
+    fn placed(&self, params: &ServingParams) -> Vec<PlacedParams> {
+        self.placements
+            .iter()
+            .map(|&(gpu, precision, architecture, model)| {
+                let at = Placement {
+                    gpu,
+                    precision,
+                    architecture,
+                    model,
+                };
+                PlacedParams::of(params, &at)
+            })
+            .collect()
+    }
+
+    /// Row `i` under hypothesis `h` with `model`.
+    fn outcome(
+        &self,
+        model: &dyn PerfModel,
+        placed: &[PlacedParams],
+        h: usize,
+        i: usize,
+    ) -> Outcome {
+        let row = &self.compiled[h][i];
+        match &row.deployed {
+            Ok(deployed) => model.predict_deployed(&row.scenario, deployed, &placed[row.placement]),
+            Err(why) => Err(why.clone()),
+        }
+    }
+
     /// Residual of row `i` under hypothesis `h` with `model` (`None` = skipped).
-    fn residual(&self, model: &dyn PerfModel, h: usize, i: usize) -> Option<f64> {
+    fn residual(
+        &self,
+        model: &dyn PerfModel,
+        placed: &[PlacedParams],
+        h: usize,
+        i: usize,
+    ) -> Option<f64> {
         let row = &self.rows[i];
-        let predicted = model
-            .predict(&self.scenarios[h][i])
-            .ok()
-            .and_then(|p| p.metric(row.metric));
+        let compiled = &self.compiled[h][i];
+        let predicted = match &compiled.deployed {
+            Ok(deployed) => model
+                .predict_deployed(&compiled.scenario, deployed, &placed[compiled.placement])
+                .ok()
+                .and_then(|p| p.metric(row.metric)),
+            Err(_) => None,
+        };
         let miss = self.loss.infeasible_residual;
         match (row.value, predicted) {
-            (Observed::Value(m), Some(p)) if p.is_finite() && p > 0.0 => Some(p.ln() - m.ln()),
+            (Observed::Value(_), Some(p)) if p.is_finite() && p > 0.0 => {
+                self.log_measured[i].map(|m| p.ln() - m)
+            }
             (Observed::Value(_), _) => Some(miss),
             (Observed::NotAchievable, _) if self.loss.na == NaPolicy::Skip => None,
             (Observed::NotAchievable, None) => Some(0.0),
@@ -129,16 +212,18 @@ impl<'c> Objective<'c> {
 
     /// Every row's residual under hypothesis `h` at coordinates `u`, in row order.
     pub fn residuals(&self, h: usize, u: &[f64]) -> Vec<Option<f64>> {
-        let model = self.kind.with_params(&self.space.params_at(u));
+        let params = self.space.params_at(u);
+        let placed = self.placed(&params.serving);
+        let model = self.kind.with_params(&params);
         let model = model.as_ref();
         if self.rows.len() >= PARALLEL_ROWS {
             (0..self.rows.len())
                 .into_par_iter()
-                .map(|i| self.residual(model, h, i))
+                .map(|i| self.residual(model, &placed, h, i))
                 .collect()
         } else {
             (0..self.rows.len())
-                .map(|i| self.residual(model, h, i))
+                .map(|i| self.residual(model, &placed, h, i))
                 .collect()
         }
     }
@@ -166,14 +251,16 @@ impl<'c> Objective<'c> {
 
     /// Predictions, residuals and reasons for every row (for reports; slower than `cost`).
     pub fn row_fits(&self, h: usize, u: &[f64]) -> Vec<RowFit> {
-        let model = self.kind.with_params(&self.space.params_at(u));
+        let params = self.space.params_at(u);
+        let placed = self.placed(&params.serving);
+        let model = self.kind.with_params(&params);
         let residuals = self.residuals(h, u);
         self.rows
             .iter()
             .enumerate()
             .zip(residuals)
             .map(|((i, row), residual)| {
-                let outcome = model.predict(&self.scenarios[h][i]);
+                let outcome = self.outcome(model.as_ref(), &placed, h, i);
                 let (predicted, reason) = match outcome {
                     Ok(p) => (p.metric(row.metric), None),
                     Err(why) => (None, Some(why.to_string())),

@@ -11,7 +11,7 @@
 //!   Survey and Roofline Model Insights" (2024).
 
 use super::params::ServingParams;
-use super::physics::Instance;
+use super::physics::{Deployed, Instance, PlacedParams};
 use super::{Breakdown, Infeasible, Outcome, PerfModel, Prediction};
 use crate::scenario::{Condition, Scenario};
 
@@ -54,7 +54,17 @@ impl PerfModel for RooflineModel {
     }
 
     fn predict(&self, s: &Scenario<'_>) -> Outcome {
-        let inst = Instance::resolve(s, &self.params)?;
+        self.on(s, &Instance::resolve(s, &self.params)?)
+    }
+
+    fn predict_deployed(&self, s: &Scenario<'_>, d: &Deployed, placed: &PlacedParams) -> Outcome {
+        self.on(s, &Instance::assemble(d, &self.params, placed)?)
+    }
+}
+
+impl RooflineModel {
+    /// The prediction for `s` on its resolved instance.
+    fn on(&self, s: &Scenario<'_>, inst: &Instance) -> Outcome {
         let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
         let batch = match s.condition {
             Condition::StaticBatch { batch_size } => f64::from(batch_size),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::catalog::Catalog;
+use crate::perf::params::ServingParams;
 use crate::scenario::{Condition, Deployment, Scenario, Stat};
 
 fn scenario<'c>(

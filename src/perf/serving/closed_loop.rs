@@ -18,7 +18,7 @@ use crate::scenario::{Scenario, Stat};
 /// One scenario reduced to what the closed-loop arithmetic needs.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ClosedLoop<'p> {
-    inst: Instance,
+    inst: &'p Instance,
     isl: f64,
     osl: f64,
     chunk_tokens: f64,
@@ -32,11 +32,15 @@ pub(super) struct ClosedLoop<'p> {
 }
 
 impl<'p> ClosedLoop<'p> {
-    pub(super) fn new(inst: &Instance, s: &Scenario<'_>, p: &'p ServingParams) -> ClosedLoop<'p> {
+    pub(super) fn new(
+        inst: &'p Instance,
+        s: &Scenario<'_>,
+        p: &'p ServingParams,
+    ) -> ClosedLoop<'p> {
         let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
         let (alone_s, alone_allreduce_s) = inst.first_token_s(isl, isl, p.max_prefill_tokens);
         ClosedLoop {
-            inst: *inst,
+            inst,
             isl,
             osl,
             chunk_tokens: p.max_prefill_tokens,

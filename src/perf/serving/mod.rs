@@ -28,7 +28,7 @@ use closed_loop::ClosedLoop;
 use open_loop::OpenLoop;
 
 use super::params::{BudgetLoad, ServingParams};
-use super::physics::Instance;
+use super::physics::{Deployed, Instance, PlacedParams};
 use super::{Bound, Breakdown, Infeasible, Outcome, PerfModel, Prediction};
 use crate::scenario::{Condition, Scenario, Stat};
 
@@ -107,6 +107,7 @@ fn batch_limit(inst: &Instance, s: &Scenario<'_>, p: &ServingParams) -> f64 {
         .min(p.max_running_batch)
 }
 
+#[inline]
 fn prediction(
     inst: &Instance,
     osl: f64,
@@ -138,6 +139,7 @@ fn prediction(
 }
 
 /// A static batch: all requests prefill together, then decode together.
+#[inline]
 fn static_batch(
     inst: &Instance,
     s: &Scenario<'_>,
@@ -166,27 +168,37 @@ impl PerfModel for ServingModel {
     }
 
     fn predict(&self, s: &Scenario<'_>) -> Outcome {
+        self.on(s, &Instance::resolve(s, &self.params)?)
+    }
+
+    #[inline]
+    fn predict_deployed(&self, s: &Scenario<'_>, d: &Deployed, placed: &PlacedParams) -> Outcome {
+        self.on(s, &Instance::assemble(d, &self.params, placed)?)
+    }
+}
+
+impl ServingModel {
+    /// The prediction for `s` on its resolved instance.
+    #[inline]
+    fn on(&self, s: &Scenario<'_>, inst: &Instance) -> Outcome {
         let p = &self.params;
-        let inst = Instance::resolve(s, p)?;
         let (point, target) = match s.condition {
             Condition::StaticBatch { batch_size } => {
-                (static_batch(&inst, s, f64::from(batch_size))?, None)
+                (static_batch(inst, s, f64::from(batch_size))?, None)
             }
-            Condition::Concurrency { clients } => (ClosedLoop::new(&inst, s, p).at(clients), None),
+            Condition::Concurrency { clients } => (ClosedLoop::new(inst, s, p).at(clients), None),
             Condition::TtftBudget {
                 budget_s,
                 target_rps,
             } => {
                 let point = match p.budget_load {
-                    BudgetLoad::ClosedLoop => {
-                        ClosedLoop::new(&inst, s, p).under_budget(budget_s)?
-                    }
-                    BudgetLoad::Poisson => OpenLoop::new(&inst, s, p).under_budget(budget_s)?,
+                    BudgetLoad::ClosedLoop => ClosedLoop::new(inst, s, p).under_budget(budget_s)?,
+                    BudgetLoad::Poisson => OpenLoop::new(inst, s, p).under_budget(budget_s)?,
                 };
                 (point, target_rps)
             }
             Condition::ArrivalRate { rps } => {
-                let open = OpenLoop::new(&inst, s, p);
+                let open = OpenLoop::new(inst, s, p);
                 let capacity_rps = open.saturation().rate;
                 let point = open.steady(rps).ok_or(Infeasible::Overloaded {
                     offered_rps: rps,
@@ -194,9 +206,9 @@ impl PerfModel for ServingModel {
                 })?;
                 (point, None)
             }
-            Condition::Saturated => (OpenLoop::new(&inst, s, p).saturation(), None),
+            Condition::Saturated => (OpenLoop::new(inst, s, p).saturation(), None),
         };
-        prediction(&inst, f64::from(s.osl), &point, target).checked()
+        prediction(inst, f64::from(s.osl), &point, target).checked()
     }
 }
 

@@ -13,10 +13,12 @@
 //!   Megatron tensor parallelism (Shoeybi et al. 2019, §3).
 //! - KV bytes per token `2·L·h_kv·d_h·b_kv`: Pope et al. (2022), §3.
 
-use super::params::{Placement, ServingParams};
+mod resolve;
+
+pub use resolve::{Deployed, PlacedParams, kv_precision, resolve_tp};
+
 use super::{Bound, Infeasible};
 use crate::precision::Precision;
-use crate::scenario::Scenario;
 
 /// Tensor-parallel degrees automatic placement tries (one node).
 pub const AUTO_TP_DEGREES: [u32; 4] = [1, 2, 4, 8];
@@ -126,176 +128,7 @@ pub struct Instance {
     request_overhead_s: f64,
 }
 
-/// The context phase's largest live activation per prompt token, summed over the
-/// instance: the MLP intermediate (every active expert's) plus the residual stream, in 16
-/// bits. A static batch prefills all its prompts at once, so this grows with batch × ISL —
-/// which is why the largest TensorRT-LLM static batches run out of memory.
-fn activation_bytes_per_token(s: &Scenario<'_>) -> f64 {
-    let experts = s.model.moe.as_ref().map_or(1, |m| m.active_experts) as f64;
-    (experts * s.model.intermediate as f64 + s.model.hidden as f64) * ACTIVATION_BYTES
-}
-
-/// Usable bytes per GPU for weights and KV cache.
-fn usable_per_gpu(s: &Scenario<'_>, p: &ServingParams) -> f64 {
-    s.gpu.memory_bytes() * p.memory_utilization - p.reserve_gb * 1e9
-}
-
-/// The KV precision a deployment uses: as asked, else fp8 when the weights are 8-bit or
-/// less and the GPU has fp8 tensor cores (TensorRT-LLM and vLLM FP8 recipes quantise the
-/// cache too), else fp16.
-pub fn kv_precision(s: &Scenario<'_>) -> Precision {
-    s.deployment.kv_cache.unwrap_or_else(|| {
-        let small = s.deployment.weights.bytes() < 2.0;
-        if small && s.gpu.tflops.fp8.is_some() {
-            Precision::Fp8
-        } else {
-            Precision::Fp16
-        }
-    })
-}
-
-/// The tensor-parallel degree: as given, else the smallest power of two that holds the
-/// weights with at least `auto_tp_min_kv_share` of usable memory left for the KV cache,
-/// else the smallest that holds the weights at all.
-pub fn resolve_tp(s: &Scenario<'_>, p: &ServingParams) -> Result<u32, Infeasible> {
-    if let Some(tp) = s.deployment.tp {
-        return Ok(tp);
-    }
-    let weights = s.model.weight_bytes(s.deployment.weights);
-    let pp = f64::from(s.deployment.pp);
-    let free_share = |tp: u32| {
-        let usable = usable_per_gpu(s, p) * f64::from(tp) * pp;
-        (usable - weights) / usable
-    };
-    AUTO_TP_DEGREES
-        .into_iter()
-        .find(|&tp| free_share(tp) >= p.auto_tp_min_kv_share)
-        .or_else(|| AUTO_TP_DEGREES.into_iter().find(|&tp| free_share(tp) > 0.0))
-        .ok_or(Infeasible::NoParallelismFits {
-            max_tp: AUTO_TP_DEGREES[AUTO_TP_DEGREES.len() - 1],
-        })
-}
-
-/// The tensor-core precision the weights run at and the KV-cache precision; infeasible
-/// when the GPU lacks tensor cores for either.
-fn precisions(s: &Scenario<'_>) -> Result<(Precision, Precision), Infeasible> {
-    let weights = s.deployment.weights;
-    let compute =
-        s.gpu
-            .compute_precision(weights)
-            .ok_or_else(|| Infeasible::UnsupportedPrecision {
-                precision: weights,
-                gpu: s.gpu.slug.clone(),
-            })?;
-    let kv = kv_precision(s);
-    if s.gpu.compute_precision(kv).is_none() && kv != Precision::Fp16 {
-        return Err(Infeasible::UnsupportedPrecision {
-            precision: kv,
-            gpu: s.gpu.slug.clone(),
-        });
-    }
-    Ok((compute, kv))
-}
-
-/// Tokens of KV cache the instance holds beside its weights; infeasible when the weights
-/// do not fit or leave no room for one request.
-fn kv_capacity(
-    s: &Scenario<'_>,
-    p: &ServingParams,
-    tp: u32,
-    weight_bytes: f64,
-    kv_bytes_per_token: f64,
-) -> Result<f64, Infeasible> {
-    let gpus = f64::from(tp * s.deployment.pp);
-    let usable = usable_per_gpu(s, p) * gpus;
-    if usable <= weight_bytes {
-        return Err(Infeasible::WeightsDoNotFit {
-            weights_gb_per_gpu: weight_bytes / gpus / 1e9,
-            usable_gb_per_gpu: usable / gpus / 1e9,
-            tp,
-        });
-    }
-    let kv_capacity_tokens = (usable - weight_bytes) / kv_bytes_per_token;
-    let tokens_needed = f64::from(s.isl) + f64::from(s.osl);
-    if kv_capacity_tokens < tokens_needed {
-        return Err(Infeasible::KvCacheTooSmall {
-            tokens_needed,
-            tokens_available: kv_capacity_tokens,
-        });
-    }
-    Ok(kv_capacity_tokens)
-}
-
-/// All-reduce cost per token and fixed cost per forward pass (two all-reduces per layer,
-/// ring over `tp` GPUs); nothing on one GPU.
-fn allreduce_costs(
-    s: &Scenario<'_>,
-    p: &ServingParams,
-    tp: u32,
-    placement: &Placement<'_>,
-) -> (f64, f64) {
-    if tp <= 1 {
-        return (0.0, 0.0);
-    }
-    let t = f64::from(tp);
-    let layers = s.model.layers as f64;
-    let link = s.gpu.link_bytes_per_s() * p.link_efficiency;
-    let ring = 2.0 * (t - 1.0) / t;
-    let per_token = 2.0 * layers * ring * s.model.hidden as f64 * ACTIVATION_BYTES / link;
-    (per_token, 2.0 * layers * p.allreduce_latency_for(placement))
-}
-
 impl Instance {
-    /// Resolves precision, TP and memory for `s`; infeasible when the GPU lacks tensor
-    /// cores for the weights or the weights leave no room for one request's KV cache.
-    pub fn resolve(s: &Scenario<'_>, p: &ServingParams) -> Result<Instance, Infeasible> {
-        let weights = s.deployment.weights;
-        let (compute, kv) = precisions(s)?;
-        let tp = resolve_tp(s, p)?;
-        let gpus = tp * s.deployment.pp;
-        let weight_bytes = s.model.weight_bytes(weights);
-        let kv_bytes_per_token = s.model.kv_bytes_per_token(kv);
-        let kv_capacity_tokens = kv_capacity(s, p, tp, weight_bytes, kv_bytes_per_token)?;
-        let t = f64::from(tp);
-        let placement = Placement {
-            gpu: &s.gpu.slug,
-            precision: weights,
-            architecture: &s.gpu.architecture,
-            model: &s.model.slug,
-        };
-        let peak = s.gpu.tensor_tflops(compute).unwrap_or(s.gpu.tflops.fp16) * 1e12;
-        let layers = s.model.layers as f64;
-        let (allreduce_per_token_s, allreduce_fixed_s) = allreduce_costs(s, p, tp, &placement);
-        Ok(Instance {
-            gpus,
-            tp,
-            weights,
-            kv,
-            compute,
-            kv_capacity_tokens,
-            effective_flops: t * peak * p.prefill_efficiency_for(&placement),
-            effective_bandwidth: t
-                * s.gpu.memory_bw_bytes_per_s()
-                * p.decode_efficiency_for(&placement),
-            effective_kv_bandwidth: t * s.gpu.memory_bw_bytes_per_s() * p.kv_read_efficiency,
-            weight_bytes,
-            expert_bytes: s.model.expert_params() as f64 * weights.bytes(),
-            expert_share: s
-                .model
-                .moe
-                .as_ref()
-                .map_or(1.0, |m| m.active_experts as f64 / m.experts as f64),
-            kv_bytes_per_token,
-            activation_bytes_per_token: activation_bytes_per_token(s),
-            matmul_params: s.model.matmul_params_per_token(),
-            layer_attention_width: layers * s.model.attention_width(),
-            allreduce_per_token_s,
-            allreduce_fixed_s,
-            step_overhead_s: p.step_overhead_s,
-            request_overhead_s: p.request_overhead_s,
-        })
-    }
-
     /// All-reduce time for one forward pass over `tokens` tokens.
     pub fn allreduce_s(&self, tokens: f64) -> f64 {
         self.prefill_tokens_s(tokens, 1.0, f64::INFINITY).1
