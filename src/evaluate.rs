@@ -196,6 +196,25 @@ impl ScopeSummaries {
     }
 }
 
+impl ScopeSummaries {
+    /// The summaries in reading order, as [`scopes`] gives them: overall, each metric,
+    /// each GPU.
+    pub fn in_reading_order(&self) -> Vec<(String, Summary)> {
+        let mut out = vec![("overall".to_string(), self.overall.summary())];
+        out.extend(
+            self.per_metric
+                .iter()
+                .map(|(m, b)| (format!("metric {m}"), b.summary())),
+        );
+        out.extend(
+            self.per_gpu
+                .iter()
+                .map(|(g, b)| (format!("gpu {g}"), b.summary())),
+        );
+        out
+    }
+}
+
 /// Summaries per metric, in metric order.
 pub fn summarize_by_metric(rows: &[RowEvaluation]) -> BTreeMap<Metric, Summary> {
     let mut groups: BTreeMap<Metric, Vec<&RowEvaluation>> = BTreeMap::new();

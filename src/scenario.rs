@@ -187,7 +187,7 @@ impl Condition {
 }
 
 /// How the model is deployed: storage precisions and parallelism.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Deployment {
     /// Precision the weights are stored in.
     pub weights: Precision,

@@ -11,13 +11,12 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infercal::bench::{embedded_file, load_csv, read_source};
 use infercal::catalog::Catalog;
-use infercal::evaluate::summarize_by_metric;
 use infercal::experiment::{
     DEFAULT_EXPERIMENT, EMBEDDED, ValidExperiment, content_hash, parse, validate,
 };
-use infercal::fit::{Calibration, Options, Progress, calibrate};
+use infercal::fit::{Calibration, Options, Progress, calibrate_owned};
 use infercal::report::calibration::{
-    DataFile, as_evaluations, fitted_json, report_markdown, residuals_csv,
+    DataFile, fitted_json, report_markdown, scope_summaries, write_residuals_csv,
 };
 use infercal::report::evaluation::summary_markdown;
 use infercal::report::{plots, sig};
@@ -138,7 +137,12 @@ pub(super) fn load(
             hash: content_hash(data.as_bytes()),
             rows: loaded.len(),
         });
-        rows.extend(loaded);
+        if rows.is_empty() {
+            // Extending an empty vector would copy every row into a second allocation.
+            rows = loaded;
+        } else {
+            rows.extend(loaded);
+        }
     }
     experiment.check_rows(&rows)?;
     Ok((experiment, rows, files))
@@ -171,7 +175,7 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
         progress: &bars,
     };
     let pool = thread_pool(args.run.threads)?;
-    let calibration = pool.install(|| calibrate(&experiment, &rows, catalog, &options))?;
+    let calibration = pool.install(|| calibrate_owned(&experiment, rows, catalog, &options))?;
     write_outputs(&mut set, &experiment, &calibration, &files)?;
     let (written, code) = set.finish("calibrate", calibration.interrupted)?;
     Ok(CommandOutput {
@@ -186,16 +190,13 @@ fn write_outputs(
     c: &Calibration,
     files: &[DataFile],
 ) -> Result<()> {
-    let contents = [
-        fitted_json(e, c, files)?,
-        residuals_csv(c),
-        report_markdown(e, c, files),
-        plots::parity_svg(c)?,
-        plots::residuals_svg(c)?,
-    ];
-    for (name, text) in OUTPUTS.iter().zip(&contents) {
-        set.write(name, text.as_bytes())?;
-    }
+    // One file at a time, each dropped before the next is built: on a million rows the
+    // files are hundreds of megabytes between them.
+    set.write(OUTPUTS[0], fitted_json(e, c, files)?.as_bytes())?;
+    set.write_with(OUTPUTS[1], |w| Ok(write_residuals_csv(c, w)?))?;
+    set.write(OUTPUTS[2], report_markdown(e, c, files).as_bytes())?;
+    set.write(OUTPUTS[3], plots::parity_svg(c)?.as_bytes())?;
+    set.write(OUTPUTS[4], plots::residuals_svg(c)?.as_bytes())?;
     Ok(())
 }
 
@@ -237,10 +238,10 @@ fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> String {
     if c.hypotheses.len() > 1 {
         text.push_str(&format!("  deployment: {}\n", c.assumptions.label()));
     }
-    let evals = as_evaluations(c);
-    let scopes: Vec<(String, _)> = summarize_by_metric(&evals)
-        .into_iter()
-        .map(|(m, s)| (m.to_string(), s))
+    let scopes: Vec<(String, _)> = scope_summaries(c)
+        .per_metric
+        .iter()
+        .map(|(m, s)| (m.to_string(), s.summary()))
         .collect();
     text.push('\n');
     text.push_str(&summary_markdown(

@@ -109,6 +109,28 @@ impl ResultSet {
         Ok(())
     }
 
+    /// Adds file `name`, written by `write` as a stream (for files too large to build in
+    /// memory first).
+    pub fn write_with(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.staging.join(name);
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut buffered = std::io::BufWriter::new(file);
+        write(&mut buffered).with_context(|| format!("writing {}", path.display()))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.sync_all()
+            .with_context(|| format!("flushing {}", path.display()))?;
+        self.files.push(name.to_string());
+        Ok(())
+    }
+
     /// Writes the manifest and moves the set to the target, replacing the set there.
     pub fn commit(self, command: &str) -> Result<PathBuf> {
         let target = self.target.clone();

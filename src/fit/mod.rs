@@ -263,8 +263,24 @@ pub fn calibrate(
     catalog: &Catalog,
     options: &Options<'_>,
 ) -> Result<Calibration, FitError> {
+    calibrate_owned(
+        experiment,
+        filter_rows(rows, &experiment.filter),
+        catalog,
+        options,
+    )
+}
+
+/// As [`calibrate`], taking the rows: the filter drops rows in place and the result keeps
+/// the rest, so the rows exist once (what the CLI calls on files of a million rows).
+pub fn calibrate_owned(
+    experiment: &ValidExperiment,
+    mut rows: Vec<BenchRow>,
+    catalog: &Catalog,
+    options: &Options<'_>,
+) -> Result<Calibration, FitError> {
     let started = Instant::now();
-    let rows = filter_rows(rows, &experiment.filter);
+    rows.retain(|r| experiment.filter.keeps(r));
     if rows.is_empty() {
         return Err(FitError::NoRows);
     }
@@ -281,19 +297,26 @@ pub fn calibrate(
     let estimates = estimates(experiment, &objective, &best.u, &uncertainty);
     let mut params = objective.space.params_at(&best.u);
     lend_across_architectures(&mut params, &estimates, &rows, catalog);
+    let fits = objective.row_fits(best.hypothesis, &best.u);
+    let weights = objective.weights().to_vec();
+    let row_losses = objective.row_losses(best.hypothesis, &best.u);
+    let assumptions = objective.hypotheses[best.hypothesis].clone();
+    // The objective borrows the rows; once it is gone they move into the result rather
+    // than being copied (a million rows are a few hundred megabytes).
+    drop(objective);
     Ok(Calibration {
         params,
-        assumptions: objective.hypotheses[best.hypothesis].clone(),
+        assumptions,
         estimates,
-        correlation: uncertainty.correlation.clone(),
+        correlation: uncertainty.correlation,
         identified_directions: uncertainty.rank,
         hypotheses: ranking,
         loss: best.cost,
         grid_loss,
-        fits: objective.row_fits(best.hypothesis, &best.u),
-        weights: objective.weights().to_vec(),
-        row_losses: objective.row_losses(best.hypothesis, &best.u),
-        rows: rows.clone(),
+        fits,
+        weights,
+        row_losses,
+        rows,
         evaluations: evaluations.load(Ordering::Relaxed),
         wall_time_s: started.elapsed().as_secs_f64(),
         seed,

@@ -22,7 +22,7 @@ use crate::perf::params::{Placement, ServingParams};
 use crate::perf::physics::{Deployed, PlacedParams};
 use crate::perf::{Infeasible, Outcome, PerfModel, PerfModelKind};
 use crate::precision::Precision;
-use crate::scenario::Scenario;
+use crate::scenario::{Deployment, Scenario};
 
 /// The cost of a point the model cannot evaluate (never reached with valid parameters).
 pub const PENALTY: f64 = 1e12;
@@ -51,16 +51,33 @@ pub struct RowFit {
     pub reason: Option<String>,
 }
 
-/// A row compiled under one hypothesis: its scenario, its deployment resolved once (or
-/// why it has none), and the index of its placement in [`Objective`]'s placement table.
+/// A row compiled under one hypothesis: its scenario and the indices of its deployment
+/// and its placement in [`Objective`]'s tables. Rows share both (a million rows hold a
+/// few thousand deployments), so a row costs its scenario and two indices.
 struct CompiledRow<'c> {
     scenario: Scenario<'c>,
-    deployed: Result<Deployed, Infeasible>,
-    placement: usize,
+    deployed: u32,
+    placement: u32,
 }
 
 /// A placement's key: GPU, weight precision, architecture, model.
 type PlacementKey<'c> = (&'c str, Precision, &'c str, &'c str);
+
+/// What a deployment depends on: model, GPU, deployment, ISL, OSL.
+type DeploymentKey<'c> = (&'c str, &'c str, Deployment, u32, u32);
+
+/// Index of `key` in `table`, adding it (built by `make`) when new.
+fn intern<K: std::hash::Hash + Eq + Copy, V>(
+    index: &mut HashMap<K, u32>,
+    table: &mut Vec<V>,
+    key: K,
+    make: impl FnOnce() -> V,
+) -> u32 {
+    *index.entry(key).or_insert_with(|| {
+        table.push(make());
+        (table.len() - 1) as u32
+    })
+}
 
 /// Rows compiled under each hypothesis, weights, loss and space. What does not depend on
 /// the free parameters is resolved once here; an evaluation looks up each placement's
@@ -69,6 +86,7 @@ pub struct Objective<'c> {
     kind: PerfModelKind,
     rows: &'c [BenchRow],
     compiled: Vec<Vec<CompiledRow<'c>>>,
+    deployments: Vec<Result<Deployed, Infeasible>>,
     placements: Vec<PlacementKey<'c>>,
     log_measured: Vec<Option<f64>>,
     weights: Vec<f64>,
@@ -77,6 +95,61 @@ pub struct Objective<'c> {
     pub space: ParamSpace,
     /// The deployment hypotheses, in enumeration order.
     pub hypotheses: Vec<Assumptions>,
+}
+
+/// Every row compiled under every hypothesis, with the deployment and placement tables
+/// the rows index.
+struct Tables<'c> {
+    compiled: Vec<Vec<CompiledRow<'c>>>,
+    deployments: Vec<Result<Deployed, Infeasible>>,
+    placements: Vec<PlacementKey<'c>>,
+}
+
+impl<'c> Tables<'c> {
+    fn compile(
+        rows: &'c [BenchRow],
+        catalog: &'c Catalog,
+        hypotheses: &[Assumptions],
+    ) -> Result<Tables<'c>, CatalogError> {
+        let (mut placements, mut placement_index) = (Vec::new(), HashMap::new());
+        let (mut deployments, mut deployment_index) = (Vec::new(), HashMap::new());
+        let mut compiled = Vec::with_capacity(hypotheses.len());
+        for h in hypotheses {
+            let mut rows_h = Vec::with_capacity(rows.len());
+            for r in rows {
+                let scenario = scenario_for(r, catalog, h)?;
+                let (gpu, model) = (scenario.gpu, scenario.model);
+                let at: PlacementKey<'c> = (
+                    &gpu.slug,
+                    scenario.deployment.weights,
+                    &gpu.architecture,
+                    &model.slug,
+                );
+                let placement = intern(&mut placement_index, &mut placements, at, || at);
+                let deployment: DeploymentKey<'c> = (
+                    &model.slug,
+                    &gpu.slug,
+                    scenario.deployment,
+                    scenario.isl,
+                    scenario.osl,
+                );
+                let deployed = intern(&mut deployment_index, &mut deployments, deployment, || {
+                    Deployed::new(&scenario)
+                });
+                rows_h.push(CompiledRow {
+                    scenario,
+                    deployed,
+                    placement,
+                });
+            }
+            compiled.push(rows_h);
+        }
+        Ok(Tables {
+            compiled,
+            deployments,
+            placements,
+        })
+    }
 }
 
 impl<'c> Objective<'c> {
@@ -89,31 +162,7 @@ impl<'c> Objective<'c> {
         space: ParamSpace,
         hypotheses: Vec<Assumptions>,
     ) -> Result<Objective<'c>, CatalogError> {
-        let mut placements = Vec::new();
-        let mut index: HashMap<PlacementKey<'c>, usize> = HashMap::new();
-        let mut compiled = Vec::with_capacity(hypotheses.len());
-        for h in &hypotheses {
-            let mut rows_h = Vec::with_capacity(rows.len());
-            for r in rows {
-                let scenario = scenario_for(r, catalog, h)?;
-                let key: PlacementKey<'c> = (
-                    &scenario.gpu.slug,
-                    scenario.deployment.weights,
-                    &scenario.gpu.architecture,
-                    &scenario.model.slug,
-                );
-                let placement = *index.entry(key).or_insert_with(|| {
-                    placements.push(key);
-                    placements.len() - 1
-                });
-                rows_h.push(CompiledRow {
-                    deployed: Deployed::new(&scenario),
-                    scenario,
-                    placement,
-                });
-            }
-            compiled.push(rows_h);
-        }
+        let tables = Tables::compile(rows, catalog, &hypotheses)?;
         let log_measured = rows.iter().map(|r| r.value.value().map(f64::ln)).collect();
         let weights = rows
             .iter()
@@ -130,8 +179,9 @@ impl<'c> Objective<'c> {
         Ok(Objective {
             kind,
             rows,
-            compiled,
-            placements,
+            compiled: tables.compiled,
+            deployments: tables.deployments,
+            placements: tables.placements,
             log_measured,
             weights,
             loss,
@@ -175,8 +225,10 @@ impl<'c> Objective<'c> {
         i: usize,
     ) -> Outcome {
         let row = &self.compiled[h][i];
-        match &row.deployed {
-            Ok(deployed) => model.predict_deployed(&row.scenario, deployed, &placed[row.placement]),
+        match &self.deployments[row.deployed as usize] {
+            Ok(deployed) => {
+                model.predict_deployed(&row.scenario, deployed, &placed[row.placement as usize])
+            }
             Err(why) => Err(why.clone()),
         }
     }
@@ -191,9 +243,13 @@ impl<'c> Objective<'c> {
     ) -> Option<f64> {
         let row = &self.rows[i];
         let compiled = &self.compiled[h][i];
-        let predicted = match &compiled.deployed {
+        let predicted = match &self.deployments[compiled.deployed as usize] {
             Ok(deployed) => model
-                .predict_deployed(&compiled.scenario, deployed, &placed[compiled.placement])
+                .predict_deployed(
+                    &compiled.scenario,
+                    deployed,
+                    &placed[compiled.placement as usize],
+                )
                 .ok()
                 .and_then(|p| p.metric(row.metric)),
             Err(_) => None,

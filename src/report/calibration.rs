@@ -4,8 +4,8 @@
 //! ranking, flags).
 
 use super::evaluation::summary_markdown;
-use super::{condition_text, csv_table, markdown_table, sig};
-use crate::evaluate::RowEvaluation;
+use super::{condition_text, markdown_table, sig};
+use crate::evaluate::{RowEvaluation, ScopeSummaries};
 use crate::experiment::ValidExperiment;
 use crate::fit::Calibration;
 use crate::fit::uncertainty::Flag;
@@ -13,18 +13,25 @@ use crate::fitted::FittedModel;
 
 pub use crate::fitted::DataFile;
 
-/// Rows as an evaluation (same summaries as `infercal evaluate`).
-pub fn as_evaluations(c: &Calibration) -> Vec<RowEvaluation> {
-    c.rows
-        .iter()
-        .zip(&c.fits)
-        .map(|(row, fit)| RowEvaluation {
-            row: row.clone(),
-            predicted: fit.predicted,
-            infeasible_reason: fit.reason.clone(),
-            ratio: fit.predicted.zip(row.value.value()).map(|(p, m)| p / m),
-        })
-        .collect()
+/// Row `i` as an evaluation (the same summaries as `infercal evaluate`).
+pub fn evaluation_of(c: &Calibration, i: usize) -> RowEvaluation {
+    let (row, fit) = (&c.rows[i], &c.fits[i]);
+    RowEvaluation {
+        row: row.clone(),
+        predicted: fit.predicted,
+        infeasible_reason: fit.reason.clone(),
+        ratio: fit.predicted.zip(row.value.value()).map(|(p, m)| p / m),
+    }
+}
+
+/// Every row's evaluation counted into per-scope summaries, one row at a time (a
+/// million-row calibration never holds a second copy of its rows).
+pub fn scope_summaries(c: &Calibration) -> ScopeSummaries {
+    let mut scopes = ScopeSummaries::default();
+    for i in 0..c.rows.len() {
+        scopes.add(&evaluation_of(c, i));
+    }
+    scopes
 }
 
 /// `fitted.json` (see [`FittedModel`], its one definition).
@@ -36,8 +43,9 @@ pub fn fitted_json(
     FittedModel::new(e, c, data).to_json()
 }
 
-/// `residuals.csv`.
-pub fn residuals_csv(c: &Calibration) -> String {
+/// `residuals.csv`, written row by row to `out` (a million-row calibration's file is
+/// hundreds of megabytes: it is never held in memory whole).
+pub fn write_residuals_csv(c: &Calibration, out: impl std::io::Write) -> csv::Result<()> {
     let total: f64 = c.row_losses.iter().sum();
     let header = [
         "origin",
@@ -56,31 +64,29 @@ pub fn residuals_csv(c: &Calibration) -> String {
         "infeasible_reason",
     ];
     let na = super::exact_or_na;
-    let rows: Vec<Vec<String>> = c
-        .rows
-        .iter()
-        .zip(&c.fits)
-        .zip(c.weights.iter().zip(&c.row_losses))
-        .map(|((row, fit), (w, l))| {
-            vec![
-                row.origin.to_string(),
-                row.source.to_string(),
-                row.model.to_string(),
-                row.gpu.to_string(),
-                condition_text(&row.condition),
-                row.metric.to_string(),
-                row.stat.to_string(),
-                na(row.value.value()),
-                na(fit.predicted),
-                na(fit.predicted.zip(row.value.value()).map(|(p, m)| p / m)),
-                na(fit.residual),
-                format!("{w}"),
-                format!("{}", if total > 0.0 { l / total } else { 0.0 }),
-                fit.reason.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    csv_table(&header, &rows)
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(header)?;
+    let rows = c.rows.iter().zip(&c.fits);
+    for ((row, fit), (w, l)) in rows.zip(c.weights.iter().zip(&c.row_losses)) {
+        writer.write_record([
+            row.origin.to_string(),
+            row.source.to_string(),
+            row.model.to_string(),
+            row.gpu.to_string(),
+            condition_text(&row.condition),
+            row.metric.to_string(),
+            row.stat.to_string(),
+            na(row.value.value()),
+            na(fit.predicted),
+            na(fit.predicted.zip(row.value.value()).map(|(p, m)| p / m)),
+            na(fit.residual),
+            format!("{w}"),
+            format!("{}", if total > 0.0 { l / total } else { 0.0 }),
+            fit.reason.clone().unwrap_or_default(),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
 }
 
 /// A parameter estimate as table cells: `name [group]`, value, std error, 95 % interval, unit.
@@ -132,14 +138,14 @@ fn joined(flags: &[Flag]) -> String {
     sentences.join("; ")
 }
 
-fn worst_rows(evals: &[RowEvaluation], c: &Calibration) -> String {
+fn worst_rows(c: &Calibration) -> String {
     let mut order: Vec<usize> = (0..c.rows.len()).collect();
     order.sort_by(|&a, &b| c.row_losses[b].total_cmp(&c.row_losses[a]).then(a.cmp(&b)));
     let rows: Vec<Vec<String>> = order
         .into_iter()
         .take(10)
         .map(|i| {
-            let e = &evals[i];
+            let e = &evaluation_of(c, i);
             let num = |x: Option<f64>| x.map_or("N/A".into(), |v| sig(v, 4));
             vec![
                 e.row.origin.to_string(),
@@ -217,7 +223,6 @@ fn memory_check(c: &Calibration) -> String {
 
 /// `report.md`.
 pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) -> String {
-    let evals = as_evaluations(c);
     let mut out = format!("# Calibration `{}`\n\n{}\n\n", e.name, e.description);
     out.push_str(&format!(
         "Model `{}`; {} rows from {}; loss {} (grid stage best {}); {} objective evaluations in {:.2} s; seed {}.{}\n\n",
@@ -245,12 +250,17 @@ pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) 
         c.assumptions.label()
     ));
     out.push_str("## Fit summary\n\n");
-    let scopes = crate::evaluate::scopes(&evals);
+    let scopes = scope_summaries(c).in_reading_order();
     out.push_str(&summary_markdown(
         "scope",
         scopes.iter().map(|(n, s)| (n.clone(), s)).collect(),
     ));
-    let ratios: Vec<f64> = evals.iter().filter_map(|e| e.ratio).collect();
+    let ratios: Vec<f64> = c
+        .rows
+        .iter()
+        .zip(&c.fits)
+        .filter_map(|(row, fit)| fit.predicted.zip(row.value.value()).map(|(p, m)| p / m))
+        .collect();
     if let (Some(min), Some(max)) = (
         ratios.iter().copied().reduce(f64::min),
         ratios.iter().copied().reduce(f64::max),
@@ -262,7 +272,7 @@ pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) 
     }
     out.push_str(&memory_check(c));
     out.push_str("\n## Worst rows\n\n");
-    out.push_str(&worst_rows(&evals, c));
+    out.push_str(&worst_rows(c));
     if c.hypotheses.len() > 1 {
         out.push_str("\n## Hypotheses ranked\n\n");
         let rows: Vec<Vec<String>> = c

@@ -1,6 +1,9 @@
 //! SVG plots of a calibration, drawn with plotters' SVG backend into strings (no system
 //! fonts needed): `parity.svg` (predicted vs measured, log-log, one colour per GPU, the
 //! y = x line and a ±25 % band) and `residuals.svg` (log residual per row, grouped by GPU).
+//! Above [`MAX_PLOT_POINTS`] points a plot draws an evenly strided sample and says so in
+//! its title: every point is a few hundred bytes of SVG, and a million-row plot would be
+//! a file no browser opens.
 
 use plotters::prelude::*;
 
@@ -16,6 +19,25 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
 ];
+
+/// The most points a plot draws.
+pub const MAX_PLOT_POINTS: usize = 50_000;
+
+/// Every k-th point, for the smallest k that keeps at most [`MAX_PLOT_POINTS`], and the
+/// title's note saying so (empty when every point is drawn).
+fn thinned<T: Copy>(points: &[T]) -> (Vec<T>, String) {
+    if points.len() <= MAX_PLOT_POINTS {
+        return (points.to_vec(), String::new());
+    }
+    let stride = points.len().div_ceil(MAX_PLOT_POINTS);
+    let kept: Vec<T> = points.iter().step_by(stride).copied().collect();
+    let note = format!(
+        " — {} of {} points (every {stride}th)",
+        kept.len(),
+        points.len()
+    );
+    (kept, note)
+}
 
 fn gpus(c: &Calibration) -> Vec<String> {
     let mut g: Vec<String> = c.rows.iter().map(|r| r.gpu.to_string()).collect();
@@ -110,12 +132,13 @@ fn draw_residuals(c: &Calibration, out: &mut String) -> PlotResult {
         .filter_map(|(r, f)| Some((gpus.iter().position(|g| *g == r.gpu)?, f.residual?)))
         .collect();
     rows.sort_by_key(|r| r.0);
+    let (rows, note) = thinned(&rows);
     let limit = rows.iter().map(|r| r.1.abs()).fold(0.5, f64::max) * 1.1;
     let root = SVGBackend::with_string(out, (900, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "log residual ln(predicted/measured) per row, grouped by GPU",
+            format!("log residual ln(predicted/measured) per row, grouped by GPU{note}"),
             ("sans-serif", 18),
         )
         .margin(16)
@@ -171,8 +194,10 @@ pub fn parity_points_svg(
     gpus: &[String],
     points: &[(f64, f64, usize)],
 ) -> Result<String, PlotError> {
+    let (points, note) = thinned(points);
     let mut out = String::new();
-    draw_parity(title, gpus, points, &mut out).map_err(PlotError::from_drawing)?;
+    draw_parity(&format!("{title}{note}"), gpus, &points, &mut out)
+        .map_err(PlotError::from_drawing)?;
     Ok(out)
 }
 
@@ -191,4 +216,20 @@ pub fn residuals_svg(c: &Calibration) -> Result<String, PlotError> {
     let mut out = String::new();
     draw_residuals(c, &mut out).map_err(PlotError::from_drawing)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plot_of_more_points_than_the_cap_draws_a_stride_and_says_so() {
+        let points: Vec<usize> = (0..120_001).collect();
+        let (kept, note) = thinned(&points);
+        assert!(kept.len() <= MAX_PLOT_POINTS);
+        assert_eq!(kept[1] - kept[0], 3);
+        assert!(note.contains("of 120001 points (every 3th)"), "{note}");
+        let (all, none) = thinned(&points[..MAX_PLOT_POINTS]);
+        assert_eq!((all.len(), none.as_str()), (MAX_PLOT_POINTS, ""));
+    }
 }

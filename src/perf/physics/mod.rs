@@ -15,7 +15,7 @@
 
 mod resolve;
 
-pub use resolve::{Deployed, PlacedParams, kv_precision, resolve_tp};
+pub use resolve::{Deployed, PlacedParams, kv_precision, placement, resolve_tp};
 
 use super::{Bound, Infeasible};
 use crate::precision::Precision;
