@@ -156,7 +156,7 @@ fn body_text(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> String
     let p = match outcome {
         Ok(p) => p,
         Err(why) => {
-            out.push_str(&format!("feasible            no: {why}\n"));
+            out.push_str(&format!("{:<22}no: {why}\n", "feasible"));
             return out;
         }
     };
