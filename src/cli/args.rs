@@ -80,22 +80,24 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// trtllm-bench-dli (TensorRT-LLM 0.9.0 static-batch table), genai-perf
-    /// (profile_export_genai_perf .csv or .json) or trtllm-perf-overview.
+    /// (profile_export_genai_perf .csv or .json), trtllm-perf-overview, or vllm-bench
+    /// (`vllm bench serve --save-result` JSON; one run per object or line).
     #[arg(value_name = "FORMAT")]
     pub format: Format,
     /// Files to convert.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
-    /// Model, for formats that do not record it (GenAI-Perf CSV).
+    /// Model, for formats that do not record it (GenAI-Perf CSV), or to name the catalog's model
+    /// when a vLLM result names a path or hub id.
     #[arg(long)]
     pub model: Option<String>,
-    /// GPU, for formats that do not record it (GenAI-Perf).
+    /// GPU, for formats that do not record it (GenAI-Perf, vLLM).
     #[arg(long)]
     pub gpu: Option<String>,
-    /// Tensor-parallel degree, for formats that do not record it (GenAI-Perf).
+    /// Tensor-parallel degree, for formats that do not record it (GenAI-Perf, vLLM).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub tp: Option<u32>,
-    /// Weight precision, for formats that do not record it (GenAI-Perf).
+    /// Weight precision, for formats that do not record it (GenAI-Perf, vLLM).
     #[arg(long)]
     pub precision: Option<Precision>,
     /// Serving engine to record.

@@ -89,9 +89,6 @@ fn convert_all(
 
 /// Flags for facts a format records itself would be ignored: they are refused instead.
 fn refuse_flags_the_format_records(format: Format, a: &ImportArgs) -> Result<()> {
-    if format == Format::GenaiPerf {
-        return Ok(());
-    }
     let given = [
         ("--model", a.model.is_some()),
         ("--gpu", a.gpu.is_some()),
@@ -100,9 +97,26 @@ fn refuse_flags_the_format_records(format: Format, a: &ImportArgs) -> Result<()>
         ("--engine", a.engine.is_some()),
         ("--concurrency", a.concurrency.is_some()),
     ];
-    match given.iter().find(|(_, set)| *set) {
+    // The flags each format takes: what its files leave out (a vLLM result names its
+    // model by a path or hub id, so --model may name the catalog's).
+    let takes: &[&str] = match format {
+        Format::GenaiPerf => &[
+            "--model",
+            "--gpu",
+            "--tp",
+            "--precision",
+            "--engine",
+            "--concurrency",
+        ],
+        Format::VllmBench => &["--model", "--gpu", "--tp", "--precision", "--engine"],
+        Format::TrtllmBenchDli | Format::TrtllmPerfOverview => &[],
+    };
+    match given
+        .iter()
+        .find(|(flag, set)| *set && !takes.contains(flag))
+    {
         Some((flag, _)) => Err(BadInput(format!(
-            "{flag} applies to genai-perf only: {} records it in the file",
+            "{flag} does not apply to {}: it records that in the file",
             a.format
         ))
         .into()),

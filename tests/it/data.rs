@@ -162,6 +162,52 @@ fn import_converts_the_real_tables() {
 }
 
 #[test]
+fn vllm_results_import_to_rows_check_data_accepts() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vllm-bench");
+    let target = scratch_dir().join("vllm.csv");
+    let t = target.display().to_string();
+    let closed = format!("{dir}/vllm-llama-3.1-8b-concurrency16.json");
+    let appended = format!("{dir}/vllm-llama-3.1-8b-append.json");
+    let out = infercal(&[
+        "import",
+        "vllm-bench",
+        &closed,
+        &appended,
+        "--gpu",
+        "h100-sxm",
+        "--tp",
+        "1",
+        "--precision",
+        "fp8",
+        "-o",
+        &t,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = infercal(&["check-data", &t]);
+    assert!(
+        check.status.success() && stdout(&check).contains("24 rows"),
+        "{}",
+        stdout(&check)
+    );
+    let refused = infercal(&[
+        "import",
+        "vllm-bench",
+        &format!("{dir}/vllm-llama-3.1-8b-rate4.json"),
+        "--gpu",
+        "h100-sxm",
+        "--tp",
+        "1",
+        "--precision",
+        "fp8",
+    ]);
+    assert!(assert_one_line_bad_input(&refused).contains("request_rate"));
+}
+
+#[test]
 fn import_names_the_missing_flag_and_bad_formats() {
     let json = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -177,7 +223,7 @@ fn import_names_the_missing_flag_and_bad_formats() {
         "fp8",
     ]));
     assert!(err.contains("--gpu is required"), "{err}");
-    let err = assert_one_line_bad_input(&infercal(&["import", "vllm-bench", json]));
+    let err = assert_one_line_bad_input(&infercal(&["import", "sglang-bench", json]));
     assert!(err.contains("trtllm-bench-dli"), "{err}");
 }
 

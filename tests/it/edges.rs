@@ -393,7 +393,7 @@ fn flags_a_format_records_itself_are_refused_not_ignored() {
         "--gpu",
         "a100-sxm-80gb",
     ]);
-    assert!(assert_one_line_bad_input(&out).contains("--gpu applies to genai-perf only"));
+    assert!(assert_one_line_bad_input(&out).contains("--gpu does not apply to trtllm-bench-dli"));
     let cv = infercal(&["cv", "serving-global", "--compare", "serving-per-gpu"]);
     assert_eq!(cv.status.code(), Some(2), "{}", stderr(&cv));
 }

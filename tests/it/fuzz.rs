@@ -360,3 +360,19 @@ fn import_genai_perf() {
     };
     fuzz_import(Format::GenaiPerf, bases, overrides);
 }
+
+#[test]
+fn import_vllm_bench() {
+    let bases = vec![
+        fixture("vllm-bench/vllm-llama-3.1-8b-concurrency16.json"),
+        fixture("vllm-bench/vllm-llama-3.1-8b-append.json"),
+        fixture("vllm-bench/vllm-llama-3.1-8b-burst.json"),
+    ];
+    let overrides = Overrides {
+        gpu: Some("h100-sxm".into()),
+        tp: Some(1),
+        precision: Some(infercal::precision::Precision::Fp8),
+        ..Overrides::default()
+    };
+    fuzz_import(Format::VllmBench, bases, overrides);
+}

@@ -51,6 +51,9 @@ pub fn scratch_dir() -> PathBuf {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
+    // A process id is reused across runs: a directory left by an earlier run with the
+    // same id would hold files a test's `--out` must not find (calibrate refuses them).
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }

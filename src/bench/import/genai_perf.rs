@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, Run, at, keep};
+use super::{Overrides, Run, at, keep, token_count};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -294,25 +294,6 @@ fn json_number(
     }
 }
 
-/// A token count from an export: a whole number of tokens from 1 to `u32::MAX`. Nothing
-/// is clamped: an impossible length is an error.
-fn token_count(file: &str, what: &str, v: f64) -> Result<u32, DataError> {
-    let rounded = v.round();
-    if v.is_finite() && (1.0..=f64::from(u32::MAX)).contains(&rounded) {
-        Ok(rounded as u32)
-    } else {
-        Err(at(
-            file,
-            1,
-            1,
-            format!(
-                "{what}: expected a token count from 1 to {}, found {v}",
-                u32::MAX
-            ),
-        ))
-    }
-}
-
 /// The concurrency in a file name such as `llama3-8b-concurrency10.csv`.
 fn concurrency_in_name(file: &str) -> Option<f64> {
     let name = file.rsplit('/').next()?;
@@ -326,14 +307,12 @@ fn concurrency_in_name(file: &str) -> Option<f64> {
 }
 
 fn required<T>(value: Option<T>, file: &str, flag: &str, what: &str) -> Result<T, DataError> {
-    value.ok_or_else(|| {
-        at(
-            file,
-            1,
-            1,
-            format!("{flag} is required: GenAI-Perf exports do not record {what}"),
-        )
-    })
+    super::required(
+        value,
+        file,
+        flag,
+        &format!("GenAI-Perf exports do not record {what}"),
+    )
 }
 
 /// The mean input and output lengths the export measured, as token counts.

@@ -1,13 +1,15 @@
 //! Importers: benchmark-tool outputs in their original formats converted into the tidy
 //! schema. Each format is one module: `trtllm_dli` (the TensorRT-LLM 0.9.0 static-batch
-//! table), `genai_perf` (GenAI-Perf `profile_export_genai_perf` CSV and JSON) and
-//! `perf_overview` (TensorRT-LLM's published max-throughput table). Fields a format does
+//! table), `genai_perf` (GenAI-Perf `profile_export_genai_perf` CSV and JSON),
+//! `perf_overview` (TensorRT-LLM's published max-throughput table) and `vllm_bench`
+//! (`vllm bench serve --save-result` JSON). Fields a format does
 //! not record come from [`Overrides`]; a missing one is an error naming the flag. Every
 //! rejection names the file, and for tables the line, column and what was expected.
 
 pub mod genai_perf;
 pub mod perf_overview;
 pub mod trtllm_dli;
+pub mod vllm_bench;
 
 use std::str::FromStr;
 
@@ -26,6 +28,8 @@ pub enum Format {
     GenaiPerf,
     /// TensorRT-LLM performance-overview table: max-load output tok/s.
     TrtllmPerfOverview,
+    /// `vllm bench serve --save-result` (or `benchmark_serving.py --save-result`) JSON.
+    VllmBench,
 }
 
 impl Format {
@@ -35,6 +39,7 @@ impl Format {
             Format::TrtllmBenchDli => "trtllm-bench-dli",
             Format::GenaiPerf => "genai-perf",
             Format::TrtllmPerfOverview => "trtllm-perf-overview",
+            Format::VllmBench => "vllm-bench",
         }
     }
 }
@@ -53,11 +58,13 @@ impl FromStr for Format {
             "trtllm-bench-dli" => Ok(Format::TrtllmBenchDli),
             "genai-perf" => Ok(Format::GenaiPerf),
             "trtllm-perf-overview" => Ok(Format::TrtllmPerfOverview),
+            "vllm-bench" => Ok(Format::VllmBench),
             other => Err(UnknownChoice {
                 what: "format",
                 given: other.to_string(),
-                expected: "expected trtllm-bench-dli, genai-perf or trtllm-perf-overview"
-                    .to_string(),
+                expected:
+                    "expected trtllm-bench-dli, genai-perf, trtllm-perf-overview or vllm-bench"
+                        .to_string(),
             }),
         }
     }
@@ -128,6 +135,7 @@ fn convert(
         Format::TrtllmBenchDli => trtllm_dli::import(file, text, catalog, skipped),
         Format::GenaiPerf => genai_perf::import(file, text, catalog, overrides, skipped),
         Format::TrtllmPerfOverview => perf_overview::import(file, text, catalog, skipped),
+        Format::VllmBench => vllm_bench::import(file, text, catalog, overrides, skipped),
     }
 }
 
@@ -216,6 +224,36 @@ pub(crate) fn checked_record(
         ));
     }
     Ok((line, record))
+}
+
+/// A token count from an export: a whole number of tokens from 1 to `u32::MAX`. Nothing
+/// is clamped: an impossible length is an error.
+pub(crate) fn token_count(file: &str, what: &str, v: f64) -> Result<u32, DataError> {
+    let rounded = v.round();
+    if v.is_finite() && (1.0..=f64::from(u32::MAX)).contains(&rounded) {
+        Ok(rounded as u32)
+    } else {
+        Err(at(
+            file,
+            1,
+            1,
+            format!(
+                "{what}: expected a token count from 1 to {}, found {v}",
+                u32::MAX
+            ),
+        ))
+    }
+}
+
+/// `value`, or the error that `flag` is required because of `reason` (what the format
+/// does not record).
+pub(crate) fn required<T>(
+    value: Option<T>,
+    file: &str,
+    flag: &str,
+    reason: &str,
+) -> Result<T, DataError> {
+    value.ok_or_else(|| at(file, 1, 1, format!("{flag} is required: {reason}")))
 }
 
 /// An error at a place in a file.

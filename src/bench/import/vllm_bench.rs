@@ -1,0 +1,309 @@
+//! vLLM serving-benchmark results: the JSON that `vllm bench serve --save-result` (and the
+//! older `benchmarks/benchmark_serving.py --save-result`) writes, one run per object;
+//! `--append-result` appends one object per line, and each becomes a run. The load is
+//! what the file records: `max_concurrency` clients with `request_rate` `"inf"` is a
+//! closed loop (concurrency), and neither is every prompt sent at once, whose throughput
+//! is the saturated rate (its latencies include the whole burst's queue, so only the
+//! throughputs are imported). A finite `request_rate` (Poisson or gamma arrivals) is
+//! refused with its reason: the benchmark schema has no arrival-rate column yet, and a
+//! row without one would read back as saturated. TTFT, ITL and end-to-end latency become `ttft_s`, `itl_s` and `e2e_s`
+//! at every statistic the file holds (mean, median as p50, p90, p95, p99); the throughputs
+//! become `output_tok_s` and `req_per_s`. ISL and OSL are the mean lengths of the
+//! completed requests. GPU, TP and precision are not recorded: they come from flags.
+//!
+//! ## References
+//! - vLLM, `vllm/benchmarks/serve.py` (commit 009e6d4a): the `result` dict of
+//!   `benchmark()` and the `result_json` fields `main` adds (`request_rate` written as the
+//!   string `"inf"` when unlimited, `max_concurrency` as `null` when unset).
+
+use serde_json::Value;
+
+use super::{Overrides, Run, at, keep, required, token_count};
+use crate::bench::{BenchRow, DataError, Metric, Observed, Origin};
+use crate::catalog::Catalog;
+use crate::scenario::{Condition, Stat};
+
+const SOURCE: &str = "vllm-bench";
+const FORMAT: &str = "vLLM benchmark results";
+
+/// (key infix, metric): `mean_ttft_ms`, `p99_itl_ms`, …
+const LATENCIES: [(&str, Metric); 3] = [
+    ("ttft", Metric::TtftS),
+    ("itl", Metric::ItlS),
+    ("e2el", Metric::E2eS),
+];
+/// (key prefix, statistic).
+const STATS: [(&str, Stat); 5] = [
+    ("mean", Stat::Mean),
+    ("median", Stat::P50),
+    ("p90", Stat::P90),
+    ("p95", Stat::P95),
+    ("p99", Stat::P99),
+];
+const THROUGHPUTS: [(&str, Metric); 2] = [
+    ("output_throughput", Metric::OutputTokS),
+    ("request_throughput", Metric::ReqPerS),
+];
+
+/// Converts every run in `text` (one JSON object, or one per line).
+pub fn import(
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    o: &Overrides,
+    mut skipped: Option<&mut Vec<DataError>>,
+) -> Result<Vec<BenchRow>, DataError> {
+    let mut rows = Vec::new();
+    let mut runs = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut count = 0;
+    loop {
+        let offset = runs.byte_offset();
+        let Some(doc) = runs.next() else { break };
+        let doc = doc.map_err(|e| {
+            at(
+                file,
+                e.line() as u64,
+                e.column(),
+                format!("not valid JSON: {e}"),
+            )
+        })?;
+        let line = text[..offset].matches('\n').count() as u64 + 1;
+        let line = line + text[offset..].chars().take_while(|c| *c == '\n').count() as u64;
+        count += 1;
+        rows.extend(run_rows(file, line, &doc, catalog, o, &mut skipped)?);
+    }
+    if count == 0 {
+        return Err(at(file, 1, 1, "no run: an empty vLLM benchmark result"));
+    }
+    Ok(rows)
+}
+
+/// The place of `key` in the run starting on `line`, for errors.
+fn fail(file: &str, line: u64, key: &str, problem: impl std::fmt::Display) -> DataError {
+    at(file, line, 1, format!("{key}: {problem}"))
+}
+
+/// `doc[key]` as a number (`None` when absent or null).
+fn number(file: &str, line: u64, doc: &Value, key: &str) -> Result<Option<f64>, DataError> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| fail(file, line, key, format!("expected a number, found {v}"))),
+    }
+}
+
+/// The load the run was driven by, from `request_rate` and `max_concurrency`.
+fn condition(file: &str, line: u64, doc: &Value) -> Result<Condition, DataError> {
+    let rate = match doc.get("request_rate") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "inf" => None,
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|r| *r > 0.0 && r.is_finite())
+                .ok_or_else(|| {
+                    fail(
+                        file,
+                        line,
+                        "request_rate",
+                        format!("expected a positive number of requests/s or \"inf\", found {v}"),
+                    )
+                })?,
+        ),
+    };
+    let clients = number(file, line, doc, "max_concurrency")?;
+    if let Some(c) = clients
+        && !((1.0..=1e6).contains(&c) && c.fract() == 0.0)
+    {
+        return Err(fail(
+            file,
+            line,
+            "max_concurrency",
+            format!("expected a whole number of clients from 1 to 1e6, found {c}"),
+        ));
+    }
+    match (rate, clients) {
+        (None, Some(clients)) => Ok(Condition::Concurrency { clients }),
+        (None, None) => Ok(Condition::Saturated),
+        (Some(rps), _) => Err(fail(
+            file,
+            line,
+            "request_rate",
+            format!(
+                "{rps} req/s: runs at an arrival rate cannot be imported yet (the benchmark schema has no arrival-rate column); import runs with --max-concurrency and --request-rate inf"
+            ),
+        )),
+    }
+}
+
+/// Mean input and output lengths of the completed requests.
+fn lengths(file: &str, line: u64, doc: &Value) -> Result<(u32, u32), DataError> {
+    let completed = number(file, line, doc, "completed")?
+        .filter(|c| *c >= 1.0)
+        .ok_or_else(|| {
+            fail(
+                file,
+                line,
+                "completed",
+                "expected at least one completed request",
+            )
+        })?;
+    let mean = |key: &str| -> Result<u32, DataError> {
+        let total = number(file, line, doc, key)?
+            .ok_or_else(|| fail(file, line, key, format!("missing: not a {FORMAT} file")))?;
+        token_count(file, key, total / completed)
+    };
+    Ok((mean("total_input_tokens")?, mean("total_output_tokens")?))
+}
+
+/// The rows of the run `doc`, which starts on `line`.
+fn run_rows(
+    file: &str,
+    line: u64,
+    doc: &Value,
+    catalog: &Catalog,
+    o: &Overrides,
+    skipped: &mut Option<&mut Vec<DataError>>,
+) -> Result<Vec<BenchRow>, DataError> {
+    if !doc.is_object() {
+        return Err(at(
+            file,
+            line,
+            1,
+            format!("expected a JSON object: not a {FORMAT} file"),
+        ));
+    }
+    let run = run_of(file, line, doc, catalog, o)?;
+    let name = file.rsplit('/').next().unwrap_or(file).to_string();
+    let mut rows = Vec::new();
+    for (key, metric, stat, divisor) in measured(&run.condition) {
+        let Some(v) = number(file, line, doc, &key)? else {
+            continue;
+        };
+        let value = Some(v / divisor)
+            .filter(|v| crate::bench::value_in_range(*v))
+            .ok_or_else(|| {
+                fail(
+                    file,
+                    line,
+                    &key,
+                    format!("expected a positive number, found {v}"),
+                )
+            });
+        if let Some(v) = keep(value, skipped)? {
+            rows.push(run.row(metric, stat, Observed::Value(v), name.clone()));
+        }
+    }
+    if rows.is_empty() && skipped.is_none() {
+        return Err(at(
+            file,
+            line,
+            1,
+            format!("no latency or throughput found: not a {FORMAT} file"),
+        ));
+    }
+    Ok(rows)
+}
+
+/// (key, metric, statistic, divisor to the schema's unit) of every figure a run under
+/// `condition` is imported with: a burst of every prompt at once keeps its throughputs
+/// only.
+fn measured(condition: &Condition) -> Vec<(String, Metric, Stat, f64)> {
+    let mut out = Vec::new();
+    if !matches!(condition, Condition::Saturated) {
+        for (infix, metric) in LATENCIES {
+            for (prefix, stat) in STATS {
+                out.push((format!("{prefix}_{infix}_ms"), metric, stat, 1000.0));
+            }
+        }
+    }
+    for (key, metric) in THROUGHPUTS {
+        out.push((key.to_string(), metric, Stat::Mean, 1.0));
+    }
+    out
+}
+
+/// The catalog model `--model` or the file's `model_id` names.
+fn model_of<'c>(
+    file: &str,
+    line: u64,
+    name: Option<String>,
+    catalog: &'c Catalog,
+) -> Result<&'c crate::catalog::Model, DataError> {
+    let name = name.ok_or_else(|| {
+        fail(
+            file,
+            line,
+            "model_id",
+            format!("missing: not a {FORMAT} file (or pass --model)"),
+        )
+    })?;
+    catalog
+        .model(&name)
+        .map_err(|e| at(file, line, 1, format!("model_id: {e} (or pass --model)")))
+}
+
+/// What every row of the run shares, from the file and the flags.
+fn run_of(
+    file: &str,
+    line: u64,
+    doc: &Value,
+    catalog: &Catalog,
+    o: &Overrides,
+) -> Result<Run, DataError> {
+    let recorded = |key: &str| doc.get(key).and_then(Value::as_str).map(String::from);
+    let model = model_of(
+        file,
+        line,
+        o.model.clone().or(recorded("model_id")),
+        catalog,
+    )?;
+    let not_recorded = |what: &str| format!("{FORMAT} do not record {what}");
+    let gpu = catalog
+        .gpu(&required(
+            o.gpu.clone(),
+            file,
+            "--gpu",
+            &not_recorded("the GPU"),
+        )?)
+        .map_err(|e| at(file, 1, 1, e.to_string()))?;
+    let tp = required(
+        o.tp,
+        file,
+        "--tp",
+        &not_recorded("the tensor-parallel degree"),
+    )?;
+    let precision = required(
+        o.precision,
+        file,
+        "--precision",
+        &not_recorded("the precision"),
+    )?;
+    let (isl, osl) = lengths(file, line, doc)?;
+    let engine = o
+        .engine
+        .clone()
+        .or(recorded("backend"))
+        .unwrap_or_else(|| "vllm".to_string());
+    Ok(Run {
+        source: SOURCE.to_string().into(),
+        model: model.slug.clone().into(),
+        gpu: gpu.slug.clone().into(),
+        tp,
+        pp: 1,
+        precision,
+        engine: engine.into(),
+        isl,
+        osl,
+        condition: condition(file, line, doc)?,
+        origin: Origin {
+            file: file.to_string().into(),
+            line,
+        },
+    })
+}
+
+#[cfg(test)]
+#[path = "vllm_tests.rs"]
+mod tests;
