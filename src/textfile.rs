@@ -45,6 +45,47 @@ pub fn read(path: &Path) -> std::io::Result<String> {
     })
 }
 
+/// FNV-1a over 64 bits, fed in pieces: the stable content hash of provenance (not for
+/// security). A file hashed as it streams gets the hash of its whole text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentHash(u64);
+
+impl Default for ContentHash {
+    fn default() -> Self {
+        ContentHash(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl ContentHash {
+    /// Feeds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// The hash as provenance files write it: `fnv1a64:` and 16 hex digits.
+    pub fn finish(self) -> String {
+        format!("fnv1a64:{:016x}", self.0)
+    }
+}
+
+/// The [`ContentHash`] of the file at `path`, read in pieces (a file of any size costs a
+/// buffer, not its size).
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = ContentHash::default();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(hash.finish());
+        }
+        hash.update(&buffer[..read]);
+    }
+}
+
 /// A place in a text file: `file:line:column`, both 1-based. Every error that points into
 /// a file (benchmark CSV, catalog and experiment TOML, parameter JSON) carries one.
 #[derive(Debug, Clone, PartialEq, Eq)]

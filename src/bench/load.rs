@@ -64,27 +64,9 @@ pub enum DataError {
     },
 }
 
-/// The text of benchmark file `path` and the name to report it by: from disk, or the
-/// embedded copy when no such file exists but an embedded one has that name (for example
-/// `data/benchmarks/nim-sizing-rag-5000-500.csv`).
-pub fn read_source(path: &str) -> Result<(String, String), DataError> {
-    if !Path::new(path).exists()
-        && let Some((name, text)) = embedded_file(path)
-    {
-        return Ok((name.to_string(), text.to_string()));
-    }
-    let text = crate::textfile::read(Path::new(path)).map_err(|e| {
-        let embedded: Vec<&str> = EMBEDDED_FILES.iter().map(|(n, _)| *n).collect();
-        DataError::Io {
-            path: path.to_string(),
-            message: format!("{e} (embedded files: {})", embedded.join(", ")),
-        }
-    })?;
-    Ok((path.to_string(), text))
-}
-
 /// Reads and parses benchmark file `path`: from disk, streamed (a file's text is never
-/// held whole), or the embedded copy when no such file exists (see [`read_source`]).
+/// held whole), or the embedded copy when no such file exists but an embedded one has that
+/// name (for example `data/benchmarks/nim-sizing-rag-5000-500.csv`).
 pub fn load_file(path: &str, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
     let mut rows = Vec::new();
     load_file_into(path, catalog, &mut rows)?;

@@ -372,14 +372,11 @@ impl ValidExperiment {
     }
 }
 
-/// FNV-1a, 64 bits: a stable content hash for provenance (not for security).
+/// The [`crate::textfile::ContentHash`] of `bytes`: the provenance hash of a text.
 pub fn content_hash(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("fnv1a64:{hash:016x}")
+    let mut hash = crate::textfile::ContentHash::default();
+    hash.update(bytes);
+    hash.finish()
 }
 
 #[cfg(test)]
