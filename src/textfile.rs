@@ -71,21 +71,6 @@ impl ContentHash {
     }
 }
 
-/// The [`ContentHash`] of the file at `path`, read in pieces (a file of any size costs a
-/// buffer, not its size).
-pub fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hash = ContentHash::default();
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            return Ok(hash.finish());
-        }
-        hash.update(&buffer[..read]);
-    }
-}
-
 /// A place in a text file: `file:line:column`, both 1-based. Every error that points into
 /// a file (benchmark CSV, catalog and experiment TOML, parameter JSON) carries one.
 #[derive(Debug, Clone, PartialEq, Eq)]

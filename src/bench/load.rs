@@ -14,7 +14,7 @@ use super::{
 use crate::catalog::Catalog;
 use crate::precision::Precision;
 use crate::scenario::{Condition, Stat, check_tp};
-use crate::textfile::SourcePos;
+use crate::textfile::{ContentHash, SourcePos};
 
 /// The schema's columns, in their canonical order.
 pub const COLUMNS: [&str; 17] = [
@@ -121,12 +121,66 @@ pub fn for_each_row(
     catalog: &Catalog,
     sink: &mut dyn FnMut(BenchRow),
 ) -> Result<usize, DataError> {
+    let (name, input) = open_source(path)?;
+    read_each_row(&name, input, catalog, sink)
+}
+
+/// Where a data file's rows came from: the name it was read by (an embedded file's own
+/// name when no such file is on disk), the [`ContentHash`] of its bytes and its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The name read by.
+    pub name: String,
+    /// The content hash of every byte read.
+    pub hash: String,
+    /// Rows loaded.
+    pub rows: usize,
+}
+
+/// Like [`load_file_into`], hashing the bytes as they stream past the parser: one read
+/// of the file gives both its rows and its provenance.
+pub fn load_file_with_provenance(
+    path: &str,
+    catalog: &Catalog,
+    rows: &mut Vec<BenchRow>,
+) -> Result<Provenance, DataError> {
+    let (name, input) = open_source(path)?;
+    let mut hash = ContentHash::default();
+    let hashed = Hashed {
+        inner: input,
+        hash: &mut hash,
+    };
+    let count = read_each_row(&name, hashed, catalog, &mut |row| rows.push(row))?;
+    Ok(Provenance {
+        name,
+        hash: hash.finish(),
+        rows: count,
+    })
+}
+
+/// A reader that feeds every byte it passes on to a [`ContentHash`].
+struct Hashed<'h, R> {
+    inner: R,
+    hash: &'h mut ContentHash,
+}
+
+impl<R: Read> Read for Hashed<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The file at `path` and the name to report it by, or the embedded copy of that name
+/// when no such file exists.
+fn open_source(path: &str) -> Result<(String, Box<dyn Read>), DataError> {
     if !Path::new(path).exists()
         && let Some((name, text)) = embedded_file(path)
     {
-        return read_each_row(name, text.as_bytes(), catalog, sink);
+        return Ok((name.to_string(), Box::new(text.as_bytes())));
     }
-    read_each_row(path, open_data_file(path)?, catalog, sink)
+    Ok((path.to_string(), Box::new(open_data_file(path)?)))
 }
 
 /// The benchmark file at `path`, buffered; an error lists the embedded files.

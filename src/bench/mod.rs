@@ -17,7 +17,8 @@ pub use check::{Finding, check_rows};
 pub(crate) use lines::LineIndex;
 pub(crate) use load::in_range as value_in_range;
 pub use load::{
-    COLUMNS, DataError, for_each_row, load_csv, load_file, load_file_into, load_reader,
+    COLUMNS, DataError, Provenance, for_each_row, load_csv, load_file, load_file_into,
+    load_file_with_provenance, load_reader,
 };
 pub use name::{Interner, Name};
 

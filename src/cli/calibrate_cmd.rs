@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use infercal::bench::{embedded_file, load_file_into};
+use infercal::bench::{embedded_file, load_file_with_provenance};
 use infercal::catalog::Catalog;
 use infercal::experiment::{
     DEFAULT_EXPERIMENT, EMBEDDED, ValidExperiment, content_hash, parse, validate,
@@ -130,32 +130,17 @@ pub(super) fn load(
     let mut rows = Vec::new();
     let mut files = Vec::new();
     for path in &experiment.data {
-        // Rows stream into one vector and the hash is read in pieces: a file's text is
-        // never held whole (a million-row file is a hundred megabytes of it).
-        let before = rows.len();
-        load_file_into(path, catalog, &mut rows)?;
-        let (name, hash) = provenance(path)?;
+        // Rows stream into one vector, hashed on the way: a file's text is never held
+        // whole (a million-row file is a hundred megabytes of it), nor read twice.
+        let read = load_file_with_provenance(path, catalog, &mut rows)?;
         files.push(DataFile {
-            path: name,
-            hash,
-            rows: rows.len() - before,
+            path: read.name,
+            hash: read.hash,
+            rows: read.rows,
         });
     }
     experiment.check_rows(&rows)?;
     Ok((experiment, rows, files))
-}
-
-/// The name a data file is recorded by (the embedded name when no such file exists on
-/// disk) and its content hash.
-fn provenance(path: &str) -> Result<(String, String)> {
-    if !Path::new(path).exists()
-        && let Some((name, text)) = embedded_file(path)
-    {
-        return Ok((name.to_string(), content_hash(text.as_bytes())));
-    }
-    let hash = infercal::textfile::hash_file(Path::new(path))
-        .with_context(|| format!("hashing {path}"))?;
-    Ok((path.to_string(), hash))
 }
 
 /// The files a calibration writes.
