@@ -194,11 +194,8 @@ impl ScopeSummaries {
             }
         }
     }
-}
 
-impl ScopeSummaries {
-    /// The summaries in reading order, as [`scopes`] gives them: overall, each metric,
-    /// each GPU.
+    /// The summaries in reading order: overall, each metric, each GPU.
     pub fn in_reading_order(&self) -> Vec<(String, Summary)> {
         let mut out = vec![("overall".to_string(), self.overall.summary())];
         out.extend(
@@ -227,30 +224,11 @@ pub fn summarize_by_metric(rows: &[RowEvaluation]) -> BTreeMap<Metric, Summary> 
         .collect()
 }
 
-/// Summaries per GPU slug.
-pub fn summarize_by_gpu(rows: &[RowEvaluation]) -> BTreeMap<String, Summary> {
-    let mut groups: BTreeMap<&str, Vec<&RowEvaluation>> = BTreeMap::new();
-    for r in rows {
-        groups.entry(r.row.gpu.as_str()).or_default().push(r);
-    }
-    groups
-        .into_iter()
-        .map(|(g, rs)| (g.to_string(), summarize(rs)))
-        .collect()
-}
-
 /// Summaries per scope, in reading order: overall, each metric, each GPU.
 pub fn scopes(rows: &[RowEvaluation]) -> Vec<(String, Summary)> {
-    let mut out = vec![("overall".to_string(), summarize(rows))];
-    out.extend(
-        summarize_by_metric(rows)
-            .into_iter()
-            .map(|(m, s)| (format!("metric {m}"), s)),
-    );
-    out.extend(
-        summarize_by_gpu(rows)
-            .into_iter()
-            .map(|(g, s)| (format!("gpu {g}"), s)),
-    );
-    out
+    let mut summaries = ScopeSummaries::default();
+    for r in rows {
+        summaries.add(r);
+    }
+    summaries.in_reading_order()
 }

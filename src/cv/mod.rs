@@ -82,7 +82,11 @@ fn prior_fallbacks(e: &ValidExperiment, train: &[BenchRow], held: &[BenchRow]) -
             .collect();
         missing.sort();
         missing.dedup();
-        out.extend(missing.into_iter().map(|g| format!("{}[{g}]", p.name)));
+        out.extend(
+            missing
+                .into_iter()
+                .map(|g| crate::fit::space::label(p.name, &g)),
+        );
     }
     out
 }

@@ -100,11 +100,7 @@ pub struct Estimate {
 impl Estimate {
     /// `name` or `name[group]`.
     pub fn label(&self) -> String {
-        if self.group.is_empty() {
-            self.name.to_string()
-        } else {
-            format!("{}[{}]", self.name, self.group)
-        }
+        space::label(self.name, &self.group)
     }
 }
 

@@ -167,15 +167,14 @@ impl ParamSpace {
             })
             .sum()
     }
+}
 
-    /// A display label: `name` or `name[group]`.
-    pub fn label(&self, i: usize) -> String {
-        let f = &self.free[i];
-        if f.group.is_empty() {
-            f.name.to_string()
-        } else {
-            format!("{}[{}]", f.name, f.group)
-        }
+/// A parameter's display label: `name`, or `name[group]` for one group's copy.
+pub fn label(param: Param, group: &str) -> String {
+    if group.is_empty() {
+        param.to_string()
+    } else {
+        format!("{param}[{group}]")
     }
 }
 

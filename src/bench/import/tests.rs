@@ -11,11 +11,11 @@ const GP_JSON: &str =
 const OVERVIEW: &str =
     include_str!("../../../data/benchmarks/sources/trtllm-perf-overview.source.csv");
 
-fn catalog() -> Catalog {
+pub(super) fn catalog() -> Catalog {
     Catalog::embedded().unwrap()
 }
 
-fn flags() -> Overrides {
+pub(super) fn flags() -> Overrides {
     Overrides {
         gpu: Some("h100-sxm".into()),
         tp: Some(1),

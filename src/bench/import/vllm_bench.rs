@@ -22,6 +22,7 @@ use super::{Overrides, Run, at, keep, required, token_count};
 use crate::bench::{BenchRow, DataError, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::scenario::{Condition, Stat};
+use crate::textfile::SourcePos;
 
 const SOURCE: &str = "vllm-bench";
 const FORMAT: &str = "vLLM benchmark results";
@@ -67,8 +68,10 @@ pub fn import(
                 format!("not valid JSON: {e}"),
             )
         })?;
-        let line = text[..offset].matches('\n').count() as u64 + 1;
-        let line = line + text[offset..].chars().take_while(|c| *c == '\n').count() as u64;
+        // The run starts at its first non-blank byte after the previous one.
+        let rest = &text[offset..];
+        let start = offset + (rest.len() - rest.trim_start().len());
+        let line = SourcePos::of_offset(file, text, start).line;
         count += 1;
         rows.extend(run_rows(file, line, &doc, catalog, o, &mut skipped)?);
     }

@@ -1,6 +1,6 @@
 use super::*;
+use crate::bench::import::tests::{catalog, flags};
 use crate::bench::{import::to_csv, load_csv};
-use crate::precision::Precision;
 
 const CLOSED: &str =
     include_str!("../../../tests/fixtures/vllm-bench/vllm-llama-3.1-8b-concurrency16.json");
@@ -8,19 +8,6 @@ const APPENDED: &str =
     include_str!("../../../tests/fixtures/vllm-bench/vllm-llama-3.1-8b-append.json");
 const BURST: &str = include_str!("../../../tests/fixtures/vllm-bench/vllm-llama-3.1-8b-burst.json");
 const RATE: &str = include_str!("../../../tests/fixtures/vllm-bench/vllm-llama-3.1-8b-rate4.json");
-
-fn catalog() -> Catalog {
-    Catalog::embedded().unwrap()
-}
-
-fn flags() -> Overrides {
-    Overrides {
-        gpu: Some("h100-sxm".into()),
-        tp: Some(1),
-        precision: Some(Precision::Fp8),
-        ..Overrides::default()
-    }
-}
 
 fn imported(text: &str) -> Result<Vec<BenchRow>, DataError> {
     import("run.json", text, &catalog(), &flags(), None)

@@ -97,7 +97,7 @@ impl Deployed {
 
     /// Usable bytes per GPU for weights and KV cache.
     fn usable_per_gpu(&self, p: &ServingParams) -> f64 {
-        self.memory_bytes * p.memory_utilization - p.reserve_gb * 1e9
+        usable_per_gpu(self.memory_bytes, p)
     }
 
     /// TP as given, else chosen by [`auto_tp`].
@@ -174,9 +174,18 @@ pub fn resolve_tp(s: &Scenario<'_>, p: &ServingParams) -> Result<u32, Infeasible
     if let Some(tp) = s.deployment.tp {
         return Ok(tp);
     }
-    let usable_per_gpu = s.gpu.memory_bytes() * p.memory_utilization - p.reserve_gb * 1e9;
     let weights = s.model.weight_bytes(s.deployment.weights);
-    auto_tp(weights, usable_per_gpu, s.deployment.pp, p)
+    auto_tp(
+        weights,
+        usable_per_gpu(s.gpu.memory_bytes(), p),
+        s.deployment.pp,
+        p,
+    )
+}
+
+/// Bytes per GPU of `memory_bytes` the weights and KV cache may use under `p`.
+fn usable_per_gpu(memory_bytes: f64, p: &ServingParams) -> f64 {
+    memory_bytes * p.memory_utilization - p.reserve_gb * 1e9
 }
 
 /// The smallest TP of [`AUTO_TP_DEGREES`] leaving the KV share, else the smallest that

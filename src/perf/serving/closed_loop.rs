@@ -178,7 +178,7 @@ mod tests {
     /// The search the exact inversion replaced, run to the last representable step:
     /// the most clients whose TTFT meets the budget, by bisection.
     fn bisected(cl: &ClosedLoop<'_>, budget_s: f64) -> f64 {
-        super::super::bisect_to(1.0, cl.batch_limit, 0.0, |c| {
+        super::super::bisect(1.0, cl.batch_limit, |c| {
             cl.first_token_s(cl.rank(c)) <= budget_s
         })
     }

@@ -78,14 +78,9 @@ struct OperatingPoint {
 }
 
 /// The largest x in [lo, hi] with `ok(x)`, for a predicate true below some threshold.
-fn bisect(lo: f64, hi: f64, ok: impl Fn(f64) -> bool) -> f64 {
-    bisect_to(lo, hi, 0.0, ok)
-}
-
-/// As [`bisect`], stopping once the bracket is narrower than `tolerance` (absolute).
-pub(super) fn bisect_to(mut lo: f64, mut hi: f64, tolerance: f64, ok: impl Fn(f64) -> bool) -> f64 {
+pub(super) fn bisect(mut lo: f64, mut hi: f64, ok: impl Fn(f64) -> bool) -> f64 {
     for _ in 0..BISECTION_STEPS {
-        if hi - lo <= tolerance {
+        if hi <= lo {
             break;
         }
         let mid = 0.5 * (lo + hi);
