@@ -32,9 +32,21 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 fn write_synced(path: &Path, contents: &[u8]) -> Result<()> {
-    let mut file =
+    write_streamed(path, |w| Ok(w.write_all(contents)?))
+}
+
+/// Creates `path`, lets `write` fill it through a buffer, and syncs it to disk.
+fn write_streamed(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+) -> Result<()> {
+    let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents)
+    let mut buffered = std::io::BufWriter::new(file);
+    write(&mut buffered).with_context(|| format!("writing {}", path.display()))?;
+    let file = buffered
+        .into_inner()
+        .map_err(|e| e.into_error())
         .with_context(|| format!("writing {}", path.display()))?;
     file.sync_all()
         .with_context(|| format!("flushing {}", path.display()))
@@ -116,17 +128,7 @@ impl ResultSet {
         name: &str,
         write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
     ) -> Result<()> {
-        let path = self.staging.join(name);
-        let file =
-            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        let mut buffered = std::io::BufWriter::new(file);
-        write(&mut buffered).with_context(|| format!("writing {}", path.display()))?;
-        let file = buffered
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("writing {}", path.display()))?;
-        file.sync_all()
-            .with_context(|| format!("flushing {}", path.display()))?;
+        write_streamed(&self.staging.join(name), write)?;
         self.files.push(name.to_string());
         Ok(())
     }

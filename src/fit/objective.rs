@@ -19,9 +19,8 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::evaluate::{Assumptions, scenario_for};
 use crate::experiment::{Loss, LossKind, NaPolicy};
 use crate::perf::params::{Placement, ServingParams};
-use crate::perf::physics::{Deployed, PlacedParams};
+use crate::perf::physics::{Deployed, PlacedParams, placement};
 use crate::perf::{Infeasible, Outcome, PerfModel, PerfModelKind};
-use crate::precision::Precision;
 use crate::scenario::{Deployment, Scenario};
 
 /// The cost of a point the model cannot evaluate (never reached with valid parameters).
@@ -60,9 +59,6 @@ struct CompiledRow<'c> {
     placement: u32,
 }
 
-/// A placement's key: GPU, weight precision, architecture, model.
-type PlacementKey<'c> = (&'c str, Precision, &'c str, &'c str);
-
 /// What a deployment depends on: model, GPU, deployment, ISL, OSL.
 type DeploymentKey<'c> = (&'c str, &'c str, Deployment, u32, u32);
 
@@ -87,7 +83,7 @@ pub struct Objective<'c> {
     rows: &'c [BenchRow],
     compiled: Vec<Vec<CompiledRow<'c>>>,
     deployments: Vec<Result<Deployed, Infeasible>>,
-    placements: Vec<PlacementKey<'c>>,
+    placements: Vec<Placement<'c>>,
     log_measured: Vec<Option<f64>>,
     weights: Vec<f64>,
     loss: Loss,
@@ -102,7 +98,7 @@ pub struct Objective<'c> {
 struct Tables<'c> {
     compiled: Vec<Vec<CompiledRow<'c>>>,
     deployments: Vec<Result<Deployed, Infeasible>>,
-    placements: Vec<PlacementKey<'c>>,
+    placements: Vec<Placement<'c>>,
 }
 
 impl<'c> Tables<'c> {
@@ -118,17 +114,11 @@ impl<'c> Tables<'c> {
             let mut rows_h = Vec::with_capacity(rows.len());
             for r in rows {
                 let scenario = scenario_for(r, catalog, h)?;
-                let (gpu, model) = (scenario.gpu, scenario.model);
-                let at: PlacementKey<'c> = (
-                    &gpu.slug,
-                    scenario.deployment.weights,
-                    &gpu.architecture,
-                    &model.slug,
-                );
-                let placement = intern(&mut placement_index, &mut placements, at, || at);
+                let at = placement(&scenario);
+                let place = intern(&mut placement_index, &mut placements, at, || at);
                 let deployment: DeploymentKey<'c> = (
-                    &model.slug,
-                    &gpu.slug,
+                    &scenario.model.slug,
+                    &scenario.gpu.slug,
                     scenario.deployment,
                     scenario.isl,
                     scenario.osl,
@@ -139,7 +129,7 @@ impl<'c> Tables<'c> {
                 rows_h.push(CompiledRow {
                     scenario,
                     deployed,
-                    placement,
+                    placement: place,
                 });
             }
             compiled.push(rows_h);
@@ -204,15 +194,7 @@ impl<'c> Objective<'c> {
     fn placed(&self, params: &ServingParams) -> Vec<PlacedParams> {
         self.placements
             .iter()
-            .map(|&(gpu, precision, architecture, model)| {
-                let at = Placement {
-                    gpu,
-                    precision,
-                    architecture,
-                    model,
-                };
-                PlacedParams::of(params, &at)
-            })
+            .map(|at| PlacedParams::of(params, at))
             .collect()
     }
 

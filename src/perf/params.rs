@@ -137,7 +137,7 @@ impl Default for ServingParams {
 }
 
 /// Where a model runs: what the efficiency overrides are keyed by.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Placement<'a> {
     /// GPU slug.
     pub gpu: &'a str,
