@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::bench::{BenchRow, Metric, Observed};
 use crate::catalog::{Catalog, CatalogError};
+use crate::engine::Engine;
 use crate::perf::PerfModel;
 pub use crate::scenario::Assumptions;
 use crate::scenario::{Deployment, Scenario};
@@ -32,7 +33,8 @@ pub fn scenario_for<'c>(
     Ok(Scenario {
         model: catalog.model(&row.model)?,
         gpu,
-        deployment: Deployment::assumed(gpu, precision, tp, row.pp),
+        deployment: Deployment::assumed(gpu, precision, tp, row.pp)
+            .on(Engine::family_of(&row.engine)),
         isl: row.isl,
         osl: row.osl,
         condition: row.condition,

@@ -44,6 +44,7 @@ pub mod bench;
 pub mod catalog;
 pub mod chart;
 pub mod cv;
+pub mod engine;
 pub mod evaluate;
 pub mod experiment;
 pub mod findings;

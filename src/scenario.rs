@@ -10,6 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Gpu, Model};
+use crate::engine::Engine;
 use crate::format::UnknownChoice;
 use crate::precision::Precision;
 
@@ -197,6 +198,9 @@ pub struct Deployment {
     pub tp: Option<u32>,
     /// Pipeline-parallel degree.
     pub pp: u32,
+    /// Serving engine family; `None` = the engine-independent values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
 }
 
 impl Default for Deployment {
@@ -206,6 +210,7 @@ impl Default for Deployment {
             kv_cache: None,
             tp: None,
             pp: 1,
+            engine: None,
         }
     }
 }
@@ -230,7 +235,13 @@ impl Deployment {
             kv_cache: None,
             tp,
             pp: pp.unwrap_or(1),
+            engine: None,
         }
+    }
+
+    /// This deployment served by `engine` (a family, or none).
+    pub fn on(self, engine: Option<Engine>) -> Deployment {
+        Deployment { engine, ..self }
     }
 }
 

@@ -95,6 +95,7 @@ impl SizingQuestion<'_> {
                 kv_cache: None,
                 tp: Some(tp),
                 pp: 1,
+                engine: None,
             },
             isl: self.isl,
             osl: self.osl,

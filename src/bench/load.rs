@@ -438,7 +438,8 @@ fn observed(f: &Fields<'_>) -> Result<Observed, FieldError> {
 }
 
 /// At most one of batch_size / concurrency / ttft_budget_s; `gpus_for_target` needs a
-/// budget and a target rate, and `target_rps` means nothing for any other metric.
+/// budget and a target rate. For any other metric `target_rps` alone is the arrival rate
+/// of an open-loop run (requests/s offered to the whole deployment).
 fn parse_condition(f: &Fields<'_>, metric: Metric) -> Result<Condition, FieldError> {
     let batch = f.positive_int("batch_size")?;
     let clients = f.positive_number("concurrency")?;
@@ -474,10 +475,14 @@ fn parse_condition(f: &Fields<'_>, metric: Metric) -> Result<Condition, FieldErr
             ),
         ));
     }
-    if metric != Metric::GpusForTarget && target.is_some() {
+    if metric != Metric::GpusForTarget && target.is_some() && !set.is_empty() {
         return Err(at(
             f.column("target_rps"),
-            format!("target_rps is only meaningful for metric gpus_for_target, not {metric}"),
+            format!(
+                "target_rps beside {} is only meaningful for metric gpus_for_target; alone \
+                 it is the arrival rate of an open-loop run",
+                set[0]
+            ),
         ));
     }
     Ok(match (batch, clients, budget) {
@@ -487,6 +492,8 @@ fn parse_condition(f: &Fields<'_>, metric: Metric) -> Result<Condition, FieldErr
             budget_s,
             target_rps: target,
         },
-        _ => Condition::Saturated,
+        (None, None, None) => target.map_or(Condition::Saturated, |rps| Condition::ArrivalRate {
+            rps,
+        }),
     })
 }

@@ -111,6 +111,10 @@ pub const EMBEDDED_FILES: &[(&str, &str)] = &[
         "data/benchmarks/trtllm-perf-overview.csv",
         include_str!("../../data/benchmarks/trtllm-perf-overview.csv"),
     ),
+    (
+        "data/benchmarks/argonne-llm-inference-bench.csv",
+        include_str!("../../data/benchmarks/argonne-llm-inference-bench.csv"),
+    ),
 ];
 
 /// The embedded file with this name (full path or bare file name), if any.

@@ -107,10 +107,20 @@ fn gpus_for_target_needs_a_budget() {
 }
 
 #[test]
-fn target_rps_without_gpus_for_target_is_refused() {
+fn target_rps_beside_a_budget_for_another_metric_is_refused() {
     let (_, column, _) =
         error_at("me,llama-3.1-8b,h100-sxm,,,,,5000,500,,,1,10,req_per_s_per_gpu,,1,");
     assert_eq!(column, 13);
+}
+
+#[test]
+fn target_rps_alone_is_an_open_loop_arrival_rate_and_round_trips() {
+    let catalog = Catalog::embedded().unwrap();
+    let text = format!("{HEADER}\nme,llama-3.1-8b,h100-sxm,1,1,fp16,,500,200,,,,4,ttft_s,mean,0.06,\n");
+    let rows = load_csv("t.csv", &text, &catalog).unwrap();
+    assert_eq!(rows[0].condition, Condition::ArrivalRate { rps: 4.0 });
+    let again = load_csv("t.csv", &crate::bench::import::to_csv(&rows), &catalog).unwrap();
+    assert_eq!(again[0].condition, rows[0].condition);
 }
 
 #[test]

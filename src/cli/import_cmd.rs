@@ -109,7 +109,8 @@ fn refuse_flags_the_format_records(format: Format, a: &ImportArgs) -> Result<()>
             "--concurrency",
         ],
         Format::VllmBench => &["--model", "--gpu", "--tp", "--precision", "--engine"],
-        Format::TrtllmBenchDli | Format::TrtllmPerfOverview => &[],
+        Format::TrtllmPerfDoc => &["--engine"],
+        Format::TrtllmBenchDli | Format::TrtllmPerfOverview | Format::ArgonneBench => &[],
     };
     match given
         .iter()

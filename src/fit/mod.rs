@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::BenchRow;
 use crate::catalog::{Catalog, CatalogError};
+use crate::engine::Engine;
 use crate::evaluate::{Assumptions, scenario_for};
 use crate::experiment::{AssumptionSpace, Filter, PrecisionChoice, TpChoice, ValidExperiment};
 use crate::perf::registry::{NotGroupable, Param, ParamSet, Tie};
@@ -220,6 +221,16 @@ fn groups(
         Tie::Global => BTreeSet::from([String::new()]),
         Tie::Gpu => rows.iter().map(|r| r.gpu.to_string()).collect(),
         Tie::Model => rows.iter().map(|r| r.model.to_string()).collect(),
+        // The reference engine's copy is the global value (the empty group), which the
+        // rows of no known engine use as well.
+        Tie::Engine => std::iter::once(String::new())
+            .chain(
+                rows.iter()
+                    .filter_map(|r| Engine::family_of(&r.engine))
+                    .filter(|e| *e != Engine::REFERENCE)
+                    .map(|e| e.as_str().to_string()),
+            )
+            .collect(),
         Tie::GpuPrecision => hypotheses
             .iter()
             .flat_map(|h| {

@@ -110,14 +110,19 @@ impl ParamSpace {
                 Mode::Free(spec) => {
                     // A group absent from the data (a GPU held out by cross-validation)
                     // falls back to the global value: the prior's centre.
-                    if p.tie != Tie::Global {
+                    if p.tie != Tie::Global && p.tie != Tie::Engine {
                         base.set(p.name, Tie::Global, "", spec.prior.center)?;
                     }
-                    let copies = if p.tie == Tie::Global {
+                    let mut copies = if p.tie == Tie::Global {
                         vec![String::new()]
                     } else {
                         groups(p.tie)
                     };
+                    // A factor relative to the reference engine is 1 for it by definition:
+                    // freeing that copy too would trade it against every GPU's efficiency.
+                    if p.name.is_engine_relative() {
+                        copies.retain(|g| !g.is_empty());
+                    }
                     for group in copies {
                         base.set(p.name, p.tie, &group, spec.init)?;
                         free.push(FreeParam {

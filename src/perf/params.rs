@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::Engine;
 use crate::precision::Precision;
 
 /// How the load behind a TTFT budget is generated when searching for the largest rate.
@@ -47,6 +48,15 @@ pub struct EfficiencyOverride {
     /// NVLink ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allreduce_latency_s: Option<f64>,
+    /// Fixed overhead of one decode step, seconds (an engine's scheduler and launches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_overhead_s: Option<f64>,
+    /// An engine's prefill speed relative to the GPU's η_pre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_prefill_factor: Option<f64>,
+    /// An engine's decode speed relative to the GPU's η_dec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_decode_factor: Option<f64>,
 }
 
 /// Parameters of the `roofline` and `serving` models.
@@ -66,6 +76,11 @@ pub struct ServingParams {
     pub allreduce_latency_s: f64,
     /// τ_step: fixed overhead of one decode step (scheduling, sampling, launches), seconds.
     pub step_overhead_s: f64,
+    /// Prefill speed of an engine relative to the GPU's η_pre (1 = the engines the
+    /// efficiencies were fitted on); only per-engine copies differ from 1.
+    pub engine_prefill_factor: f64,
+    /// Decode speed of an engine relative to the GPU's η_dec, as `engine_prefill_factor`.
+    pub engine_decode_factor: f64,
     /// τ_req: fixed overhead per request (tokenise, schedule, detokenise), seconds.
     pub request_overhead_s: f64,
     /// κ: queueing-tail factor; the p90 wait is κ times the mean wait.
@@ -107,6 +122,10 @@ pub struct ServingParams {
     /// Efficiency overrides per model slug; `per_gpu` and `per_gpu_precision` win.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_model: BTreeMap<String, EfficiencyOverride>,
+    /// Overrides per engine family (`trtllm`, `vllm`, …): the engine factors and the
+    /// step overhead; consulted after every other level.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_engine: BTreeMap<String, EfficiencyOverride>,
 }
 
 impl Default for ServingParams {
@@ -118,6 +137,8 @@ impl Default for ServingParams {
             link_efficiency: 0.8,
             allreduce_latency_s: 10e-6,
             step_overhead_s: 1e-3,
+            engine_prefill_factor: 1.0,
+            engine_decode_factor: 1.0,
             request_overhead_s: 5e-3,
             tail_factor: 2.3,
             burst_factor: 1.0,
@@ -132,6 +153,7 @@ impl Default for ServingParams {
             per_gpu_precision: BTreeMap::new(),
             per_architecture: BTreeMap::new(),
             per_model: BTreeMap::new(),
+            per_engine: BTreeMap::new(),
         }
     }
 }
@@ -147,6 +169,8 @@ pub struct Placement<'a> {
     pub architecture: &'a str,
     /// Model slug.
     pub model: &'a str,
+    /// Engine family, if known.
+    pub engine: Option<Engine>,
 }
 
 /// The key of a GPU×precision override.
@@ -201,6 +225,11 @@ impl ServingParams {
             .or_else(|| self.per_gpu.get(at.gpu).and_then(&pick))
             .or_else(|| self.per_architecture.get(at.architecture).and_then(&pick))
             .or_else(|| self.per_model.get(at.model).and_then(&pick))
+            .or_else(|| {
+                at.engine
+                    .and_then(|e| self.per_engine.get(e.as_str()))
+                    .and_then(&pick)
+            })
     }
 
     /// Sets `per_architecture` from `per_gpu`: for each architecture, the geometric mean of
@@ -263,6 +292,22 @@ impl ServingParams {
     pub fn allreduce_latency_for(&self, at: &Placement<'_>) -> f64 {
         self.lookup(at, |o| o.allreduce_latency_s)
             .unwrap_or(self.allreduce_latency_s)
+    }
+
+    /// τ_step for this placement (an engine's own, else the global value).
+    pub fn step_overhead_for(&self, at: &Placement<'_>) -> f64 {
+        self.lookup(at, |o| o.step_overhead_s)
+            .unwrap_or(self.step_overhead_s)
+    }
+
+    /// The engine's prefill and decode factors for this placement.
+    pub fn engine_factors_for(&self, at: &Placement<'_>) -> (f64, f64) {
+        (
+            self.lookup(at, |o| o.engine_prefill_factor)
+                .unwrap_or(self.engine_prefill_factor),
+            self.lookup(at, |o| o.engine_decode_factor)
+                .unwrap_or(self.engine_decode_factor),
+        )
     }
 }
 

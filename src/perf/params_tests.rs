@@ -46,6 +46,7 @@ fn the_most_specific_override_wins() {
         precision,
         architecture: "hopper",
         model,
+        engine: None,
     };
     assert!(
         (p.prefill_efficiency_for(&at("h100-sxm", Precision::Fp8, "llama-3.1-8b")) - 0.4).abs()
@@ -110,6 +111,7 @@ fn a_gpu_override_sets_its_allreduce_latency_only() {
         precision: Precision::Fp8,
         architecture: "ada",
         model: "llama-2-70b",
+        engine: None,
     };
     assert!((p.allreduce_latency_for(&at("l40s")) - 80e-6).abs() < 1e-15);
     assert!((p.allreduce_latency_for(&at("h100-sxm")) - p.allreduce_latency_s).abs() < 1e-15);
@@ -152,6 +154,7 @@ fn architecture_overrides_are_row_weighted_geometric_means_below_a_gpus_own() {
         precision: Precision::Fp8,
         architecture: "hopper",
         model: "llama-2-70b",
+        engine: None,
     };
     assert!((p.decode_efficiency_for(&at("h100-pcie")) - expected).abs() < 1e-12);
     assert!((p.decode_efficiency_for(&at("h200-sxm")) - 0.4).abs() < 1e-12);
@@ -198,4 +201,37 @@ fn round_trips_through_json() {
     );
     let text = serde_json::to_string(&p).unwrap();
     assert_eq!(serde_json::from_str::<ServingParams>(&text).unwrap(), p);
+}
+
+#[test]
+fn an_engine_factor_scales_the_efficiencies_of_its_rows_only() {
+    use crate::engine::Engine;
+    use crate::perf::physics::PlacedParams;
+    let mut p = ServingParams::default();
+    p.per_engine.insert(
+        "vllm".into(),
+        EfficiencyOverride {
+            engine_decode_factor: Some(0.5),
+            engine_prefill_factor: Some(4.0),
+            step_overhead_s: Some(4e-3),
+            ..EfficiencyOverride::default()
+        },
+    );
+    let at = |engine| Placement {
+        gpu: "h100-sxm",
+        precision: Precision::Fp8,
+        architecture: "hopper",
+        model: "llama-3.1-8b",
+        engine,
+    };
+    let vllm = PlacedParams::of(&p, &at(Some(Engine::Vllm)));
+    let reference = PlacedParams::of(&p, &at(Some(Engine::Trtllm)));
+    let unknown = PlacedParams::of(&p, &at(None));
+    assert!((vllm.decode_efficiency - 0.5 * p.decode_efficiency).abs() < 1e-12);
+    // No engine reaches more than the peak, whatever its factor.
+    assert!((vllm.prefill_efficiency - 1.0).abs() < 1e-12);
+    assert!((vllm.step_overhead_s - 4e-3).abs() < 1e-15);
+    assert_eq!(reference, unknown);
+    assert!((reference.decode_efficiency - p.decode_efficiency).abs() < 1e-12);
+    assert!((reference.step_overhead_s - p.step_overhead_s).abs() < 1e-15);
 }

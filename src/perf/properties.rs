@@ -95,6 +95,7 @@ fn scenario<'a>(c: &Case, gpu: &'a Gpu) -> Scenario<'a> {
             kv_cache: None,
             tp: Some(c.tp),
             pp: 1,
+            engine: None,
         },
         isl: c.isl,
         osl: c.osl,

@@ -70,6 +70,9 @@ pub enum Tie {
     GpuPrecision,
     /// One copy per model in the data.
     Model,
+    /// One copy per engine family in the data but the reference (TensorRT-LLM), whose
+    /// value is the global one: the engine-less rows use it too.
+    Engine,
 }
 
 /// A registered parameter.
@@ -168,7 +171,11 @@ parameters! {
     AllreduceLatency => serving.allreduce_latency_s, "s", Positive, Domain::UpTo(1.0),
         PHYSICAL, grouped: true;
     StepOverhead => serving.step_overhead_s, "s", Positive, Domain::UpTo(60.0),
-        PHYSICAL, grouped: false;
+        PHYSICAL, grouped: true;
+    EnginePrefillFactor => serving.engine_prefill_factor, "× η_pre", Positive,
+        Domain::UpTo(10.0), PHYSICAL, grouped: true;
+    EngineDecodeFactor => serving.engine_decode_factor, "× η_dec", Positive,
+        Domain::UpTo(10.0), PHYSICAL, grouped: true;
     RequestOverhead => serving.request_overhead_s, "s", Positive, Domain::UpTo(3600.0),
         PHYSICAL, grouped: false;
     TailFactor => serving.tail_factor, "× mean wait", Positive, Domain::UpTo(1000.0),
@@ -195,6 +202,12 @@ impl Param {
     /// Its name, as experiments and parameter files spell it.
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// Whether it is a factor relative to the reference engine ([`Tie::Engine`]): 1 for
+    /// the reference and for engine-less rows, free only for the other engines.
+    pub fn is_engine_relative(self) -> bool {
+        matches!(self, Param::EnginePrefillFactor | Param::EngineDecodeFactor)
     }
 }
 
@@ -251,7 +264,8 @@ pub struct ParamSet {
 
 impl ParamSet {
     /// Sets `param` (for `group` under `tie`) to `value`; a per-group copy of a parameter
-    /// that cannot have one is an error.
+    /// that cannot have one is an error. The empty group is the global value (under
+    /// [`Tie::Engine`], the reference engine's).
     pub fn set(
         &mut self,
         param: Param,
@@ -259,6 +273,7 @@ impl ParamSet {
         group: &str,
         value: f64,
     ) -> Result<(), NotGroupable> {
+        let tie = if group.is_empty() { Tie::Global } else { tie };
         let overrides = match tie {
             Tie::Global => {
                 *param.global_mut(self) = value;
@@ -267,6 +282,7 @@ impl ParamSet {
             Tie::Gpu => &mut self.serving.per_gpu,
             Tie::GpuPrecision => &mut self.serving.per_gpu_precision,
             Tie::Model => &mut self.serving.per_model,
+            Tie::Engine => &mut self.serving.per_engine,
         };
         let entry = overrides.entry(group.to_string()).or_default();
         *param.grouped_mut(entry).ok_or(NotGroupable(param))? = Some(value);
@@ -282,6 +298,7 @@ impl ParamSet {
             Tie::Gpu => &self.serving.per_gpu,
             Tie::GpuPrecision => &self.serving.per_gpu_precision,
             Tie::Model => &self.serving.per_model,
+            Tie::Engine => &self.serving.per_engine,
         };
         overrides
             .get(group)
@@ -336,7 +353,8 @@ impl ParamSet {
             .iter()
             .chain(&serving.per_gpu_precision)
             .chain(&serving.per_architecture)
-            .chain(&serving.per_model);
+            .chain(&serving.per_model)
+            .chain(&serving.per_engine);
         for (key, o) in overrides {
             for p in PARAMETERS {
                 if let Some(Some(value)) = p.param.grouped(o)

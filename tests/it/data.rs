@@ -280,19 +280,43 @@ fn import_reads_every_genai_perf_export_shipped_as_a_fixture() {
 #[test]
 fn the_shipped_tables_are_what_the_importers_write() {
     let root = env!("CARGO_MANIFEST_DIR");
-    for (format, original, shipped) in [
+    let argonne = "data/benchmarks/sources/argonne";
+    let doc = "data/benchmarks/sources/trtllm-perf-doc";
+    let imports: [(&str, Vec<String>, &[&str], &str); 3] = [
         (
             "trtllm-bench-dli",
-            "tests/fixtures/trtllm-0.9.0-static-batch.csv",
+            vec!["tests/fixtures/trtllm-0.9.0-static-batch.csv".into()],
+            &[],
             "data/benchmarks/trtllm-0.9.0-static-batch.csv",
         ),
         (
-            "trtllm-perf-overview",
-            "data/benchmarks/sources/trtllm-perf-overview.source.csv",
+            "trtllm-perf-doc",
+            ["perf-overview_258c7540.md", "perf-overview_00f37686.md"]
+                .map(|f| format!("{doc}/{f}"))
+                .to_vec(),
+            &["--engine", "trtllm-1.0", "--skip-bad"],
             "data/benchmarks/trtllm-perf-overview.csv",
         ),
-    ] {
-        let out = infercal(&["import", format, &format!("{root}/{original}")]);
+        (
+            "argonne-llm-inference-bench",
+            [
+                "All_results.csv",
+                "TP_PP_Results.csv",
+                "quant_all_results.csv",
+                "all_results_TTFT_ITL.csv",
+            ]
+            .map(|f| format!("{argonne}/{f}"))
+            .to_vec(),
+            &["--skip-bad"],
+            "data/benchmarks/argonne-llm-inference-bench.csv",
+        ),
+    ];
+    for (format, originals, flags, shipped) in imports {
+        let paths: Vec<String> = originals.iter().map(|o| format!("{root}/{o}")).collect();
+        let mut args = vec!["import", format];
+        args.extend(paths.iter().map(String::as_str));
+        args.extend(flags);
+        let out = infercal(&args);
         assert!(out.status.success(), "{}", crate::stderr(&out));
         let shipped_text = std::fs::read_to_string(format!("{root}/{shipped}")).unwrap();
         // The shipped file's comment lines carry its provenance; the rows are the import's.

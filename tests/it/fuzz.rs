@@ -337,11 +337,37 @@ fn import_trtllm_bench_dli() {
 
 #[test]
 fn import_trtllm_perf_overview() {
-    let source = include_str!("../../data/benchmarks/sources/trtllm-perf-overview.source.csv");
+    let source = include_str!("../fixtures/trtllm-perf-overview.source.csv");
     fuzz_import(
         Format::TrtllmPerfOverview,
         vec![head(source, 30)],
         Overrides::default(),
+    );
+}
+
+#[test]
+fn import_argonne_llm_inference_bench() {
+    let sweep = include_str!("../../data/benchmarks/sources/argonne/All_results.csv");
+    let quant = include_str!("../../data/benchmarks/sources/argonne/quant_all_results.csv");
+    let ttft = include_str!("../../data/benchmarks/sources/argonne/all_results_TTFT_ITL.csv");
+    fuzz_import(
+        Format::ArgonneBench,
+        vec![head(sweep, 30), head(quant, 30), head(ttft, 30)],
+        Overrides::default(),
+    );
+}
+
+#[test]
+fn import_trtllm_perf_doc() {
+    let old = include_str!("../../data/benchmarks/sources/trtllm-perf-doc/perf-overview_258c7540.md");
+    let new = include_str!("../../data/benchmarks/sources/trtllm-perf-doc/perf-overview_00f37686.md");
+    fuzz_import(
+        Format::TrtllmPerfDoc,
+        vec![head(old, 40), head(new, 40)],
+        Overrides {
+            engine: Some("trtllm-1.0".into()),
+            ..Overrides::default()
+        },
     );
 }
 

@@ -10,7 +10,7 @@ use regex::Regex;
 
 /// Bottom floor first; modules on one floor do not use each other.
 const FLOORS: &[&[&str]] = &[
-    &["precision", "stats", "format", "textfile"],
+    &["precision", "engine", "stats", "format", "textfile"],
     &["catalog"],
     &["scenario"],
     &["bench", "perf"],

@@ -6,7 +6,9 @@
 //! not record come from [`Overrides`]; a missing one is an error naming the flag. Every
 //! rejection names the file, and for tables the line, column and what was expected.
 
+pub mod argonne;
 pub mod genai_perf;
+pub mod perf_doc;
 pub mod perf_overview;
 pub mod trtllm_dli;
 pub mod vllm_bench;
@@ -30,6 +32,10 @@ pub enum Format {
     TrtllmPerfOverview,
     /// `vllm bench serve --save-result` (or `benchmark_serving.py --save-result`) JSON.
     VllmBench,
+    /// LLM-Inference-Bench (Argonne) result tables (`Plots/*.csv`).
+    ArgonneBench,
+    /// TensorRT-LLM's `perf-overview.md` page, as Markdown.
+    TrtllmPerfDoc,
 }
 
 impl Format {
@@ -40,6 +46,8 @@ impl Format {
             Format::GenaiPerf => "genai-perf",
             Format::TrtllmPerfOverview => "trtllm-perf-overview",
             Format::VllmBench => "vllm-bench",
+            Format::ArgonneBench => "argonne-llm-inference-bench",
+            Format::TrtllmPerfDoc => "trtllm-perf-doc",
         }
     }
 }
@@ -59,12 +67,14 @@ impl FromStr for Format {
             "genai-perf" => Ok(Format::GenaiPerf),
             "trtllm-perf-overview" => Ok(Format::TrtllmPerfOverview),
             "vllm-bench" => Ok(Format::VllmBench),
+            "argonne-llm-inference-bench" => Ok(Format::ArgonneBench),
+            "trtllm-perf-doc" => Ok(Format::TrtllmPerfDoc),
             other => Err(UnknownChoice {
                 what: "format",
                 given: other.to_string(),
-                expected:
-                    "expected trtllm-bench-dli, genai-perf, trtllm-perf-overview or vllm-bench"
-                        .to_string(),
+                expected: "expected trtllm-bench-dli, genai-perf, trtllm-perf-overview, \
+                           trtllm-perf-doc, vllm-bench or argonne-llm-inference-bench"
+                    .to_string(),
             }),
         }
     }
@@ -136,6 +146,8 @@ fn convert(
         Format::GenaiPerf => genai_perf::import(file, text, catalog, overrides, skipped),
         Format::TrtllmPerfOverview => perf_overview::import(file, text, catalog, skipped),
         Format::VllmBench => vllm_bench::import(file, text, catalog, overrides, skipped),
+        Format::ArgonneBench => argonne::import(file, text, catalog, skipped),
+        Format::TrtllmPerfDoc => perf_doc::import(file, text, catalog, overrides, skipped),
     }
 }
 
@@ -292,8 +304,14 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                     budget_s.to_string(),
                     target_rps.map_or(String::new(), |t| t.to_string()),
                 ),
-                crate::scenario::Condition::ArrivalRate { .. }
-                | crate::scenario::Condition::Saturated => Default::default(),
+                // An open-loop run's arrival rate is its offered request rate.
+                crate::scenario::Condition::ArrivalRate { rps } => (
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    rps.to_string(),
+                ),
+                crate::scenario::Condition::Saturated => Default::default(),
             };
             vec![
                 r.source.to_string(),
@@ -321,3 +339,6 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod public_tests;

@@ -9,7 +9,7 @@ const GP_CSV_250: &str =
 const GP_JSON: &str =
     include_str!("../../../tests/fixtures/genai-perf/llama3-8b-concurrency10.json");
 const OVERVIEW: &str =
-    include_str!("../../../data/benchmarks/sources/trtllm-perf-overview.source.csv");
+    include_str!("../../../tests/fixtures/trtllm-perf-overview.source.csv");
 
 pub(super) fn catalog() -> Catalog {
     Catalog::embedded().unwrap()
@@ -24,7 +24,7 @@ pub(super) fn flags() -> Overrides {
     }
 }
 
-fn located(result: Result<Vec<BenchRow>, DataError>) -> (u64, usize, String) {
+pub(super) fn located(result: Result<Vec<BenchRow>, DataError>) -> (u64, usize, String) {
     match result {
         Err(DataError::At { at, message }) => (at.line, at.column, message),
         other => panic!("expected a located error, got {other:?}"),

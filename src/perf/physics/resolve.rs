@@ -21,15 +21,21 @@ pub struct PlacedParams {
     pub decode_efficiency: f64,
     /// α for the placement, seconds.
     pub allreduce_latency_s: f64,
+    /// τ_step for the placement, seconds.
+    pub step_overhead_s: f64,
 }
 
 impl PlacedParams {
     /// The values `p` gives placement `at` (most specific override wins).
     pub fn of(p: &ServingParams, at: &Placement<'_>) -> PlacedParams {
+        // An engine factor scales the GPU's efficiency; the product stays a fraction of
+        // the peak, which no engine exceeds.
+        let (prefill_factor, decode_factor) = p.engine_factors_for(at);
         PlacedParams {
-            prefill_efficiency: p.prefill_efficiency_for(at),
-            decode_efficiency: p.decode_efficiency_for(at),
+            prefill_efficiency: (p.prefill_efficiency_for(at) * prefill_factor).min(1.0),
+            decode_efficiency: (p.decode_efficiency_for(at) * decode_factor).min(1.0),
             allreduce_latency_s: p.allreduce_latency_for(at),
+            step_overhead_s: p.step_overhead_for(at),
         }
     }
 }
@@ -238,6 +244,7 @@ pub fn placement<'a>(s: &Scenario<'a>) -> Placement<'a> {
         precision: s.deployment.weights,
         architecture: &s.gpu.architecture,
         model: &s.model.slug,
+        engine: s.deployment.engine,
     }
 }
 
@@ -282,7 +289,7 @@ impl Instance {
             layer_attention_width: d.layer_attention_width,
             allreduce_per_token_s,
             allreduce_fixed_s,
-            step_overhead_s: p.step_overhead_s,
+            step_overhead_s: placed.step_overhead_s,
             request_overhead_s: p.request_overhead_s,
         })
     }

@@ -18,6 +18,7 @@ fn scenario<'c>(
             kv_cache: None,
             tp,
             pp: 1,
+            engine: None,
         },
         isl: 5000,
         osl: 500,

@@ -212,6 +212,7 @@ mod tests {
                     kv_cache: None,
                     tp: Some(tp),
                     pp: 1,
+                    engine: None,
                 },
                 isl,
                 osl,
