@@ -29,9 +29,9 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The family engine-specific values are relative to: its values are the global ones,
-    /// which rows of no known engine (a sizing chart that does not say) use as well.
-    /// TensorRT-LLM, because most of the measured data ran on it.
+    /// The family the engine factors are relative to (its factors are 1, as are those of
+    /// rows of no known engine): TensorRT-LLM, because most of the measured data ran on
+    /// it.
     pub const REFERENCE: Engine = Engine::Trtllm;
 
     /// Every family, in a stable order.

@@ -33,8 +33,10 @@ pub fn scenario_for<'c>(
     Ok(Scenario {
         model: catalog.model(&row.model)?,
         gpu,
-        deployment: Deployment::assumed(gpu, precision, tp, row.pp)
-            .on(Engine::family_of(&row.engine)),
+        deployment: Deployment::assumed(gpu, precision, tp, row.pp).on(
+            Engine::family_of(&row.engine)
+                .or_else(|| assumptions.engine.get(&gpu.slug).copied()),
+        ),
         isl: row.isl,
         osl: row.osl,
         condition: row.condition,
@@ -171,13 +173,18 @@ pub fn summarize<'a>(rows: impl IntoIterator<Item = &'a RowEvaluation>) -> Summa
     builder.summary()
 }
 
-/// The summaries of every scope (overall, per metric, per GPU), built one row at a time.
+/// The summaries of every scope (overall, per metric, source, engine family and GPU),
+/// built one row at a time.
 #[derive(Debug, Clone, Default)]
 pub struct ScopeSummaries {
     /// All rows.
     pub overall: SummaryBuilder,
     /// Per metric.
     pub per_metric: BTreeMap<Metric, SummaryBuilder>,
+    /// Per source.
+    pub per_source: BTreeMap<String, SummaryBuilder>,
+    /// Per engine family (`no engine` for rows that name none the model knows).
+    pub per_engine: BTreeMap<String, SummaryBuilder>,
     /// Per GPU slug.
     pub per_gpu: BTreeMap<String, SummaryBuilder>,
 }
@@ -187,14 +194,10 @@ impl ScopeSummaries {
     pub fn add(&mut self, r: &RowEvaluation) {
         self.overall.add(r);
         self.per_metric.entry(r.row.metric).or_default().add(r);
-        match self.per_gpu.get_mut(r.row.gpu.as_str()) {
-            Some(builder) => builder.add(r),
-            None => {
-                let mut builder = SummaryBuilder::default();
-                builder.add(r);
-                self.per_gpu.insert(r.row.gpu.to_string(), builder);
-            }
-        }
+        let engine = Engine::family_of(&r.row.engine).map_or("no engine", Engine::as_str);
+        add_to(&mut self.per_source, r.row.source.as_str(), r);
+        add_to(&mut self.per_engine, engine, r);
+        add_to(&mut self.per_gpu, r.row.gpu.as_str(), r);
     }
 
     /// The summaries in reading order: overall, each metric, each GPU.
@@ -205,12 +208,31 @@ impl ScopeSummaries {
                 .iter()
                 .map(|(m, b)| (format!("metric {m}"), b.summary())),
         );
-        out.extend(
-            self.per_gpu
-                .iter()
-                .map(|(g, b)| (format!("gpu {g}"), b.summary())),
-        );
+        for (scope, builders) in [
+            ("source", &self.per_source),
+            ("engine", &self.per_engine),
+            ("gpu", &self.per_gpu),
+        ] {
+            out.extend(
+                builders
+                    .iter()
+                    .map(|(k, b)| (format!("{scope} {k}"), b.summary())),
+            );
+        }
         out
+    }
+}
+
+/// Counts `r` in `key`'s builder, allocating the key only the first time it is seen
+/// (this runs once per row of files with a million rows).
+fn add_to(builders: &mut BTreeMap<String, SummaryBuilder>, key: &str, r: &RowEvaluation) {
+    match builders.get_mut(key) {
+        Some(builder) => builder.add(r),
+        None => {
+            let mut builder = SummaryBuilder::default();
+            builder.add(r);
+            builders.insert(key.to_string(), builder);
+        }
     }
 }
 
@@ -226,7 +248,7 @@ pub fn summarize_by_metric(rows: &[RowEvaluation]) -> BTreeMap<Metric, Summary> 
         .collect()
 }
 
-/// Summaries per scope, in reading order: overall, each metric, each GPU.
+/// Summaries per scope, in reading order: overall, each metric, source, engine, GPU.
 pub fn scopes(rows: &[RowEvaluation]) -> Vec<(String, Summary)> {
     let mut summaries = ScopeSummaries::default();
     for r in rows {

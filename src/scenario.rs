@@ -274,6 +274,34 @@ pub struct Assumptions {
     pub precision: BTreeMap<String, Precision>,
     /// Tensor-parallel degree per model slug.
     pub tp: BTreeMap<String, u32>,
+    /// Engine family per GPU slug: in a calibration, the family with the most rows on
+    /// that GPU (what `predict` and `size` assume when `--engine` is not given).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub engine: BTreeMap<String, Engine>,
+}
+
+impl Assumptions {
+    /// For each GPU of `rows`, the engine family with the most of its rows (the earlier
+    /// family in [`Engine::ALL`] on a tie); rows of no known engine do not count.
+    pub fn engines_by_gpu<'a>(
+        rows: impl IntoIterator<Item = (&'a str, Option<Engine>)>,
+    ) -> BTreeMap<String, Engine> {
+        let mut counts: BTreeMap<&str, BTreeMap<Engine, usize>> = BTreeMap::new();
+        for (gpu, engine) in rows {
+            if let Some(e) = engine {
+                *counts.entry(gpu).or_default().entry(e).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .filter_map(|(gpu, by_engine)| {
+                // Ties go to the earlier family: max_by_key keeps the last maximum, so
+                // walk the families from the back.
+                let best = by_engine.iter().rev().max_by_key(|(_, n)| **n)?.0;
+                Some((gpu.to_string(), *best))
+            })
+            .collect()
+    }
 }
 
 impl Assumptions {

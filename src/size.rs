@@ -6,13 +6,14 @@
 use serde::Serialize;
 
 use crate::catalog::{Gpu, Model};
+use crate::engine::Engine;
 use crate::perf::physics::AUTO_TP_DEGREES;
 use crate::perf::{Infeasible, PerfModel, Prediction};
 use crate::precision::Precision;
 use crate::scenario::{Condition, Deployment, Scenario, Stat};
 
 /// The question: serve `model` at `target_rps` with TTFT (at `stat`) within `budget_s`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct SizingQuestion<'c> {
     /// The model.
     pub model: &'c Model,
@@ -26,6 +27,9 @@ pub struct SizingQuestion<'c> {
     pub target_rps: f64,
     /// Statistic the budget applies to.
     pub stat: Stat,
+    /// The engine serving each GPU (by slug): what `--engine` names, else the family a
+    /// calibration fitted most rows of on that GPU; `None` = engine-independent values.
+    pub engine_of: &'c dyn Fn(&str) -> Option<Engine>,
 }
 
 /// One feasible deployment.
@@ -37,6 +41,8 @@ pub struct Deployable {
     pub precision: Precision,
     /// GPUs per instance.
     pub tp: u32,
+    /// The engine family assumed (none: engine-independent values).
+    pub engine: Option<Engine>,
     /// Max req/s per GPU under the budget.
     pub req_per_s_per_gpu: f64,
     /// GPUs for the target, fractional (the sizing-chart figure).
@@ -95,7 +101,7 @@ impl SizingQuestion<'_> {
                 kv_cache: None,
                 tp: Some(tp),
                 pp: 1,
-                engine: None,
+                engine: (self.engine_of)(&gpu.slug),
             },
             isl: self.isl,
             osl: self.osl,
@@ -110,12 +116,13 @@ impl SizingQuestion<'_> {
 
 impl Deployable {
     /// The deployment `p` predicts for `gpu` at `precision`.
-    fn new(gpu: &Gpu, precision: Precision, p: &Prediction) -> Deployable {
+    fn new(gpu: &Gpu, precision: Precision, engine: Option<Engine>, p: &Prediction) -> Deployable {
         let instances = p.instances_for_target.unwrap_or(0);
         Deployable {
             gpu: gpu.slug.clone(),
             precision,
             tp: p.tp,
+            engine,
             req_per_s_per_gpu: p.req_per_s_per_gpu,
             gpus_for_target: p.gpus_for_target.unwrap_or(f64::INFINITY),
             instances,
@@ -149,7 +156,8 @@ pub fn size(
                 match model.predict(&scenario) {
                     Ok(p) => {
                         any = true;
-                        deployable.push(Deployable::new(gpu, precision, &p));
+                        let engine = scenario.deployment.engine;
+                        deployable.push(Deployable::new(gpu, precision, engine, &p));
                     }
                     Err(why) => last_reason = Some((tp, why)),
                 }

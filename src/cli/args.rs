@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use infercal::bench::import::Format;
 use infercal::cv::Scheme;
+use infercal::engine::Engine;
 use infercal::perf::PerfModelKind;
 use infercal::precision::Precision;
 use infercal::scenario::Stat;
@@ -33,6 +34,7 @@ Examples:
   infercal calibrate                        # fit serving-real to all embedded data (~5 s)
   infercal calibrate serving-hypotheses --out out/hyp
   infercal cv --scheme source               # held-out error of the default, one source left out at a time
+  infercal cv --scheme engine               # ... one engine family left out at a time
   infercal cv serving-per-gpu               # leave-one-cell-out on the sizing chart
   infercal cv --compare                     # rank the chart experiments by held-out error
   infercal cv --compare serving-per-gpu serving-real --scheme kfold:10   # why serving-real is the default
@@ -134,8 +136,8 @@ pub struct CvArgs {
     #[arg(value_name = "EXPERIMENT", conflicts_with = "compare")]
     pub experiment: Option<String>,
     /// Fold scheme: loo (one cell at a time: a cell is a row's deployment and workload,
-    /// all its metrics), kfold:K (K seeded folds of cells), gpu, model, source, budget
-    /// (leave each one out), or auto: loo up to 100 cells, else kfold:10.
+    /// all its metrics), kfold:K (K seeded folds of cells), gpu, model, source, engine
+    /// (family), budget (leave each one out), or auto: loo up to 100 cells, else kfold:10.
     #[arg(long, default_value = "auto")]
     pub scheme: Scheme,
     /// Rank these experiments by held-out error on the union of their data, each source
@@ -277,9 +279,15 @@ pub struct WorkloadArgs {
     /// Statistic the latencies and the TTFT budget refer to: mean, p50, p90, p95 or p99.
     #[arg(long, default_value = "mean")]
     pub stat: Stat,
+    /// Serving engine family: trtllm, vllm, sglang, llama.cpp or deepspeed-mii (a
+    /// versioned name such as vllm-0.6.1 names its family). Its fitted factors and
+    /// overheads apply. Default: the family with the most fitted rows on the GPU (what the
+    /// output names), else engine-independent values.
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<Engine>,
     /// Parameter file: a calibration's fitted.json, or JSON with a subset of the serving
     /// parameters (the rest default). Default: the shipped calibration, `serving-real`
-    /// fitted to all 10,419 embedded rows (data/calibrated/serving-real.json).
+    /// fitted to all 14,486 embedded rows (data/calibrated/serving-real.json).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
     /// Use the literature defaults instead of the shipped calibration (to see what

@@ -4,7 +4,7 @@ use anyhow::Result;
 use infercal::catalog::Catalog;
 use infercal::perf::PerfModelKind;
 use infercal::perf::physics::resolve_tp;
-use infercal::report::prediction;
+use infercal::report::prediction::{self, EngineChoice};
 use infercal::scenario::{Condition, Deployment, Scenario, check_lengths, check_tp};
 
 use super::BadInput;
@@ -57,7 +57,8 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
         check_tp(model, tp).map_err(|e| BadInput(format!("--tp: {e}")))?;
     }
     check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
-    let mut deployment = Deployment::assumed(gpu, weights, tp, None);
+    let engine = EngineChoice::of(w.engine, &loaded.assumptions(), &gpu.slug);
+    let mut deployment = Deployment::assumed(gpu, weights, tp, None).on(engine.engine);
     deployment.kv_cache = a.kv_precision;
     let mut scenario = Scenario {
         model,
@@ -76,16 +77,15 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
             .deployment
             .tp
             .or(resolve_tp(&scenario, &loaded.params().serving).ok());
-    let coverage = loaded
-        .params()
-        .serving
-        .coverage(&gpu.slug, &gpu.architecture);
+    let serving = &loaded.params().serving;
+    let sources = prediction::Sources {
+        parameters: &params.origin,
+        gpu: serving.coverage(&gpu.slug, &gpu.architecture),
+        engine,
+        engine_values: serving.engine_coverage(engine.engine),
+    };
     Ok(match a.format {
-        RecordFormat::Json => {
-            prediction::to_json(&scenario, kind, &outcome, &params.origin, &coverage)? + "\n"
-        }
-        RecordFormat::Table => {
-            prediction::to_text(&scenario, kind, &outcome, &params.origin, &coverage)
-        }
+        RecordFormat::Json => prediction::to_json(&scenario, kind, &outcome, &sources)? + "\n",
+        RecordFormat::Table => prediction::to_text(&scenario, kind, &outcome, &sources),
     })
 }

@@ -35,14 +35,6 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let w = &a.workload;
     let model = catalog.model(&w.model)?;
     check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
-    let question = SizingQuestion {
-        model,
-        isl: w.isl,
-        osl: w.osl,
-        budget_s: positive("--ttft-budget", a.ttft_budget)?,
-        target_rps: positive("--target-rps", a.target_rps)?,
-        stat: w.stat,
-    };
     let (gpus, precisions) = candidates(catalog, a)?;
     let params = parameters(
         w.params.as_deref(),
@@ -50,6 +42,17 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         catalog,
     )?;
     let loaded = &params.loaded;
+    let assumptions = loaded.assumptions();
+    let engine_of = |gpu: &str| w.engine.or_else(|| assumptions.engine.get(gpu).copied());
+    let question = SizingQuestion {
+        model,
+        isl: w.isl,
+        osl: w.osl,
+        budget_s: positive("--ttft-budget", a.ttft_budget)?,
+        target_rps: positive("--target-rps", a.target_rps)?,
+        stat: w.stat,
+        engine_of: &engine_of,
+    };
     let model =
         model_kind(w.perf_model, loaded, PerfModelKind::Serving).with_params(loaded.params());
     let result = size(&question, &gpus, &precisions, model.as_ref());

@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::bench::BenchRow;
+use crate::engine::Engine;
 use crate::format::UnknownChoice;
 use crate::scenario::Condition;
 
@@ -31,6 +32,8 @@ pub enum Scheme {
     Model,
     /// Leave one source out.
     Source,
+    /// Leave one engine family out (rows of no known engine form one fold).
+    Engine,
     /// Leave one TTFT budget (or other condition) out.
     Budget,
 }
@@ -44,6 +47,7 @@ impl fmt::Display for Scheme {
             Scheme::Gpu => f.write_str("gpu"),
             Scheme::Model => f.write_str("model"),
             Scheme::Source => f.write_str("source"),
+            Scheme::Engine => f.write_str("engine"),
             Scheme::Budget => f.write_str("budget"),
         }
     }
@@ -53,13 +57,14 @@ impl FromStr for Scheme {
     type Err = UnknownChoice;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let expected = "expected auto, loo, kfold:K (K ≥ 2), gpu, model, source or budget";
+        let expected = "expected auto, loo, kfold:K (K ≥ 2), gpu, model, source, engine or budget";
         match s.trim() {
             "auto" => Ok(Scheme::Auto),
             "loo" => Ok(Scheme::Loo),
             "gpu" => Ok(Scheme::Gpu),
             "model" => Ok(Scheme::Model),
             "source" => Ok(Scheme::Source),
+            "engine" => Ok(Scheme::Engine),
             "budget" => Ok(Scheme::Budget),
             other => match other.strip_prefix("kfold:").map(str::parse::<usize>) {
                 Some(Ok(k)) if k >= 2 => Ok(Scheme::KFold(k)),
@@ -158,6 +163,11 @@ fn groups_of<'r, K: Eq + std::hash::Hash>(
     (group_of, first_rows)
 }
 
+/// A row's engine family, or `no engine` when the data do not name a known one.
+fn engine(row: &BenchRow) -> String {
+    Engine::family_of(&row.engine).map_or_else(|| "no engine".to_string(), |e| e.to_string())
+}
+
 fn budget(row: &BenchRow) -> String {
     match row.condition {
         Condition::TtftBudget { budget_s, .. } => format!("TTFT ≤ {budget_s} s"),
@@ -176,6 +186,7 @@ pub fn folds(rows: &[BenchRow], scheme: Scheme, seed: u64) -> (Vec<usize>, Vec<S
         Scheme::Gpu => groups_of(rows, |r| r.gpu.clone()),
         Scheme::Model => groups_of(rows, |r| r.model.clone()),
         Scheme::Source => groups_of(rows, |r| r.source.clone()),
+        Scheme::Engine => groups_of(rows, |r| engine(r)),
         Scheme::Budget => groups_of(rows, budget),
     };
     let label = |g: usize| -> String {
@@ -184,6 +195,7 @@ pub fn folds(rows: &[BenchRow], scheme: Scheme, seed: u64) -> (Vec<usize>, Vec<S
             Scheme::Gpu => row.gpu.to_string(),
             Scheme::Model => row.model.to_string(),
             Scheme::Source => row.source.to_string(),
+            Scheme::Engine => engine(row),
             Scheme::Budget => budget(row),
             Scheme::Auto | Scheme::Loo | Scheme::KFold(_) => cell_label(row),
         }

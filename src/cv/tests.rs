@@ -205,7 +205,7 @@ fn the_default_meets_the_real_data_bars() {
     };
     let e = shipped(crate::experiment::DEFAULT_EXPERIMENT);
     let rows = embedded_rows(&e.data, &catalog).unwrap();
-    assert_eq!(rows.len(), 10_419, "all three embedded sources");
+    assert_eq!(rows.len(), 14_486, "all four embedded sources");
     let cv = cross_validate(&e, &rows, &catalog, Scheme::Source, &options).unwrap();
     let held_out = crate::evaluate::summarize_by_metric(&cv.held_out);
     for metric in [Metric::TtftS, Metric::ItlS] {

@@ -221,13 +221,11 @@ fn groups(
         Tie::Global => BTreeSet::from([String::new()]),
         Tie::Gpu => rows.iter().map(|r| r.gpu.to_string()).collect(),
         Tie::Model => rows.iter().map(|r| r.model.to_string()).collect(),
-        // The reference engine's copy is the global value (the empty group), which the
-        // rows of no known engine use as well.
+        // The global value (the empty group) serves the rows of no known engine.
         Tie::Engine => std::iter::once(String::new())
             .chain(
                 rows.iter()
                     .filter_map(|r| Engine::family_of(&r.engine))
-                    .filter(|e| *e != Engine::REFERENCE)
                     .map(|e| e.as_str().to_string()),
             )
             .collect(),
@@ -250,7 +248,17 @@ pub fn prepare<'c>(
     rows: &'c [BenchRow],
     catalog: &'c Catalog,
 ) -> Result<Objective<'c>, FitError> {
-    let hypotheses = hypotheses(&experiment.assumptions, rows);
+    let mut hypotheses = hypotheses(&experiment.assumptions, rows);
+    // Rows that leave the engine empty (a sizing chart) are read as running the engine
+    // most of the GPU's rows ran, as rows that leave the precision empty take the
+    // hypothesis's precision.
+    let engines = Assumptions::engines_by_gpu(
+        rows.iter()
+            .map(|r| (r.gpu.as_str(), Engine::family_of(&r.engine))),
+    );
+    for h in &mut hypotheses {
+        h.engine = engines.clone();
+    }
     let space = ParamSpace::new(experiment, &|tie| groups(tie, rows, catalog, &hypotheses))
         .map_err(FitError::Space)?;
     Ok(Objective::new(

@@ -7,6 +7,7 @@
 //! - Bounds by reparameterisation (logistic): Nocedal & Wright, *Numerical Optimization*
 //!   (2006), §17.1; the delta method for the back-transform: Casella & Berger (2002), §5.5.4.
 
+use crate::engine::Engine;
 use crate::experiment::{FreeSpec, Mode, Prior, ValidExperiment};
 use crate::perf::registry::{NotGroupable, Param, ParamKind, ParamSet, Tie};
 
@@ -92,6 +93,10 @@ pub struct ParamSpace {
     pub base: ParamSet,
     /// Free coordinates, in experiment order, groups sorted.
     pub free: Vec<FreeParam>,
+    /// For each free coordinate, the coordinate its prior is centred on instead of the
+    /// fixed centre: an engine's copy shrinks towards the free global value (hierarchical
+    /// shrinkage), so an engine with few rows borrows from all of them.
+    parent: Vec<Option<usize>>,
 }
 
 impl ParamSpace {
@@ -118,10 +123,11 @@ impl ParamSpace {
                     } else {
                         groups(p.tie)
                     };
-                    // A factor relative to the reference engine is 1 for it by definition:
-                    // freeing that copy too would trade it against every GPU's efficiency.
+                    // A factor relative to the reference engine is 1 for it (and for rows of
+                    // no known engine) by definition: freeing those copies too would trade
+                    // them against every GPU's efficiency.
                     if p.name.is_engine_relative() {
-                        copies.retain(|g| !g.is_empty());
+                        copies.retain(|g| !g.is_empty() && g != Engine::REFERENCE.as_str());
                     }
                     for group in copies {
                         base.set(p.name, p.tie, &group, spec.init)?;
@@ -135,7 +141,18 @@ impl ParamSpace {
                 }
             }
         }
-        Ok(ParamSpace { base, free })
+        let parent = free
+            .iter()
+            .map(|f| {
+                (f.tie == Tie::Engine && !f.group.is_empty())
+                    .then(|| {
+                        free.iter()
+                            .position(|g| g.name == f.name && g.group.is_empty())
+                    })
+                    .flatten()
+            })
+            .collect();
+        Ok(ParamSpace { base, free, parent })
     }
 
     /// Number of free coordinates.
@@ -161,13 +178,16 @@ impl ParamSpace {
         set
     }
 
-    /// ½·Σ((u − u₀)/w)²: the priors' contribution to the loss.
+    /// ½·Σ((u − u₀)/w)²: the priors' contribution to the loss, u₀ being the parent's
+    /// coordinate for an engine's copy with a free global value.
     pub fn prior_penalty(&self, u: &[f64]) -> f64 {
         self.free
             .iter()
             .zip(u)
-            .map(|(f, &x)| {
+            .zip(&self.parent)
+            .map(|((f, &x), parent)| {
                 let (center, width) = f.prior();
+                let center = parent.map_or(center, |i| u[i]);
                 0.5 * ((x - center) / width).powi(2)
             })
             .sum()

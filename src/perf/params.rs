@@ -57,6 +57,9 @@ pub struct EfficiencyOverride {
     /// An engine's decode speed relative to the GPU's η_dec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_decode_factor: Option<f64>,
+    /// Largest running batch an engine schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_running_batch: Option<f64>,
 }
 
 /// Parameters of the `roofline` and `serving` models.
@@ -158,6 +161,34 @@ impl Default for ServingParams {
     }
 }
 
+type Pick = fn(&mut EfficiencyOverride) -> &mut Option<f64>;
+
+/// The per-GPU fields a GPU without rows borrows: η_pre, η_dec, α.
+const LENDABLE: [Pick; 3] = [
+    |o| &mut o.prefill_efficiency,
+    |o| &mut o.decode_efficiency,
+    |o| &mut o.allreduce_latency_s,
+];
+
+/// Each lendable field's geometric mean over `members` (override, weight), where any
+/// member has it.
+fn weighted_geometric_mean(members: &[(EfficiencyOverride, f64)]) -> EfficiencyOverride {
+    let mut mean = EfficiencyOverride::default();
+    for field in LENDABLE {
+        let (sum, weight) = members
+            .iter()
+            .filter_map(|(o, w)| {
+                let mut o = *o;
+                field(&mut o).filter(|v| *v > 0.0).map(|v| (v.ln() * w, *w))
+            })
+            .fold((0.0, 0.0), |(s, t), (x, w)| (s + x, t + w));
+        if weight > 0.0 {
+            *field(&mut mean) = Some((sum / weight).exp());
+        }
+    }
+    mean
+}
+
 /// Where a model runs: what the efficiency overrides are keyed by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Placement<'a> {
@@ -189,7 +220,30 @@ pub enum Coverage {
     Global,
 }
 
+/// Where an engine's factors and overheads come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineCoverage {
+    /// Its own fitted values.
+    Own,
+    /// The reference engine: factors of 1, the global overheads where it has none.
+    Reference,
+    /// No values of its own: the engine-independent (global) ones.
+    Unfitted,
+    /// No engine named: the engine-independent values.
+    Independent,
+}
+
 impl ServingParams {
+    /// Where the values of `engine` come from.
+    pub fn engine_coverage(&self, engine: Option<Engine>) -> EngineCoverage {
+        match engine {
+            None => EngineCoverage::Independent,
+            Some(e) if self.per_engine.contains_key(e.as_str()) => EngineCoverage::Own,
+            Some(Engine::REFERENCE) => EngineCoverage::Reference,
+            Some(_) => EngineCoverage::Unfitted,
+        }
+    }
+
     /// Where the efficiencies of `gpu` (of `architecture`) come from, following the same
     /// order as the lookups.
     pub fn coverage(&self, gpu: &str, architecture: &str) -> Coverage {
@@ -234,19 +288,16 @@ impl ServingParams {
 
     /// Sets `per_architecture` from `per_gpu`: for each architecture, the geometric mean of
     /// each overridden value over its GPUs, weighted by `rows_of` (the rows that fitted
-    /// each GPU, so a GPU resting on one chart cell barely counts). `architecture_of` maps
-    /// a GPU slug to its architecture; unknown slugs and GPUs without rows are skipped.
+    /// each GPU, so a GPU resting on one chart cell barely counts). The global value of
+    /// each overridden field becomes the same mean over every such GPU, so a GPU of an
+    /// architecture without fitted GPUs falls back to what the fitted GPUs reach rather
+    /// than to a prior's centre. `architecture_of` maps a GPU slug to its architecture;
+    /// unknown slugs and GPUs without rows are skipped.
     pub fn derive_architecture_overrides(
         &mut self,
         architecture_of: impl Fn(&str) -> Option<String>,
         rows_of: impl Fn(&str) -> usize,
     ) {
-        type Pick = fn(&mut EfficiencyOverride) -> &mut Option<f64>;
-        let fields: [Pick; 3] = [
-            |o| &mut o.prefill_efficiency,
-            |o| &mut o.decode_efficiency,
-            |o| &mut o.allreduce_latency_s,
-        ];
         let mut groups: BTreeMap<String, Vec<(EfficiencyOverride, f64)>> = BTreeMap::new();
         for (gpu, o) in &self.per_gpu {
             let rows = rows_of(gpu);
@@ -256,23 +307,20 @@ impl ServingParams {
                 groups.entry(arch).or_default().push((*o, rows as f64));
             }
         }
+        let everyone: Vec<(EfficiencyOverride, f64)> = groups.values().flatten().copied().collect();
+        let mut pooled = weighted_geometric_mean(&everyone);
+        for (field, global) in [
+            (LENDABLE[0], &mut self.prefill_efficiency),
+            (LENDABLE[1], &mut self.decode_efficiency),
+            (LENDABLE[2], &mut self.allreduce_latency_s),
+        ] {
+            if let Some(v) = *field(&mut pooled) {
+                *global = v;
+            }
+        }
         self.per_architecture = groups
             .into_iter()
-            .map(|(arch, mut members)| {
-                let mut mean = EfficiencyOverride::default();
-                for field in fields {
-                    let (sum, weight) = members
-                        .iter_mut()
-                        .filter_map(|(o, w)| {
-                            field(o).filter(|v| *v > 0.0).map(|v| (v.ln() * *w, *w))
-                        })
-                        .fold((0.0, 0.0), |(s, t), (x, w)| (s + x, t + w));
-                    if weight > 0.0 {
-                        *field(&mut mean) = Some((sum / weight).exp());
-                    }
-                }
-                (arch, mean)
-            })
+            .map(|(arch, members)| (arch, weighted_geometric_mean(&members)))
             .collect();
     }
 
@@ -298,6 +346,12 @@ impl ServingParams {
     pub fn step_overhead_for(&self, at: &Placement<'_>) -> f64 {
         self.lookup(at, |o| o.step_overhead_s)
             .unwrap_or(self.step_overhead_s)
+    }
+
+    /// The largest running batch for this placement (its engine's, else the global).
+    pub fn max_running_batch_for(&self, at: &Placement<'_>) -> f64 {
+        self.lookup(at, |o| o.max_running_batch)
+            .unwrap_or(self.max_running_batch)
     }
 
     /// The engine's prefill and decode factors for this placement.

@@ -70,8 +70,9 @@ pub enum Tie {
     GpuPrecision,
     /// One copy per model in the data.
     Model,
-    /// One copy per engine family in the data but the reference (TensorRT-LLM), whose
-    /// value is the global one: the engine-less rows use it too.
+    /// One copy per engine family in the data, and the global value for rows of no known
+    /// engine. A factor relative to the reference engine (TensorRT-LLM) has no copy for
+    /// it nor a global one: both are 1 by definition.
     Engine,
 }
 
@@ -187,7 +188,7 @@ parameters! {
     ReserveGb => serving.reserve_gb, "GB per GPU", Positive, Domain::UpTo(1e6),
         PHYSICAL, grouped: false;
     MaxRunningBatch => serving.max_running_batch, "sequences", Positive, Domain::Count,
-        SERVING, grouped: false;
+        SERVING, grouped: true;
     MaxPrefillTokens => serving.max_prefill_tokens, "tokens", Positive, Domain::Count,
         SERVING, grouped: false;
 }

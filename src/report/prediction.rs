@@ -6,47 +6,117 @@ use serde_json::{Value, json};
 
 use super::{condition_text, sig};
 use crate::perf::Prediction;
-use crate::perf::params::Coverage;
+use crate::engine::Engine;
+use crate::perf::params::{Coverage, EngineCoverage};
 use crate::perf::{Outcome, PerfModelKind};
-use crate::scenario::{Condition, Scenario};
+use crate::scenario::{Assumptions, Condition, Scenario};
+
+/// Which engine a prediction assumed, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineChoice {
+    /// The family, if any.
+    pub engine: Option<Engine>,
+    /// Whether `--engine` named it (else the calibration's most-fitted family on the GPU).
+    pub from_flag: bool,
+}
+
+impl EngineChoice {
+    /// `flag` if given, else the family `assumptions` record for `gpu`.
+    pub fn of(flag: Option<Engine>, assumptions: &Assumptions, gpu: &str) -> EngineChoice {
+        match flag {
+            Some(engine) => EngineChoice {
+                engine: Some(engine),
+                from_flag: true,
+            },
+            None => EngineChoice {
+                engine: assumptions.engine.get(gpu).copied(),
+                from_flag: false,
+            },
+        }
+    }
+
+    /// `vllm (--engine)`, `vllm (most fitted rows on mi300x)` or `none`.
+    fn text(self, gpu: &str) -> String {
+        match (self.engine, self.from_flag) {
+            (Some(e), true) => format!("{e} (--engine)"),
+            (Some(e), false) => format!("{e} (most fitted rows on {gpu})"),
+            (None, _) => "none named (engine-independent values; --engine picks one)".to_string(),
+        }
+    }
+}
+
+/// Where a prediction's numbers come from: the parameter file, the GPU's efficiencies and
+/// the engine's values.
+#[derive(Debug, Clone)]
+pub struct Sources<'a> {
+    /// The parameters' origin, as the CLI names it.
+    pub parameters: &'a str,
+    /// The level the GPU's efficiencies come from.
+    pub gpu: Coverage,
+    /// The engine assumed.
+    pub engine: EngineChoice,
+    /// The level the engine's values come from.
+    pub engine_values: EngineCoverage,
+}
 
 /// The JSON document: the scenario, every predicted figure (or the reason it is
-/// infeasible), the parameters' origin and the GPU's efficiency coverage.
+/// infeasible), the parameters' origin and the levels the GPU's and the engine's values
+/// come from.
 pub fn to_json(
     s: &Scenario<'_>,
     kind: PerfModelKind,
     outcome: &Outcome,
-    origin: &str,
-    coverage: &Coverage,
+    sources: &Sources<'_>,
 ) -> Result<String, serde_json::Error> {
     let mut doc = fields_json(s, kind, outcome)?;
-    doc["parameters"] = json!(origin);
-    doc["gpu_efficiencies"] = json!(match coverage {
+    doc["parameters"] = json!(sources.parameters);
+    doc["gpu_efficiencies"] = json!(match &sources.gpu {
         Coverage::Own => "own".to_string(),
         Coverage::Borrowed(arch) => format!("{arch} mean"),
         Coverage::Global => "global".to_string(),
     });
+    doc["engine"] = json!(sources.engine.engine.map(Engine::as_str));
+    doc["engine_from"] = json!(match (sources.engine.engine, sources.engine.from_flag) {
+        (None, _) => "none",
+        (Some(_), true) => "flag",
+        (Some(_), false) => "most fitted rows on the GPU",
+    });
+    doc["engine_values"] = json!(engine_values_key(sources.engine_values));
     serde_json::to_string_pretty(&doc)
 }
 
-/// The text view: a heading, one aligned line per figure, then the parameters' origin
-/// and, for a GPU without its own fit, where its efficiencies come from.
+fn engine_values_key(c: EngineCoverage) -> &'static str {
+    match c {
+        EngineCoverage::Own => "own",
+        EngineCoverage::Reference => "reference",
+        EngineCoverage::Unfitted => "engine-independent (not fitted)",
+        EngineCoverage::Independent => "engine-independent",
+    }
+}
+
+/// The text view: a heading, one aligned line per figure, then the parameters' origin,
+/// the engine, and for a GPU or engine without its own fit where the values come from.
 pub fn to_text(
     s: &Scenario<'_>,
     kind: PerfModelKind,
     outcome: &Outcome,
-    origin: &str,
-    coverage: &Coverage,
+    sources: &Sources<'_>,
 ) -> String {
     let mut text = body_text(s, kind, outcome);
-    text.push_str(&format!("parameters            {origin}\n"));
+    text.push_str(&format!("parameters            {}\n", sources.parameters));
     let gpu = &s.gpu.slug;
-    let note = match coverage {
+    text.push_str(&format!("engine                {}\n", sources.engine.text(gpu)));
+    if sources.engine_values == EngineCoverage::Unfitted {
+        text.push_str("                      no rows of this engine fitted: engine-independent values\n");
+    }
+    let note = match &sources.gpu {
         Coverage::Own => return text,
         Coverage::Borrowed(arch) => {
             format!("no {gpu} rows fitted: efficiencies are the mean of the fitted {arch} GPUs")
         }
-        Coverage::Global => format!("no {gpu} rows fitted: global efficiencies, read as rough"),
+        Coverage::Global => format!(
+            "no {gpu} rows fitted, nor of its architecture: efficiencies are the mean of every fitted GPU, read as rough"
+        ),
     };
     text.push_str(&format!("                      {note}\n"));
     text

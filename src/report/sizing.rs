@@ -4,11 +4,12 @@ use super::{csv_table, markdown_table, sig};
 use crate::perf::params::Coverage;
 use crate::size::{Deployable, Sizing};
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "rank",
     "gpu",
     "precision",
     "tp",
+    "engine",
     "req_per_s_per_gpu",
     "gpus_for_target",
     "instances",
@@ -23,6 +24,7 @@ fn cells(rank: usize, d: &Deployable) -> Vec<String> {
         d.gpu.clone(),
         d.precision.to_string(),
         d.tp.to_string(),
+        d.engine.map_or("-".to_string(), |e| e.to_string()),
         sig(d.req_per_s_per_gpu, 4),
         sig(d.gpus_for_target, 4),
         d.instances.to_string(),
@@ -39,7 +41,9 @@ pub fn to_markdown(sizing: &Sizing, shown: &[&Deployable]) -> String {
         .enumerate()
         .map(|(i, d)| cells(i + 1, d))
         .collect();
-    let right = [true, false, false, true, true, true, true, true, true, true];
+    let right = [
+        true, false, false, true, false, true, true, true, true, true, true,
+    ];
     let mut out = if rows.is_empty() {
         "No GPU can serve this target under the budget.\n".to_string()
     } else {
@@ -109,7 +113,7 @@ pub fn coverage_note(
     }
     if !global.is_empty() {
         note.push_str(&format!(
-            "No rows fitted for {}, nor for their architecture: global efficiencies (the literature defaults unless a file sets them), so read their rows as rough.\n",
+            "No rows fitted for {}, nor for their architecture: global efficiencies (in a calibration, the mean of every fitted GPU; uncalibrated, the literature defaults), so read their rows as rough.\n",
             global.join(", ")
         ));
     }

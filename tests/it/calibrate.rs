@@ -105,7 +105,7 @@ fn the_default_writes_every_output_and_a_summary() {
     let doc = fitted(dir);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["experiment"]["name"], "serving-real");
-    assert_eq!(doc["data_files"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["data_files"].as_array().unwrap().len(), 4);
     assert!(
         doc["experiment"]["hash"]
             .as_str()

@@ -366,7 +366,8 @@ fn predict_and_size_use_the_shipped_calibration_unless_told_otherwise() {
         "hopper mean",
         "no H100 PCIe row, but Hopper rows"
     );
-    assert_eq!(on("b200"), "global", "no Blackwell row at all");
+    assert_eq!(on("b200"), "own", "perf-overview rows on B200");
+    assert_eq!(on("v100-sxm2"), "global", "no Volta row at all");
     let mut both = args.clone();
     both.extend(["--uncalibrated", "--params", "fitted.json"]);
     assert_eq!(infercal(&both).status.code(), Some(2));

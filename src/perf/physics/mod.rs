@@ -125,6 +125,8 @@ pub struct Instance {
     /// Fixed latency of the all-reduces of one forward pass.
     allreduce_fixed_s: f64,
     step_overhead_s: f64,
+    /// The engine's largest running batch.
+    pub(crate) max_running_batch: f64,
     request_overhead_s: f64,
 }
 

@@ -23,6 +23,8 @@ pub struct PlacedParams {
     pub allreduce_latency_s: f64,
     /// τ_step for the placement, seconds.
     pub step_overhead_s: f64,
+    /// The engine's largest running batch.
+    pub max_running_batch: f64,
 }
 
 impl PlacedParams {
@@ -36,6 +38,7 @@ impl PlacedParams {
             decode_efficiency: (p.decode_efficiency_for(at) * decode_factor).min(1.0),
             allreduce_latency_s: p.allreduce_latency_for(at),
             step_overhead_s: p.step_overhead_for(at),
+            max_running_batch: p.max_running_batch_for(at),
         }
     }
 }
@@ -290,6 +293,7 @@ impl Instance {
             allreduce_per_token_s,
             allreduce_fixed_s,
             step_overhead_s: placed.step_overhead_s,
+            max_running_batch: placed.max_running_batch,
             request_overhead_s: p.request_overhead_s,
         })
     }

@@ -45,7 +45,7 @@ impl<'p> ClosedLoop<'p> {
             osl,
             chunk_tokens: p.max_prefill_tokens,
             line: inst.step_line(isl + osl / 2.0),
-            batch_limit: batch_limit(inst, s, p).max(1.0),
+            batch_limit: batch_limit(inst, s).max(1.0),
             burst_factor: p.burst_factor,
             alone_s,
             alone_allreduce_s,

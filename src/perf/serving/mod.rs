@@ -97,9 +97,9 @@ pub(super) fn bisect(mut lo: f64, mut hi: f64, ok: impl Fn(f64) -> bool) -> f64 
 }
 
 /// The running-batch limit: KV-cache capacity or the engine's batch size.
-fn batch_limit(inst: &Instance, s: &Scenario<'_>, p: &ServingParams) -> f64 {
+fn batch_limit(inst: &Instance, s: &Scenario<'_>) -> f64 {
     inst.kv_batch_limit(f64::from(s.isl) + f64::from(s.osl))
-        .min(p.max_running_batch)
+        .min(inst.max_running_batch)
 }
 
 #[inline]

@@ -31,7 +31,7 @@ impl OpenLoop {
             prefill_s,
             prefill_allreduce_s,
             line: inst.step_line(isl + osl / 2.0),
-            batch_limit: batch_limit(inst, s, p),
+            batch_limit: batch_limit(inst, s),
             wait_multiplier: wait_multiplier(s.stat, p.tail_factor),
         }
     }
