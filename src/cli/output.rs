@@ -207,43 +207,44 @@ fn refuse_foreign_files(target: &Path, known: &[&str]) -> Result<()> {
 
 /// Moves directory `from` to `to`, replacing a directory already there. rename(2) cannot
 /// replace a non-empty directory, so the old one is first renamed aside; when another run
-/// commits in between, the loop moves that one aside too. Readers see the old set, then
-/// (briefly) none, then the new one.
+/// commits or moves it in between, the loop tries again (a bounded number of times).
+/// Readers see the old set, then (briefly) none, then the new one.
 fn replace_dir(from: &Path, to: &Path) -> Result<()> {
     let mut retired = Vec::new();
+    let mut last_error = None;
     for _ in 0..100 {
-        match std::fs::rename(from, to) {
-            Ok(()) => {
-                for old in retired {
-                    let _ = std::fs::remove_dir_all(old);
-                }
-                return Ok(());
+        let Err(e) = std::fs::rename(from, to) else {
+            for old in retired {
+                let _ = std::fs::remove_dir_all(old);
             }
-            Err(e) if to.is_dir() => {
-                let aside = parent_of(to).join(format!(
-                    ".{}.old-{}",
-                    to.file_name()
-                        .map(|n| n.to_string_lossy())
-                        .unwrap_or_default(),
-                    unique()
-                ));
-                match std::fs::rename(to, &aside) {
-                    Ok(()) => retired.push(aside),
-                    Err(_) if !to.exists() => {}
-                    Err(_) => {
-                        return Err(e).with_context(|| {
-                            format!("replacing {} with {}", to.display(), from.display())
-                        });
-                    }
-                }
+            return Ok(());
+        };
+        if to.is_dir() {
+            let aside = parent_of(to).join(format!(
+                ".{}.old-{}",
+                to.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                unique()
+            ));
+            // Failing to move it aside means another run moved it first (or committed
+            // a new one since): try again either way, up to the bound.
+            if std::fs::rename(to, &aside).is_ok() {
+                retired.push(aside);
             }
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("moving {} to {}", from.display(), to.display()));
-            }
+        } else if to.exists() {
+            return Err(e)
+                .with_context(|| format!("moving {} to {}", from.display(), to.display()));
         }
+        // Otherwise another run moved the target aside between the failed rename and the
+        // look: try again.
+        last_error = Some(e);
     }
-    bail!("replacing {}: other runs kept replacing it", to.display())
+    let why = last_error.map_or_else(String::new, |e| format!(": {e}"));
+    bail!(
+        "replacing {}: other runs kept replacing it{why}",
+        to.display()
+    )
 }
 
 #[cfg(test)]
