@@ -384,12 +384,12 @@ fn predict_and_size_use_the_shipped_calibration_unless_told_otherwise() {
         "--osl",
         "200",
         "--gpus",
-        "l40s,b200",
+        "l40s,v100-sxm2",
     ]);
     let text = stdout(&size);
     assert!(text.contains("Parameters: shipped calibration"), "{text}");
     assert!(
-        text.contains("No rows fitted for b200, nor for their architecture"),
+        text.contains("No rows fitted for v100-sxm2, nor for their architecture"),
         "{text}"
     );
 }
