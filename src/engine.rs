@@ -60,9 +60,7 @@ impl Engine {
     pub fn family_of(name: &str) -> Option<Engine> {
         let name = name.trim().to_ascii_lowercase();
         let family = match name.rsplit_once('-') {
-            Some((family, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => {
-                family
-            }
+            Some((family, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => family,
             _ => name.as_str(),
         };
         let family = match family {
@@ -113,7 +111,10 @@ mod tests {
         assert_eq!(Engine::family_of("trtllm-0.9.0"), Some(Engine::Trtllm));
         assert_eq!(Engine::family_of("vllm-0.6.1"), Some(Engine::Vllm));
         assert_eq!(Engine::family_of("TensorRT-LLM"), Some(Engine::Trtllm));
-        assert_eq!(Engine::family_of("deepspeed-mii"), Some(Engine::DeepspeedMii));
+        assert_eq!(
+            Engine::family_of("deepspeed-mii"),
+            Some(Engine::DeepspeedMii)
+        );
         assert_eq!(Engine::family_of("llama.cpp"), Some(Engine::LlamaCpp));
         assert_eq!(Engine::version_of("vllm-0.5.3"), Some("0.5.3"));
         assert_eq!(Engine::version_of("deepspeed-mii"), None);

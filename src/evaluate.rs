@@ -33,10 +33,9 @@ pub fn scenario_for<'c>(
     Ok(Scenario {
         model: catalog.model(&row.model)?,
         gpu,
-        deployment: Deployment::assumed(gpu, precision, tp, row.pp).on(
-            Engine::family_of(&row.engine)
-                .or_else(|| assumptions.engine.get(&gpu.slug).copied()),
-        ),
+        deployment: Deployment::assumed(gpu, precision, tp, row.pp)
+            .on(Engine::family_of(&row.engine)
+                .or_else(|| assumptions.engine.get(&gpu.slug).copied())),
         isl: row.isl,
         osl: row.osl,
         condition: row.condition,

@@ -492,8 +492,8 @@ fn parse_condition(f: &Fields<'_>, metric: Metric) -> Result<Condition, FieldErr
             budget_s,
             target_rps: target,
         },
-        (None, None, None) => target.map_or(Condition::Saturated, |rps| Condition::ArrivalRate {
-            rps,
-        }),
+        (None, None, None) => {
+            target.map_or(Condition::Saturated, |rps| Condition::ArrivalRate { rps })
+        }
     })
 }

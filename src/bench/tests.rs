@@ -116,7 +116,8 @@ fn target_rps_beside_a_budget_for_another_metric_is_refused() {
 #[test]
 fn target_rps_alone_is_an_open_loop_arrival_rate_and_round_trips() {
     let catalog = Catalog::embedded().unwrap();
-    let text = format!("{HEADER}\nme,llama-3.1-8b,h100-sxm,1,1,fp16,,500,200,,,,4,ttft_s,mean,0.06,\n");
+    let text =
+        format!("{HEADER}\nme,llama-3.1-8b,h100-sxm,1,1,fp16,,500,200,,,,4,ttft_s,mean,0.06,\n");
     let rows = load_csv("t.csv", &text, &catalog).unwrap();
     assert_eq!(rows[0].condition, Condition::ArrivalRate { rps: 4.0 });
     let again = load_csv("t.csv", &crate::bench::import::to_csv(&rows), &catalog).unwrap();

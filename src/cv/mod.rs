@@ -75,6 +75,7 @@ fn prior_fallbacks(e: &ValidExperiment, train: &[BenchRow], held: &[BenchRow]) -
             Tie::Gpu => Some(r.gpu.to_string()),
             Tie::Model => Some(r.model.to_string()),
             Tie::Engine => Engine::family_of(&r.engine).map(|e| e.as_str().to_string()),
+            Tie::Precision => r.precision.map(|p| p.as_str().to_string()),
             Tie::Global | Tie::GpuPrecision => None,
         };
         let mut missing: Vec<String> = held

@@ -229,6 +229,14 @@ fn groups(
                     .map(|e| e.as_str().to_string()),
             )
             .collect(),
+        Tie::Precision => hypotheses
+            .iter()
+            .flat_map(|h| {
+                rows.iter()
+                    .filter_map(move |r| scenario_for(r, catalog, h).ok())
+            })
+            .map(|s| s.deployment.weights.as_str().to_string())
+            .collect(),
         Tie::GpuPrecision => hypotheses
             .iter()
             .flat_map(|h| {

@@ -7,7 +7,6 @@
 //! - Bounds by reparameterisation (logistic): Nocedal & Wright, *Numerical Optimization*
 //!   (2006), §17.1; the delta method for the back-transform: Casella & Berger (2002), §5.5.4.
 
-use crate::engine::Engine;
 use crate::experiment::{FreeSpec, Mode, Prior, ValidExperiment};
 use crate::perf::registry::{NotGroupable, Param, ParamKind, ParamSet, Tie};
 
@@ -123,12 +122,11 @@ impl ParamSpace {
                     } else {
                         groups(p.tie)
                     };
-                    // A factor relative to the reference engine is 1 for it (and for rows of
-                    // no known engine) by definition: freeing those copies too would trade
-                    // them against every GPU's efficiency.
-                    if p.name.is_engine_relative() {
-                        copies.retain(|g| !g.is_empty() && g != Engine::REFERENCE.as_str());
-                    }
+                    // A factor relative to a reference (TensorRT-LLM, 16-bit weights) is 1
+                    // for it by definition: freeing that copy too would trade it against
+                    // every GPU's efficiency.
+                    let reference = p.name.reference_groups();
+                    copies.retain(|g| !reference.contains(&g.as_str()));
                     for group in copies {
                         base.set(p.name, p.tie, &group, spec.init)?;
                         free.push(FreeParam {

@@ -309,3 +309,55 @@ fn an_empty_filter_result_is_an_error() {
     let err = calibrate(&e, &chart(), &Catalog::embedded().unwrap(), &options).unwrap_err();
     assert_eq!(err, FitError::NoRows);
 }
+
+#[test]
+fn engine_copies_free_the_global_value_and_shrink_towards_it_but_factors_keep_the_reference_at_one()
+{
+    let e = experiment(
+        r#"
+name = "engines"
+perf_model = "serving"
+data = ["x.csv"]
+[parameters.step_overhead_s]
+mode = "free"
+per = "engine"
+init = 0.002
+bounds = [0.0001, 0.05]
+prior = { center = 0.002, width = 1.0 }
+[parameters.engine_decode_factor]
+mode = "free"
+per = "engine"
+init = 1.0
+bounds = [0.2, 3.0]
+prior = { center = 1.0, width = 1.0 }
+"#,
+    );
+    let groups = |tie: Tie| match tie {
+        Tie::Engine => vec![String::new(), "trtllm".into(), "vllm".into()],
+        _ => vec![String::new()],
+    };
+    let space = ParamSpace::new(&e, &groups).unwrap();
+    let copies: Vec<String> = space
+        .free
+        .iter()
+        .map(|f| space::label(f.name, &f.group))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            "engine_decode_factor[vllm]",
+            "step_overhead_s",
+            "step_overhead_s[trtllm]",
+            "step_overhead_s[vllm]",
+        ]
+    );
+    // An engine's copy costs nothing where it equals the global value, wherever that is.
+    let mut u = space.initial();
+    u[1] += 2.0;
+    u[2] = u[1];
+    let moved = space.prior_penalty(&u);
+    u[2] += 1.0;
+    assert!((space.prior_penalty(&u) - moved - 0.5).abs() < 1e-9);
+    let set = space.params_at(&space.initial());
+    assert!((set.serving.engine_decode_factor - 1.0).abs() < 1e-15);
+}

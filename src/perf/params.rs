@@ -60,6 +60,12 @@ pub struct EfficiencyOverride {
     /// Largest running batch an engine schedules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_running_batch: Option<f64>,
+    /// Prefill speed at a weight precision relative to 16-bit weights on the same GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_prefill_factor: Option<f64>,
+    /// Decode speed at a weight precision relative to 16-bit weights on the same GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_decode_factor: Option<f64>,
 }
 
 /// Parameters of the `roofline` and `serving` models.
@@ -84,6 +90,11 @@ pub struct ServingParams {
     pub engine_prefill_factor: f64,
     /// Decode speed of an engine relative to the GPU's η_dec, as `engine_prefill_factor`.
     pub engine_decode_factor: f64,
+    /// Prefill speed at a weight precision relative to 16-bit weights (dequantisation,
+    /// kernels less tuned than the 16-bit ones); only per-precision copies differ from 1.
+    pub precision_prefill_factor: f64,
+    /// Decode speed at a weight precision relative to 16-bit weights.
+    pub precision_decode_factor: f64,
     /// τ_req: fixed overhead per request (tokenise, schedule, detokenise), seconds.
     pub request_overhead_s: f64,
     /// κ: queueing-tail factor; the p90 wait is κ times the mean wait.
@@ -129,6 +140,9 @@ pub struct ServingParams {
     /// step overhead; consulted after every other level.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_engine: BTreeMap<String, EfficiencyOverride>,
+    /// Overrides per weight precision (`fp8`, `fp4`, …): the precision factors.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_precision: BTreeMap<String, EfficiencyOverride>,
 }
 
 impl Default for ServingParams {
@@ -142,6 +156,8 @@ impl Default for ServingParams {
             step_overhead_s: 1e-3,
             engine_prefill_factor: 1.0,
             engine_decode_factor: 1.0,
+            precision_prefill_factor: 1.0,
+            precision_decode_factor: 1.0,
             request_overhead_s: 5e-3,
             tail_factor: 2.3,
             burst_factor: 1.0,
@@ -157,6 +173,7 @@ impl Default for ServingParams {
             per_architecture: BTreeMap::new(),
             per_model: BTreeMap::new(),
             per_engine: BTreeMap::new(),
+            per_precision: BTreeMap::new(),
         }
     }
 }
@@ -284,6 +301,11 @@ impl ServingParams {
                     .and_then(|e| self.per_engine.get(e.as_str()))
                     .and_then(&pick)
             })
+            .or_else(|| {
+                self.per_precision
+                    .get(at.precision.as_str())
+                    .and_then(&pick)
+            })
     }
 
     /// Sets `per_architecture` from `per_gpu`: for each architecture, the geometric mean of
@@ -354,13 +376,20 @@ impl ServingParams {
             .unwrap_or(self.max_running_batch)
     }
 
-    /// The engine's prefill and decode factors for this placement.
-    pub fn engine_factors_for(&self, at: &Placement<'_>) -> (f64, f64) {
+    /// The prefill and decode factors of this placement's engine times those of its
+    /// weight precision.
+    pub fn factors_for(&self, at: &Placement<'_>) -> (f64, f64) {
+        let factor = |pick: fn(&EfficiencyOverride) -> Option<f64>, global: f64| {
+            self.lookup(at, pick).unwrap_or(global)
+        };
         (
-            self.lookup(at, |o| o.engine_prefill_factor)
-                .unwrap_or(self.engine_prefill_factor),
-            self.lookup(at, |o| o.engine_decode_factor)
-                .unwrap_or(self.engine_decode_factor),
+            factor(|o| o.engine_prefill_factor, self.engine_prefill_factor)
+                * factor(
+                    |o| o.precision_prefill_factor,
+                    self.precision_prefill_factor,
+                ),
+            factor(|o| o.engine_decode_factor, self.engine_decode_factor)
+                * factor(|o| o.precision_decode_factor, self.precision_decode_factor),
         )
     }
 }

@@ -235,3 +235,35 @@ fn an_engine_factor_scales_the_efficiencies_of_its_rows_only() {
     assert!((reference.decode_efficiency - p.decode_efficiency).abs() < 1e-12);
     assert!((reference.step_overhead_s - p.step_overhead_s).abs() < 1e-15);
 }
+
+#[test]
+fn a_precision_factor_multiplies_the_engine_factor() {
+    use crate::engine::Engine;
+    use crate::perf::physics::PlacedParams;
+    let mut p = ServingParams::default();
+    let factor = |prefill, decode| EfficiencyOverride {
+        engine_prefill_factor: prefill,
+        engine_decode_factor: decode,
+        ..EfficiencyOverride::default()
+    };
+    p.per_engine.insert("vllm".into(), factor(None, Some(0.5)));
+    p.per_precision.insert(
+        "fp8".into(),
+        EfficiencyOverride {
+            precision_decode_factor: Some(0.8),
+            ..EfficiencyOverride::default()
+        },
+    );
+    let at = |precision| Placement {
+        gpu: "h100-sxm",
+        precision,
+        architecture: "hopper",
+        model: "llama-3.1-8b",
+        engine: Some(Engine::Vllm),
+    };
+    let fp8 = PlacedParams::of(&p, &at(Precision::Fp8));
+    let fp16 = PlacedParams::of(&p, &at(Precision::Fp16));
+    assert!((fp8.decode_efficiency - 0.4 * p.decode_efficiency).abs() < 1e-12);
+    assert!((fp16.decode_efficiency - 0.5 * p.decode_efficiency).abs() < 1e-12);
+    assert!((fp8.prefill_efficiency - p.prefill_efficiency).abs() < 1e-12);
+}

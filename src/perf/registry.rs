@@ -70,6 +70,9 @@ pub enum Tie {
     GpuPrecision,
     /// One copy per model in the data.
     Model,
+    /// One copy per weight precision in the data but the 16-bit ones, whose value is
+    /// the global one (a factor of 1).
+    Precision,
     /// One copy per engine family in the data, and the global value for rows of no known
     /// engine. A factor relative to the reference engine (TensorRT-LLM) has no copy for
     /// it nor a global one: both are 1 by definition.
@@ -177,6 +180,10 @@ parameters! {
         Domain::UpTo(10.0), PHYSICAL, grouped: true;
     EngineDecodeFactor => serving.engine_decode_factor, "× η_dec", Positive,
         Domain::UpTo(10.0), PHYSICAL, grouped: true;
+    PrecisionPrefillFactor => serving.precision_prefill_factor, "× η_pre", Positive,
+        Domain::UpTo(10.0), PHYSICAL, grouped: true;
+    PrecisionDecodeFactor => serving.precision_decode_factor, "× η_dec", Positive,
+        Domain::UpTo(10.0), PHYSICAL, grouped: true;
     RequestOverhead => serving.request_overhead_s, "s", Positive, Domain::UpTo(3600.0),
         PHYSICAL, grouped: false;
     TailFactor => serving.tail_factor, "× mean wait", Positive, Domain::UpTo(1000.0),
@@ -205,10 +212,15 @@ impl Param {
         self.info().name
     }
 
-    /// Whether it is a factor relative to the reference engine ([`Tie::Engine`]): 1 for
-    /// the reference and for engine-less rows, free only for the other engines.
-    pub fn is_engine_relative(self) -> bool {
-        matches!(self, Param::EnginePrefillFactor | Param::EngineDecodeFactor)
+    /// For a factor relative to a reference group, the groups whose factor is 1 by
+    /// definition (and not free): the reference engine (and engine-less rows, the empty
+    /// group) for the engine factors; the 16-bit precisions for the precision factors.
+    pub fn reference_groups(self) -> &'static [&'static str] {
+        match self {
+            Param::EnginePrefillFactor | Param::EngineDecodeFactor => &["", "trtllm"],
+            Param::PrecisionPrefillFactor | Param::PrecisionDecodeFactor => &["", "fp16", "bf16"],
+            _ => &[],
+        }
     }
 }
 
@@ -284,6 +296,7 @@ impl ParamSet {
             Tie::GpuPrecision => &mut self.serving.per_gpu_precision,
             Tie::Model => &mut self.serving.per_model,
             Tie::Engine => &mut self.serving.per_engine,
+            Tie::Precision => &mut self.serving.per_precision,
         };
         let entry = overrides.entry(group.to_string()).or_default();
         *param.grouped_mut(entry).ok_or(NotGroupable(param))? = Some(value);
@@ -300,6 +313,7 @@ impl ParamSet {
             Tie::GpuPrecision => &self.serving.per_gpu_precision,
             Tie::Model => &self.serving.per_model,
             Tie::Engine => &self.serving.per_engine,
+            Tie::Precision => &self.serving.per_precision,
         };
         overrides
             .get(group)
@@ -355,7 +369,8 @@ impl ParamSet {
             .chain(&serving.per_gpu_precision)
             .chain(&serving.per_architecture)
             .chain(&serving.per_model)
-            .chain(&serving.per_engine);
+            .chain(&serving.per_engine)
+            .chain(&serving.per_precision);
         for (key, o) in overrides {
             for p in PARAMETERS {
                 if let Some(Some(value)) = p.param.grouped(o)

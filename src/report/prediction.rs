@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::{condition_text, sig};
-use crate::perf::Prediction;
 use crate::engine::Engine;
+use crate::perf::Prediction;
 use crate::perf::params::{Coverage, EngineCoverage};
 use crate::perf::{Outcome, PerfModelKind};
 use crate::scenario::{Assumptions, Condition, Scenario};
@@ -105,9 +105,14 @@ pub fn to_text(
     let mut text = body_text(s, kind, outcome);
     text.push_str(&format!("parameters            {}\n", sources.parameters));
     let gpu = &s.gpu.slug;
-    text.push_str(&format!("engine                {}\n", sources.engine.text(gpu)));
+    text.push_str(&format!(
+        "engine                {}\n",
+        sources.engine.text(gpu)
+    ));
     if sources.engine_values == EngineCoverage::Unfitted {
-        text.push_str("                      no rows of this engine fitted: engine-independent values\n");
+        text.push_str(
+            "                      no rows of this engine fitted: engine-independent values\n",
+        );
     }
     let note = match &sources.gpu {
         Coverage::Own => return text,

@@ -359,8 +359,10 @@ fn import_argonne_llm_inference_bench() {
 
 #[test]
 fn import_trtllm_perf_doc() {
-    let old = include_str!("../../data/benchmarks/sources/trtllm-perf-doc/perf-overview_258c7540.md");
-    let new = include_str!("../../data/benchmarks/sources/trtllm-perf-doc/perf-overview_00f37686.md");
+    let old =
+        include_str!("../../data/benchmarks/sources/trtllm-perf-doc/perf-overview_258c7540.md");
+    let new =
+        include_str!("../../data/benchmarks/sources/trtllm-perf-doc/perf-overview_00f37686.md");
     fuzz_import(
         Format::TrtllmPerfDoc,
         vec![head(old, 40), head(new, 40)],

@@ -126,8 +126,14 @@ pub fn import(
     })?;
     let mut rows = Vec::new();
     for record in records {
-        let record =
-            record.map_err(|e| at(file, lines.of(e.position()), 1, format!("not valid CSV: {e}")))?;
+        let record = record.map_err(|e| {
+            at(
+                file,
+                lines.of(e.position()),
+                1,
+                format!("not valid CSV: {e}"),
+            )
+        })?;
         // The first-token table separates groups with blank lines.
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -218,7 +224,10 @@ impl<'a> Cells<'a> {
             .ok()
             .filter(|v| v.is_finite() && *v > 0.0)
             .ok_or_else(|| {
-                self.fail(name, format!("expected a positive number of seconds, found `{text}`"))
+                self.fail(
+                    name,
+                    format!("expected a positive number of seconds, found `{text}`"),
+                )
             })
     }
 
@@ -272,7 +281,9 @@ impl<'a> Cells<'a> {
             (other, _) => {
                 return Err(self.fail(
                     "Framework",
-                    format!("expected vLLM, TensorRT-LLM, llama.cpp or Deepspeed-MII, found `{other}`"),
+                    format!(
+                        "expected vLLM, TensorRT-LLM, llama.cpp or Deepspeed-MII, found `{other}`"
+                    ),
                 ));
             }
         })

@@ -305,12 +305,9 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                     target_rps.map_or(String::new(), |t| t.to_string()),
                 ),
                 // An open-loop run's arrival rate is its offered request rate.
-                crate::scenario::Condition::ArrivalRate { rps } => (
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    rps.to_string(),
-                ),
+                crate::scenario::Condition::ArrivalRate { rps } => {
+                    (String::new(), String::new(), String::new(), rps.to_string())
+                }
                 crate::scenario::Condition::Saturated => Default::default(),
             };
             vec![

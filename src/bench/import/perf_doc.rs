@@ -205,31 +205,37 @@ impl Reader<'_> {
             .ok()
             .filter(|v| v.is_finite() && *v > 0.0)
             .ok_or_else(|| {
-                self.fail(line, column, format!("expected a positive number, found `{text}`"))
+                self.fail(
+                    line,
+                    column,
+                    format!("expected a positive number, found `{text}`"),
+                )
             })
     }
 
     fn count(&self, line: u64, column: usize, text: &str) -> Result<u32, DataError> {
-        text.parse::<u32>()
-            .ok()
-            .filter(|v| *v > 0)
-            .ok_or_else(|| {
-                self.fail(line, column, format!("expected a positive integer, found `{text}`"))
-            })
+        text.parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(|| {
+            self.fail(
+                line,
+                column,
+                format!("expected a positive integer, found `{text}`"),
+            )
+        })
     }
 
     /// `ISL, OSL` or `ISL/OSL`.
     fn lengths(&self, line: u64, column: usize, text: &str) -> Result<(u32, u32), DataError> {
         let mut parts = text.split([',', '/']).map(str::trim);
         match (parts.next(), parts.next(), parts.next()) {
-            (Some(i), Some(o), None) => Ok((
-                self.count(line, column, i)?,
-                self.count(line, column, o)?,
-            )),
+            (Some(i), Some(o), None) => {
+                Ok((self.count(line, column, i)?, self.count(line, column, o)?))
+            }
             _ => Err(self.fail(
                 line,
                 column,
-                format!("expected input and output lengths (`128, 128` or `128/128`), found `{text}`"),
+                format!(
+                    "expected input and output lengths (`128, 128` or `128/128`), found `{text}`"
+                ),
             )),
         }
     }
@@ -396,7 +402,13 @@ impl Reader<'_> {
     }
 
     /// `B200<br/>TP1 (FP4)` or `**4 GPUs**<br/>TP2,PP2 (FP4)` (an RTX 6000 Pro table).
-    fn column(&self, line: u64, index: usize, header: &str, rtx: bool) -> Result<Column, DataError> {
+    fn column(
+        &self,
+        line: u64,
+        index: usize,
+        header: &str,
+        rtx: bool,
+    ) -> Result<Column, DataError> {
         let bad = || {
             self.fail(
                 line,
@@ -445,7 +457,10 @@ impl Reader<'_> {
             return Err(self.fail(
                 line,
                 c.len() + 1,
-                format!("expected 11 cells (model to output tok/s), found {}", c.len()),
+                format!(
+                    "expected 11 cells (model to output tok/s), found {}",
+                    c.len()
+                ),
             ));
         }
         for (slot, cell) in carried.iter_mut().zip(c) {
@@ -465,8 +480,18 @@ impl Reader<'_> {
         let precision = Precision::ALL
             .into_iter()
             .find(|p| self.statement.contains(&p.as_str().to_ascii_uppercase()))
-            .ok_or_else(|| self.fail(line, 1, "the statement above the table names no precision"))?;
-        let run = self.run(line, model, gpu, (tp, 1), precision.as_str(), lengths, condition)?;
+            .ok_or_else(|| {
+                self.fail(line, 1, "the statement above the table names no precision")
+            })?;
+        let run = self.run(
+            line,
+            model,
+            gpu,
+            (tp, 1),
+            precision.as_str(),
+            lengths,
+            condition,
+        )?;
         let note = format!("online serving via Triton, 500 requests, QPS {}", c[5]);
         let metrics = [
             (6, Metric::ReqPerS, 1.0),
@@ -478,7 +503,9 @@ impl Reader<'_> {
         for (index, metric, scale) in metrics {
             // At QPS INF every request arrives at once: only the throughputs are a
             // saturated run's; its TTFT is the queue of 500 requests, not a serving figure.
-            if matches!(condition, Condition::Saturated) && matches!(metric, Metric::TtftS | Metric::ItlS) {
+            if matches!(condition, Condition::Saturated)
+                && matches!(metric, Metric::TtftS | Metric::ItlS)
+            {
                 continue;
             }
             let value = self.number(line, index + 1, c[index])? * scale;

@@ -6,7 +6,8 @@ use super::*;
 use crate::bench::{Metric, Observed};
 use crate::scenario::Condition;
 
-const SWEEP: &str = "Hardware,Num of Hardware,Framework,Model,Input Output Length,Batch Size,Latency,Throughput
+const SWEEP: &str =
+    "Hardware,Num of Hardware,Framework,Model,Input Output Length,Batch Size,Latency,Throughput
 Nvidia H100 GPU,2,vLLM,meta-llama/Meta-Llama-3-8B,128,16,1.5,2730.6
 AMD MI250 GPU,1,vLLM,Qwen/Qwen2-7B,256,32,4.0,4096
 Nvidia A100 GPU,4,llama.cpp,meta-llama/Llama-2-7b-hf,512,64,30.0,34.1
@@ -15,7 +16,13 @@ Habana Gaudi2,1,Deepspeed,meta-llama/Llama-2-7b-hf,128,1,1.0,256
 ";
 
 fn argonne(text: &str) -> Result<Vec<BenchRow>, DataError> {
-    import(Format::ArgonneBench, "sweep.csv", text, &catalog(), &Overrides::default())
+    import(
+        Format::ArgonneBench,
+        "sweep.csv",
+        text,
+        &catalog(),
+        &Overrides::default(),
+    )
 }
 
 #[test]
@@ -36,9 +43,17 @@ fn golden_argonne_sweep_with_the_unmodelled_runs_skipped() {
         ("h100-sxm", Some(2), Some(1), "vllm")
     );
     assert_eq!(vllm.condition, Condition::StaticBatch { batch_size: 16 });
-    assert_eq!((vllm.metric, vllm.value), (Metric::E2eS, Observed::Value(1.5)));
     assert_eq!(
-        (rows[1].gpu.as_str(), rows[1].engine.as_str(), rows[1].isl, rows[1].osl),
+        (vllm.metric, vllm.value),
+        (Metric::E2eS, Observed::Value(1.5))
+    );
+    assert_eq!(
+        (
+            rows[1].gpu.as_str(),
+            rows[1].engine.as_str(),
+            rows[1].isl,
+            rows[1].osl
+        ),
         ("mi250", "vllm-0.6.1", 256, 256)
     );
     // llama.cpp: one sequence, layers split over the GPUs.
@@ -69,7 +84,10 @@ Nvidia H100 GPU,1,vLLM,meta-llama/Meta-Llama-3-8B,128,1,\"Weight = fp16, KV Cach
     assert_eq!(imported.rows.len(), 1);
     assert_eq!(imported.rows[0].precision, Some(Precision::Fp8));
     let why = imported.skipped[0].to_string();
-    assert!(why.contains("q.csv:3:7") && why.contains("KV cache"), "{why}");
+    assert!(
+        why.contains("q.csv:3:7") && why.contains("KV cache"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -89,8 +107,12 @@ Nvidia GH200 GPU,1,TensorRT-LLM,meta-llama/Llama-2-7b-hf,1024,1,16,0.328
 fn argonne_malformed_copies_are_located() {
     let (line, column, message) = located(argonne("Hardware,Model\nx,y\n"));
     assert_eq!((line, column), (1, 1));
-    assert!(message.contains("not an LLM-Inference-Bench table"), "{message}");
-    let truncated = SWEEP.lines().take(2).collect::<Vec<_>>().join("\n") + "\nNvidia H100 GPU,2,vLLM\n";
+    assert!(
+        message.contains("not an LLM-Inference-Bench table"),
+        "{message}"
+    );
+    let truncated =
+        SWEEP.lines().take(2).collect::<Vec<_>>().join("\n") + "\nNvidia H100 GPU,2,vLLM\n";
     let (line, column, message) = located(argonne(&truncated));
     assert_eq!((line, column), (3, 4));
     assert!(message.contains("expected 8 fields, found 3"), "{message}");
@@ -139,19 +161,34 @@ fn golden_perf_doc_tables() {
     // 3 max-throughput cells, 4 metrics at QPS 2, 2 throughputs at QPS INF.
     assert_eq!(rows.len(), 9, "{rows:?}");
     assert_eq!(
-        (rows[0].gpu.as_str(), rows[0].precision, rows[0].engine.as_str()),
+        (
+            rows[0].gpu.as_str(),
+            rows[0].precision,
+            rows[0].engine.as_str()
+        ),
         ("h200-sxm", Some(Precision::Fp8), "trtllm-0.17")
     );
     assert_eq!(rows[0].condition, Condition::Saturated);
     assert_eq!(rows[1].precision, Some(Precision::Fp16));
     let online = &rows[3..7];
-    assert!(online.iter().all(|r| r.condition == Condition::ArrivalRate { rps: 2.0 }));
-    assert!(online.iter().all(|r| r.engine.as_str() == "trtllm-0.14"
-        && r.precision == Some(Precision::Bf16)));
+    assert!(
+        online
+            .iter()
+            .all(|r| r.condition == Condition::ArrivalRate { rps: 2.0 })
+    );
+    assert!(
+        online
+            .iter()
+            .all(|r| r.engine.as_str() == "trtllm-0.14" && r.precision == Some(Precision::Bf16))
+    );
     let ttft = online.iter().find(|r| r.metric == Metric::TtftS).unwrap();
     assert!(matches!(ttft.value, Observed::Value(v) if (v - 0.062).abs() < 1e-12));
     let saturated = &rows[7..];
-    assert!(saturated.iter().all(|r| r.condition == Condition::Saturated));
+    assert!(
+        saturated
+            .iter()
+            .all(|r| r.condition == Condition::Saturated)
+    );
     assert!(
         saturated
             .iter()

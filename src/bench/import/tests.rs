@@ -8,8 +8,7 @@ const GP_CSV_250: &str =
     include_str!("../../../tests/fixtures/genai-perf/llama3-8b-concurrency250.csv");
 const GP_JSON: &str =
     include_str!("../../../tests/fixtures/genai-perf/llama3-8b-concurrency10.json");
-const OVERVIEW: &str =
-    include_str!("../../../tests/fixtures/trtllm-perf-overview.source.csv");
+const OVERVIEW: &str = include_str!("../../../tests/fixtures/trtllm-perf-overview.source.csv");
 
 pub(super) fn catalog() -> Catalog {
     Catalog::embedded().unwrap()

@@ -30,9 +30,9 @@ pub struct PlacedParams {
 impl PlacedParams {
     /// The values `p` gives placement `at` (most specific override wins).
     pub fn of(p: &ServingParams, at: &Placement<'_>) -> PlacedParams {
-        // An engine factor scales the GPU's efficiency; the product stays a fraction of
+        // Engine and precision factors scale the GPU's efficiency; the product stays a fraction of
         // the peak, which no engine exceeds.
-        let (prefill_factor, decode_factor) = p.engine_factors_for(at);
+        let (prefill_factor, decode_factor) = p.factors_for(at);
         PlacedParams {
             prefill_efficiency: (p.prefill_efficiency_for(at) * prefill_factor).min(1.0),
             decode_efficiency: (p.decode_efficiency_for(at) * decode_factor).min(1.0),
