@@ -186,7 +186,7 @@ pub fn folds(rows: &[BenchRow], scheme: Scheme, seed: u64) -> (Vec<usize>, Vec<S
         Scheme::Gpu => groups_of(rows, |r| r.gpu.clone()),
         Scheme::Model => groups_of(rows, |r| r.model.clone()),
         Scheme::Source => groups_of(rows, |r| r.source.clone()),
-        Scheme::Engine => groups_of(rows, |r| engine(r)),
+        Scheme::Engine => groups_of(rows, engine),
         Scheme::Budget => groups_of(rows, budget),
     };
     let label = |g: usize| -> String {

@@ -44,6 +44,17 @@ enum Section {
     Online { carried: [String; 5] },
 }
 
+/// What a table names of one run, as written in the page.
+struct Named<'a> {
+    model: &'a str,
+    gpu: &'a str,
+    tp: u32,
+    pp: u32,
+    precision: &'a str,
+    isl: u32,
+    osl: u32,
+}
+
 /// A 1.0 table column: GPU, TP, PP, precision.
 struct Column {
     gpu: String,
@@ -240,38 +251,29 @@ impl Reader<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        &self,
-        line: u64,
-        model: &str,
-        gpu: &str,
-        (tp, pp): (u32, u32),
-        precision: &str,
-        (isl, osl): (u32, u32),
-        condition: Condition,
-    ) -> Result<Run, DataError> {
+    fn run(&self, line: u64, cell: &Named<'_>, condition: Condition) -> Result<Run, DataError> {
         let model = self
             .catalog
-            .model(model)
+            .model(cell.model)
             .map_err(|e| self.fail(line, 1, e.to_string()))?;
         let gpu = self
             .catalog
-            .gpu(gpu)
+            .gpu(cell.gpu)
             .map_err(|e| self.fail(line, 1, e.to_string()))?;
-        let precision = precision
+        let precision = cell
+            .precision
             .parse::<Precision>()
             .map_err(|e| self.fail(line, 1, e.to_string()))?;
         Ok(Run {
             source: SOURCE.to_string().into(),
             model: model.slug.clone().into(),
             gpu: gpu.slug.clone().into(),
-            tp,
-            pp,
+            tp: cell.tp,
+            pp: cell.pp,
             precision,
             engine: self.engine(line)?.into(),
-            isl,
-            osl,
+            isl: cell.isl,
+            osl: cell.osl,
             condition,
             origin: Origin {
                 file: self.file.to_string().into(),
@@ -322,15 +324,16 @@ impl Reader<'_> {
                 return Err(self.fail(line, i + 1, "a value in a column with no GPU or precision"));
             };
             let value = self.number(line, i + 1, value)?;
-            let run = self.run(
-                line,
-                &model,
+            let named = Named {
+                model: &model,
                 gpu,
-                (tp, 1),
+                tp,
+                pp: 1,
                 precision,
-                lengths,
-                Condition::Saturated,
-            )?;
+                isl: lengths.0,
+                osl: lengths.1,
+            };
+            let run = self.run(line, &named, Condition::Saturated)?;
             rows.push(run.row(
                 Metric::OutputTokS,
                 Stat::Mean,
@@ -382,15 +385,16 @@ impl Reader<'_> {
                 return Err(self.fail(line, i + 1, "a value beyond the header's columns"));
             };
             let value = self.number(line, i + 1, value)?;
-            let run = self.run(
-                line,
+            let named = Named {
                 model,
-                &column.gpu,
-                (column.tp, column.pp),
-                &column.precision,
-                lengths,
-                Condition::Saturated,
-            )?;
+                gpu: &column.gpu,
+                tp: column.tp,
+                pp: column.pp,
+                precision: &column.precision,
+                isl: lengths.0,
+                osl: lengths.1,
+            };
+            let run = self.run(line, &named, Condition::Saturated)?;
             rows.push(run.row(
                 Metric::OutputTokS,
                 Stat::Mean,
@@ -483,15 +487,16 @@ impl Reader<'_> {
             .ok_or_else(|| {
                 self.fail(line, 1, "the statement above the table names no precision")
             })?;
-        let run = self.run(
-            line,
+        let named = Named {
             model,
             gpu,
-            (tp, 1),
-            precision.as_str(),
-            lengths,
-            condition,
-        )?;
+            tp,
+            pp: 1,
+            precision: precision.as_str(),
+            isl: lengths.0,
+            osl: lengths.1,
+        };
+        let run = self.run(line, &named, condition)?;
         let note = format!("online serving via Triton, 500 requests, QPS {}", c[5]);
         let metrics = [
             (6, Metric::ReqPerS, 1.0),
