@@ -123,6 +123,20 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// A bold statement above a table: kept for its precision, and its "generated using
+    /// version X.Y.Z" read as the engine version X.Y.
+    fn statement(&mut self, statement: &str) {
+        self.statement = statement.to_string();
+        if let Some(rest) = statement.split("generated using version ").nth(1) {
+            let version: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let parts: Vec<&str> = version.trim_end_matches('.').split('.').take(2).collect();
+            self.version = Some(parts.join("."));
+        }
+    }
+
     /// Reads one line; a table row gives its observations.
     fn line(
         &mut self,
@@ -132,16 +146,7 @@ impl Reader<'_> {
         tables: &mut usize,
     ) -> Result<Vec<BenchRow>, DataError> {
         if let Some(statement) = text.trim().strip_prefix("**") {
-            self.statement = statement.to_string();
-            if let Some(rest) = statement.split("generated using version ").nth(1) {
-                let version: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.')
-                    .collect();
-                let version = version.trim_end_matches('.');
-                let parts: Vec<&str> = version.split('.').take(2).collect();
-                self.version = Some(parts.join("."));
-            }
+            self.statement(statement);
             return Ok(Vec::new());
         }
         if let Some(model) = text.strip_prefix("#### ") {
@@ -497,6 +502,11 @@ impl Reader<'_> {
             osl: lengths.1,
         };
         let run = self.run(line, &named, condition)?;
+        self.online_values(line, c, &run)
+    }
+
+    /// The four figures of an online-serving row, as rows of `run`.
+    fn online_values(&self, line: u64, c: &[&str], run: &Run) -> Result<Vec<BenchRow>, DataError> {
         let note = format!("online serving via Triton, 500 requests, QPS {}", c[5]);
         let metrics = [
             (6, Metric::ReqPerS, 1.0),
@@ -508,7 +518,7 @@ impl Reader<'_> {
         for (index, metric, scale) in metrics {
             // At QPS INF every request arrives at once: only the throughputs are a
             // saturated run's; its TTFT is the queue of 500 requests, not a serving figure.
-            if matches!(condition, Condition::Saturated)
+            if matches!(run.condition, Condition::Saturated)
                 && matches!(metric, Metric::TtftS | Metric::ItlS)
             {
                 continue;
