@@ -4,9 +4,10 @@
 //! what the file records: `max_concurrency` clients with `request_rate` `"inf"` is a
 //! closed loop (concurrency), and neither is every prompt sent at once, whose throughput
 //! is the saturated rate (its latencies include the whole burst's queue, so only the
-//! throughputs are imported). A finite `request_rate` (Poisson or gamma arrivals) is
-//! refused with its reason: the benchmark schema has no arrival-rate column yet, and a
-//! row without one would read back as saturated. TTFT, ITL and end-to-end latency become `ttft_s`, `itl_s` and `e2e_s`
+//! throughputs are imported). A finite `request_rate` with Poisson arrivals (`burstiness`
+//! 1, the default) and no client cap is an open-loop run at that rate; gamma arrivals
+//! (any other burstiness) and a rate under a client cap are refused with their reason, as
+//! the model has neither. TTFT, ITL and end-to-end latency become `ttft_s`, `itl_s` and `e2e_s`
 //! at every statistic the file holds (mean, median as p50, p90, p95, p99); the throughputs
 //! become `output_tok_s` and `req_per_s`. ISL and OSL are the mean lengths of the
 //! completed requests. GPU, TP and precision are not recorded: they come from flags.
@@ -126,15 +127,27 @@ fn condition(file: &str, line: u64, doc: &Value) -> Result<Condition, DataError>
             format!("expected a whole number of clients from 1 to 1e6, found {c}"),
         ));
     }
+    let burstiness = number(file, line, doc, "burstiness")?.unwrap_or(1.0);
     match (rate, clients) {
         (None, Some(clients)) => Ok(Condition::Concurrency { clients }),
         (None, None) => Ok(Condition::Saturated),
-        (Some(rps), _) => Err(fail(
+        (Some(rps), None) if (burstiness - 1.0).abs() < 1e-12 => {
+            Ok(Condition::ArrivalRate { rps })
+        }
+        (Some(_), None) => Err(fail(
+            file,
+            line,
+            "burstiness",
+            format!(
+                "{burstiness}: gamma arrivals are not modelled (only Poisson, burstiness 1); import runs with the default burstiness"
+            ),
+        )),
+        (Some(rps), Some(c)) => Err(fail(
             file,
             line,
             "request_rate",
             format!(
-                "{rps} req/s: runs at an arrival rate cannot be imported yet (the benchmark schema has no arrival-rate column); import runs with --max-concurrency and --request-rate inf"
+                "{rps} req/s under a cap of {c} clients: a row has one load condition, so import runs with either a rate or --max-concurrency (and --request-rate inf)"
             ),
         )),
     }

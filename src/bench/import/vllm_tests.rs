@@ -69,10 +69,20 @@ fn a_burst_of_every_prompt_keeps_its_throughputs_only() {
 }
 
 #[test]
-fn an_arrival_rate_run_is_refused_with_its_reason() {
-    let err = imported(RATE).unwrap_err().to_string();
+fn a_poisson_rate_run_is_an_open_loop_run_and_gamma_or_capped_ones_are_refused() {
+    let rows = imported(RATE).unwrap();
     assert!(
-        err.starts_with("run.json:1:1: request_rate: 4 req/s"),
+        rows.iter()
+            .all(|r| r.condition == Condition::ArrivalRate { rps: 4.0 })
+    );
+    assert!(rows.iter().any(|r| r.metric == Metric::TtftS));
+    let gamma = RATE.replace("\"burstiness\": 1.0", "\"burstiness\": 0.5");
+    let err = imported(&gamma).unwrap_err().to_string();
+    assert!(err.starts_with("run.json:1:1: burstiness: 0.5"), "{err}");
+    let capped = RATE.replace("\"max_concurrency\": null", "\"max_concurrency\": 8");
+    let err = imported(&capped).unwrap_err().to_string();
+    assert!(
+        err.starts_with("run.json:1:1: request_rate: 4 req/s under a cap of 8"),
         "{err}"
     );
 }
