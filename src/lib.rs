@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod bias;
 pub mod catalog;
 pub mod chart;
 pub mod cv;

@@ -15,7 +15,7 @@ const FLOORS: &[&[&str]] = &[
     &["scenario"],
     &["bench", "perf"],
     &["evaluate", "size", "chart"],
-    &["experiment"],
+    &["experiment", "bias"],
     &["fit"],
     &["cv", "fitted"],
     &["findings"],
