@@ -41,11 +41,13 @@ impl BiasGroup {
     }
 }
 
-fn bucket(value: f64, edges: &[(f64, &'static str)]) -> &'static str {
-    edges
+/// The bucket `value` falls in: its position (for ordering) and label.
+fn bucket(value: f64, edges: &[(f64, &'static str)]) -> (u32, String) {
+    let position = edges
         .iter()
-        .find(|(upper, _)| value <= *upper)
-        .map_or("beyond", |(_, label)| label)
+        .position(|(upper, _)| value <= *upper)
+        .unwrap_or(edges.len() - 1);
+    (position as u32, edges[position].1.to_string())
 }
 
 const CONCURRENCY: [(f64, &str); 5] = [
@@ -65,37 +67,40 @@ const BATCH: [(f64, &str); 6] = [
     (f64::INFINITY, "over 1024"),
 ];
 
-/// The groups `r` belongs to, as (dimension, group).
-fn groups_of(r: &RowEvaluation, catalog: &Catalog) -> Vec<(&'static str, String)> {
+/// The groups `r` belongs to, as (dimension, position within it, group): numeric groups
+/// in numeric order, the rest by name.
+fn groups_of(r: &RowEvaluation, catalog: &Catalog) -> Vec<(&'static str, u32, String)> {
     let row = &r.row;
-    let mut out = vec![("metric", row.metric.to_string())];
+    let mut out = vec![("metric", 0, row.metric.to_string())];
     if let Some(tp) = row.tp {
-        out.push(("tp", format!("tp {tp}")));
+        out.push(("tp", tp, format!("tp {tp}")));
     }
     if let Some(p) = row.precision {
-        out.push(("precision", p.to_string()));
+        out.push(("precision", 0, p.to_string()));
     }
     match row.condition {
         Condition::Concurrency { clients } => {
-            out.push(("concurrency", bucket(clients, &CONCURRENCY).to_string()));
+            let (position, label) = bucket(clients, &CONCURRENCY);
+            out.push(("concurrency", position, label));
         }
         Condition::StaticBatch { batch_size } => {
-            out.push(("batch", bucket(f64::from(batch_size), &BATCH).to_string()));
+            let (position, label) = bucket(f64::from(batch_size), &BATCH);
+            out.push(("batch", position, label));
         }
         _ => {}
     }
     if let Ok(gpu) = catalog.gpu(&row.gpu) {
-        out.push(("architecture", gpu.architecture.clone()));
+        out.push(("architecture", 0, gpu.architecture.clone()));
     }
     let engine = Engine::family_of(&row.engine).map_or("no engine", Engine::as_str);
-    out.push(("engine", engine.to_string()));
+    out.push(("engine", 0, engine.to_string()));
     out
 }
 
 /// The bias table of `rows`: every group with at least one numeric ratio, by dimension
 /// then group.
 pub fn bias_table(rows: &[RowEvaluation], catalog: &Catalog) -> Vec<BiasGroup> {
-    let mut ratios: BTreeMap<(&'static str, String), Vec<f64>> = BTreeMap::new();
+    let mut ratios: BTreeMap<(&'static str, u32, String), Vec<f64>> = BTreeMap::new();
     for r in rows {
         let Some(ratio) = r.ratio.filter(|x| x.is_finite() && *x > 0.0) else {
             continue;
@@ -106,7 +111,7 @@ pub fn bias_table(rows: &[RowEvaluation], catalog: &Catalog) -> Vec<BiasGroup> {
     }
     ratios
         .into_iter()
-        .filter_map(|((dimension, group), values)| {
+        .filter_map(|((dimension, _, group), values)| {
             Some(BiasGroup {
                 dimension,
                 group,

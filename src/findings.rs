@@ -11,7 +11,8 @@ use crate::bench::{BenchRow, Name};
 use crate::catalog::Catalog;
 use crate::chart::{CompareTable, build, chart_cells};
 use crate::cv::{CrossValidation, Scheme, cross_validate};
-use crate::evaluate::{Assumptions, scenario_for};
+use crate::bias::{BiasGroup, bias_table};
+use crate::evaluate::{Assumptions, Summary, evaluate_rows, scenario_for, scopes};
 use crate::experiment::{CHART_BEST_EXPERIMENT, LossKind, ValidExperiment};
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate};
 use crate::perf::PerfModelKind;
@@ -56,8 +57,47 @@ pub struct Findings {
     pub decode: Vec<DecodeComparison>,
     /// The budget's share of the saturated rate, per numeric cell, under the default.
     pub budget: Vec<BudgetShare>,
+    /// The default experiment on all its data, in-sample.
+    pub all_data: AllData,
     /// Time the runs took, seconds.
     pub wall_time_s: f64,
+}
+
+/// The default experiment fitted to every shipped row: its in-sample error per scope
+/// (source, engine, …) and the bias table.
+#[derive(Debug, Clone)]
+pub struct AllData {
+    /// The experiment's name.
+    pub experiment: String,
+    /// Rows fitted.
+    pub rows: usize,
+    /// In-sample summaries, overall and per metric, source, engine and GPU.
+    pub scopes: Vec<(String, Summary)>,
+    /// Median predicted/measured per group.
+    pub bias: Vec<BiasGroup>,
+}
+
+/// Fits `experiment` to `rows` and judges it in-sample, by scope and by bias group.
+pub fn all_data(
+    catalog: &Catalog,
+    experiment: &ValidExperiment,
+    rows: &[BenchRow],
+) -> Result<AllData, FitError> {
+    let cancel = AtomicBool::new(false);
+    let options = Options {
+        seed: None,
+        cancel: &cancel,
+        progress: &Silent,
+    };
+    let fit = calibrate(experiment, rows, catalog, &options)?;
+    let model = experiment.perf_model.with_params(&fit.params);
+    let evaluated = evaluate_rows(rows, catalog, model.as_ref(), &fit.assumptions)?;
+    Ok(AllData {
+        experiment: experiment.name.clone(),
+        rows: rows.len(),
+        scopes: scopes(&evaluated),
+        bias: bias_table(&evaluated, catalog),
+    })
 }
 
 impl Findings {
@@ -70,11 +110,13 @@ impl Findings {
     }
 }
 
-/// Runs `experiments` (the shipped ones) on the chart `rows`.
+/// Runs `experiments` (the shipped ones) on the chart `rows`, and the default experiment
+/// `all` on every shipped row.
 pub fn run(
     catalog: &Catalog,
     rows: &[BenchRow],
     experiments: &[ValidExperiment],
+    all: (&ValidExperiment, &[BenchRow]),
 ) -> Result<Findings, FitError> {
     let started = Instant::now();
     let cancel = AtomicBool::new(false);
@@ -108,6 +150,7 @@ pub fn run(
         budget,
         cvs,
         squared,
+        all_data: all_data(catalog, all.0, all.1)?,
         wall_time_s: started.elapsed().as_secs_f64(),
     })
 }

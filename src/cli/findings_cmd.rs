@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use infercal::catalog::Catalog;
-use infercal::experiment::{CHART_BEST_EXPERIMENT, CHART_EXPERIMENTS};
+use infercal::experiment::{CHART_BEST_EXPERIMENT, CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::findings;
 use infercal::report::findings::findings_markdown;
 
@@ -18,8 +18,10 @@ pub fn run(catalog: &Catalog, args: &FindingsArgs) -> Result<String> {
         .iter()
         .map(|name| load(catalog, Some(name)).map(|(e, _, _)| e))
         .collect::<Result<Vec<_>>>()?;
+    let (default, all_rows, _) = load(catalog, Some(DEFAULT_EXPERIMENT))?;
     let pool = thread_pool(args.threads)?;
-    let runs = pool.install(|| findings::run(catalog, &rows, &experiments))?;
+    let runs =
+        pool.install(|| findings::run(catalog, &rows, &experiments, (&default, &all_rows)))?;
     let text = findings_markdown(&runs);
     write_atomic(&args.out, text.as_bytes())?;
     Ok(format!(

@@ -10,7 +10,8 @@ use crate::bench::{Metric, Observed};
 use crate::cv::CrossValidation;
 use crate::cv::compare::{Entry, entry};
 use crate::experiment::CHART_BEST_EXPERIMENT;
-use crate::findings::Findings;
+use crate::bias::{BAND, MIN_ROWS};
+use crate::findings::{AllData, Findings};
 use crate::fit::Calibration;
 use crate::scenario::Condition;
 
@@ -34,6 +35,7 @@ pub fn findings_markdown(runs: &Findings) -> String {
     out.push_str(&parameters_section(runs));
     out.push_str(&cv_section(runs));
     out.push_str(&refinements_section(runs));
+    out.push_str(&all_data_section(&runs.all_data));
     out.push_str(&format!("\n{RUN_TIME_PREFIX}{:.1} s.\n", runs.wall_time_s));
     out
 }
@@ -344,6 +346,79 @@ fn parameters_section(runs: &Findings) -> String {
         rows.len(),
         numeric,
         numeric / 2
+    )
+}
+
+/// The default on every shipped row: in-sample error by source and engine, and the bias
+/// table with the groups outside the band marked.
+fn all_data_section(all: &AllData) -> String {
+    let scope_rows: Vec<Vec<String>> = all
+        .scopes
+        .iter()
+        .filter(|(scope, _)| {
+            scope == "overall" || scope.starts_with("source ") || scope.starts_with("engine ")
+        })
+        .map(|(scope, s)| {
+            vec![
+                scope.clone(),
+                s.n_numeric.to_string(),
+                opt(s.median_ape, 3),
+                opt(s.p90_ape, 3),
+            ]
+        })
+        .collect();
+    let bias_rows: Vec<Vec<String>> = all
+        .bias
+        .iter()
+        .map(|g| {
+            vec![
+                g.dimension.to_string(),
+                g.group.clone(),
+                g.rows.to_string(),
+                sig(g.median_ratio, 3),
+                if g.out_of_band() { "outside" } else { "" }.to_string(),
+            ]
+        })
+        .collect();
+    let outside: Vec<String> = all
+        .bias
+        .iter()
+        .filter(|g| g.out_of_band())
+        .map(|g| format!("{} {} ({})", g.dimension, g.group, sig(g.median_ratio, 3)))
+        .collect();
+    let verdict = if outside.is_empty() {
+        format!(
+            "No group of {MIN_ROWS} rows or more has a median ratio outside {}–{}.",
+            BAND.0, BAND.1
+        )
+    } else {
+        format!(
+            "Groups of {MIN_ROWS} rows or more with a median ratio outside {}–{}: {}.",
+            BAND.0,
+            BAND.1,
+            outside.join(", ")
+        )
+    };
+    format!(
+        "\n## 6. All shipped data: `{}` in-sample, and where it is biased\n\n\
+         `{}` fitted to all {} shipped rows, each row predicted by that fit (median and p90 \
+         absolute percentage error, numeric rows):\n\n{}\n\
+         The bias table: the median predicted/measured ratio of the same rows grouped by \
+         metric, TP, weight precision, closed-loop concurrency, static batch size, GPU \
+         architecture and engine family. {verdict}\n\n{}",
+        all.experiment,
+        all.experiment,
+        all.rows,
+        markdown_table(
+            &["scope", "rows", "median APE %", "p90 APE %"],
+            &[false, true, true, true],
+            &scope_rows
+        ),
+        markdown_table(
+            &["dimension", "group", "rows", "median predicted/measured", "band"],
+            &[false, false, true, true, false],
+            &bias_rows
+        ),
     )
 }
 
