@@ -1,4 +1,4 @@
-//! Calibration speed: one objective evaluation on the chart and on all 10,419 shipped rows,
+//! Calibration speed: one objective evaluation on the chart and on all 14,486 shipped rows,
 //! a 1024-point grid on one thread and on all threads, and the wall time of every shipped
 //! experiment on its own data. Run with
 //! `cargo bench --bench calibrate`; the figures go in the README.
