@@ -283,29 +283,29 @@ impl ServingParams {
         at: &Placement<'_>,
         pick: impl Fn(&EfficiencyOverride) -> Option<f64>,
     ) -> Option<f64> {
+        self.overrides_of(at).iter().flatten().find_map(|o| pick(o))
+    }
+
+    /// The overrides that apply to `at`, most specific first: GPU×precision, GPU,
+    /// architecture, model, engine, precision. Looked up once per placement, then read
+    /// per field.
+    pub fn overrides_of(&self, at: &Placement<'_>) -> [Option<&EfficiencyOverride>; 6] {
         // The key is built only when there are GPU×precision overrides: this runs for every
-        // row of every objective evaluation, and an allocation per row is most of its cost.
-        let by_precision = || {
-            self.per_gpu_precision
-                .get(&gpu_precision_key(at.gpu, at.precision))
-                .and_then(&pick)
-        };
-        (!self.per_gpu_precision.is_empty())
-            .then(by_precision)
-            .flatten()
-            .or_else(|| self.per_gpu.get(at.gpu).and_then(&pick))
-            .or_else(|| self.per_architecture.get(at.architecture).and_then(&pick))
-            .or_else(|| self.per_model.get(at.model).and_then(&pick))
-            .or_else(|| {
-                at.engine
-                    .and_then(|e| self.per_engine.get(e.as_str()))
-                    .and_then(&pick)
+        // placement of every objective evaluation, and an allocation each is most of its cost.
+        let by_gpu_precision = (!self.per_gpu_precision.is_empty())
+            .then(|| {
+                self.per_gpu_precision
+                    .get(&gpu_precision_key(at.gpu, at.precision))
             })
-            .or_else(|| {
-                self.per_precision
-                    .get(at.precision.as_str())
-                    .and_then(&pick)
-            })
+            .flatten();
+        [
+            by_gpu_precision,
+            self.per_gpu.get(at.gpu),
+            self.per_architecture.get(at.architecture),
+            self.per_model.get(at.model),
+            at.engine.and_then(|e| self.per_engine.get(e.as_str())),
+            self.per_precision.get(at.precision.as_str()),
+        ]
     }
 
     /// Sets `per_architecture` from `per_gpu`: for each architecture, the geometric mean of
@@ -362,35 +362,6 @@ impl ServingParams {
     pub fn allreduce_latency_for(&self, at: &Placement<'_>) -> f64 {
         self.lookup(at, |o| o.allreduce_latency_s)
             .unwrap_or(self.allreduce_latency_s)
-    }
-
-    /// τ_step for this placement (an engine's own, else the global value).
-    pub fn step_overhead_for(&self, at: &Placement<'_>) -> f64 {
-        self.lookup(at, |o| o.step_overhead_s)
-            .unwrap_or(self.step_overhead_s)
-    }
-
-    /// The largest running batch for this placement (its engine's, else the global).
-    pub fn max_running_batch_for(&self, at: &Placement<'_>) -> f64 {
-        self.lookup(at, |o| o.max_running_batch)
-            .unwrap_or(self.max_running_batch)
-    }
-
-    /// The prefill and decode factors of this placement's engine times those of its
-    /// weight precision.
-    pub fn factors_for(&self, at: &Placement<'_>) -> (f64, f64) {
-        let factor = |pick: fn(&EfficiencyOverride) -> Option<f64>, global: f64| {
-            self.lookup(at, pick).unwrap_or(global)
-        };
-        (
-            factor(|o| o.engine_prefill_factor, self.engine_prefill_factor)
-                * factor(
-                    |o| o.precision_prefill_factor,
-                    self.precision_prefill_factor,
-                ),
-            factor(|o| o.engine_decode_factor, self.engine_decode_factor)
-                * factor(|o| o.precision_decode_factor, self.precision_decode_factor),
-        )
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::{ACTIVATION_BYTES, AUTO_TP_DEGREES, Instance};
 use crate::perf::Infeasible;
-use crate::perf::params::{Placement, ServingParams};
+use crate::perf::params::{EfficiencyOverride, Placement, ServingParams};
 use crate::precision::Precision;
 use crate::scenario::Scenario;
 
@@ -30,15 +30,30 @@ pub struct PlacedParams {
 impl PlacedParams {
     /// The values `p` gives placement `at` (most specific override wins).
     pub fn of(p: &ServingParams, at: &Placement<'_>) -> PlacedParams {
-        // Engine and precision factors scale the GPU's efficiency; the product stays a fraction of
-        // the peak, which no engine exceeds.
-        let (prefill_factor, decode_factor) = p.factors_for(at);
+        let overrides = p.overrides_of(at);
+        let value = |pick: fn(&EfficiencyOverride) -> Option<f64>, global: f64| {
+            overrides
+                .iter()
+                .flatten()
+                .find_map(|o| pick(o))
+                .unwrap_or(global)
+        };
+        // Engine and precision factors scale the GPU's efficiency; the product stays a
+        // fraction of the peak, which no engine exceeds.
+        let prefill_factor = value(|o| o.engine_prefill_factor, p.engine_prefill_factor)
+            * value(|o| o.precision_prefill_factor, p.precision_prefill_factor);
+        let decode_factor = value(|o| o.engine_decode_factor, p.engine_decode_factor)
+            * value(|o| o.precision_decode_factor, p.precision_decode_factor);
         PlacedParams {
-            prefill_efficiency: (p.prefill_efficiency_for(at) * prefill_factor).min(1.0),
-            decode_efficiency: (p.decode_efficiency_for(at) * decode_factor).min(1.0),
-            allreduce_latency_s: p.allreduce_latency_for(at),
-            step_overhead_s: p.step_overhead_for(at),
-            max_running_batch: p.max_running_batch_for(at),
+            prefill_efficiency: (value(|o| o.prefill_efficiency, p.prefill_efficiency)
+                * prefill_factor)
+                .min(1.0),
+            decode_efficiency: (value(|o| o.decode_efficiency, p.decode_efficiency)
+                * decode_factor)
+                .min(1.0),
+            allreduce_latency_s: value(|o| o.allreduce_latency_s, p.allreduce_latency_s),
+            step_overhead_s: value(|o| o.step_overhead_s, p.step_overhead_s),
+            max_running_batch: value(|o| o.max_running_batch, p.max_running_batch),
         }
     }
 }
