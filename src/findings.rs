@@ -8,10 +8,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crate::bench::{BenchRow, Name};
+use crate::bias::{BiasGroup, bias_table};
 use crate::catalog::Catalog;
 use crate::chart::{CompareTable, build, chart_cells};
 use crate::cv::{CrossValidation, Scheme, cross_validate};
-use crate::bias::{BiasGroup, bias_table};
 use crate::evaluate::{Assumptions, Summary, evaluate_rows, scenario_for, scopes};
 use crate::experiment::{CHART_BEST_EXPERIMENT, LossKind, ValidExperiment};
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate};

@@ -7,10 +7,10 @@
 
 use super::{markdown_table, sig};
 use crate::bench::{Metric, Observed};
+use crate::bias::{BAND, MIN_ROWS};
 use crate::cv::CrossValidation;
 use crate::cv::compare::{Entry, entry};
 use crate::experiment::CHART_BEST_EXPERIMENT;
-use crate::bias::{BAND, MIN_ROWS};
 use crate::findings::{AllData, Findings};
 use crate::fit::Calibration;
 use crate::scenario::Condition;
@@ -415,7 +415,13 @@ fn all_data_section(all: &AllData) -> String {
             &scope_rows
         ),
         markdown_table(
-            &["dimension", "group", "rows", "median predicted/measured", "band"],
+            &[
+                "dimension",
+                "group",
+                "rows",
+                "median predicted/measured",
+                "band"
+            ],
             &[false, false, true, true, false],
             &bias_rows
         ),

@@ -131,9 +131,7 @@ fn condition(file: &str, line: u64, doc: &Value) -> Result<Condition, DataError>
     match (rate, clients) {
         (None, Some(clients)) => Ok(Condition::Concurrency { clients }),
         (None, None) => Ok(Condition::Saturated),
-        (Some(rps), None) if (burstiness - 1.0).abs() < 1e-12 => {
-            Ok(Condition::ArrivalRate { rps })
-        }
+        (Some(rps), None) if (burstiness - 1.0).abs() < 1e-12 => Ok(Condition::ArrivalRate { rps }),
         (Some(_), None) => Err(fail(
             file,
             line,
