@@ -12,6 +12,7 @@ use infercal::fitted::params_file::{
 use infercal::perf::PerfModelKind;
 
 use super::BadInput;
+use super::args::WorkloadArgs;
 
 /// Where parameters come from when no `--params` file is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,16 @@ pub struct Parameters {
 }
 
 /// The parameters in `path`, or the fallback's, with their origin.
+/// The parameters a `predict` or `size` question names: its `--params` file, the
+/// literature with `--uncalibrated`, else the shipped calibration.
+pub fn workload_parameters(w: &WorkloadArgs, catalog: &Catalog) -> Result<Parameters> {
+    parameters(
+        w.params.as_deref(),
+        Fallback::unless_uncalibrated(w.uncalibrated),
+        catalog,
+    )
+}
+
 pub fn parameters(
     path: Option<&Path>,
     fallback: Fallback,

@@ -9,7 +9,7 @@ use infercal::scenario::{Condition, Deployment, Scenario, check_lengths, check_t
 
 use super::BadInput;
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{Fallback, model_kind, parameters, positive};
+use super::common::{model_kind, positive, workload_parameters};
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -41,11 +41,7 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let w = &a.workload;
     let model = catalog.model(&w.model)?;
     let gpu = catalog.gpu(&a.gpu)?;
-    let params = parameters(
-        w.params.as_deref(),
-        Fallback::unless_uncalibrated(w.uncalibrated),
-        catalog,
-    )?;
+    let params = workload_parameters(w, catalog)?;
     let loaded = &params.loaded;
     // A fitted file's deployment assumptions apply where the flags are silent.
     let weights = a

@@ -10,7 +10,7 @@ use infercal::size::{SizingQuestion, size};
 
 use super::BadInput;
 use super::args::{SizeArgs, TableFormat};
-use super::common::{Fallback, model_kind, parameters, positive};
+use super::common::{model_kind, positive, workload_parameters};
 
 /// Runs the sizing and renders it.
 /// The GPUs and precisions to try: as listed, else every GPU at fp8 and fp16.
@@ -36,11 +36,7 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let model = catalog.model(&w.model)?;
     check_lengths(model, w.isl, w.osl).map_err(|e| BadInput(format!("--isl/--osl: {e}")))?;
     let (gpus, precisions) = candidates(catalog, a)?;
-    let params = parameters(
-        w.params.as_deref(),
-        Fallback::unless_uncalibrated(w.uncalibrated),
-        catalog,
-    )?;
+    let params = workload_parameters(w, catalog)?;
     let loaded = &params.loaded;
     let assumptions = loaded.assumptions();
     let engine_of = |gpu: &str| w.engine.or_else(|| assumptions.engine.get(gpu).copied());

@@ -20,7 +20,7 @@
 //!   laboratory's A100 system, four A100 40 GB SXM4 per node on NVLink; the runs never
 //!   use more than four A100s.
 
-use super::{Run, at, keep};
+use super::{Run, at, csv_error, keep, positive_int};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -126,14 +126,7 @@ pub fn import(
     })?;
     let mut rows = Vec::new();
     for record in records {
-        let record = record.map_err(|e| {
-            at(
-                file,
-                lines.of(e.position()),
-                1,
-                format!("not valid CSV: {e}"),
-            )
-        })?;
+        let record = record.map_err(|e| csv_error(file, &lines, &e))?;
         // The first-token table separates groups with blank lines.
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -211,11 +204,7 @@ impl<'a> Cells<'a> {
     }
 
     fn positive_int(&self, name: &str) -> Result<u32, DataError> {
-        let text = self.text(name);
-        text.parse::<u32>()
-            .ok()
-            .filter(|v| *v > 0)
-            .ok_or_else(|| self.fail(name, format!("expected a positive integer, found `{text}`")))
+        positive_int(self.text(name)).map_err(|m| self.fail(name, m))
     }
 
     fn seconds(&self, name: &str) -> Result<f64, DataError> {

@@ -218,14 +218,7 @@ pub(crate) fn checked_record(
     record: csv::Result<csv::StringRecord>,
     expected: usize,
 ) -> Result<(u64, csv::StringRecord), DataError> {
-    let record = record.map_err(|e| {
-        at(
-            file,
-            lines.of(e.position()),
-            1,
-            format!("not valid CSV: {e}"),
-        )
-    })?;
+    let record = record.map_err(|e| csv_error(file, lines, &e))?;
     let line = lines.of(record.position());
     if record.len() != expected {
         return Err(at(
@@ -236,6 +229,24 @@ pub(crate) fn checked_record(
         ));
     }
     Ok((line, record))
+}
+
+/// A CSV reader's error, at its line.
+pub(crate) fn csv_error(file: &str, lines: &super::LineIndex, e: &csv::Error) -> DataError {
+    at(
+        file,
+        lines.of(e.position()),
+        1,
+        format!("not valid CSV: {e}"),
+    )
+}
+
+/// `text` as a whole number of at least 1, or what was expected and found.
+pub(crate) fn positive_int(text: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("expected a positive integer, found `{text}`"))
 }
 
 /// A token count from an export: a whole number of tokens from 1 to `u32::MAX`. Nothing

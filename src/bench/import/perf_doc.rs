@@ -256,6 +256,22 @@ impl Reader<'_> {
         }
     }
 
+    /// A max-throughput cell: the saturated output tok/s of the run `named` names.
+    fn max_throughput(
+        &self,
+        line: u64,
+        named: &Named<'_>,
+        value: f64,
+    ) -> Result<BenchRow, DataError> {
+        let run = self.run(line, named, Condition::Saturated)?;
+        Ok(run.row(
+            Metric::OutputTokS,
+            Stat::Mean,
+            Observed::Value(value),
+            "max throughput, every request queued at once".to_string(),
+        ))
+    }
+
     fn run(&self, line: u64, cell: &Named<'_>, condition: Condition) -> Result<Run, DataError> {
         let model = self
             .catalog
@@ -338,13 +354,7 @@ impl Reader<'_> {
                 isl: lengths.0,
                 osl: lengths.1,
             };
-            let run = self.run(line, &named, Condition::Saturated)?;
-            rows.push(run.row(
-                Metric::OutputTokS,
-                Stat::Mean,
-                Observed::Value(value),
-                "max throughput, every request queued at once".to_string(),
-            ));
+            rows.push(self.max_throughput(line, &named, value)?);
         }
         Ok(rows)
     }
@@ -399,13 +409,7 @@ impl Reader<'_> {
                 isl: lengths.0,
                 osl: lengths.1,
             };
-            let run = self.run(line, &named, Condition::Saturated)?;
-            rows.push(run.row(
-                Metric::OutputTokS,
-                Stat::Mean,
-                Observed::Value(value),
-                "max throughput, every request queued at once".to_string(),
-            ));
+            rows.push(self.max_throughput(line, &named, value)?);
         }
         Ok(rows)
     }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::{Run, at, checked_record, keep};
+use super::{Run, at, checked_record, keep, positive_int};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -50,11 +50,7 @@ impl Record<'_> {
     }
 
     fn positive_int(&self, name: &str) -> Result<u32, DataError> {
-        let text = self.text(name);
-        text.parse::<u32>()
-            .ok()
-            .filter(|v| *v > 0)
-            .ok_or_else(|| self.fail(name, format!("expected a positive integer, found `{text}`")))
+        positive_int(self.text(name)).map_err(|m| self.fail(name, m))
     }
 
     /// A result cell divided by `divisor` (1000 for ms → s): empty = did not complete;
