@@ -176,5 +176,9 @@ fn the_union_comparison_ranks_the_default_first_on_all_shipped_data() {
             .map(|e| (&e.experiment, e.score, &e.held_out_by_source))
             .collect::<Vec<_>>()
     );
-    assert_eq!(ranking[0].held_out_by_source.len(), 3);
+    assert_eq!(
+        ranking[0].held_out_by_source.len(),
+        4,
+        "every shipped source"
+    );
 }
