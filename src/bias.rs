@@ -92,7 +92,7 @@ fn groups_of(r: &RowEvaluation, catalog: &Catalog) -> Vec<(&'static str, u32, St
     if let Ok(gpu) = catalog.gpu(&row.gpu) {
         out.push(("architecture", 0, gpu.architecture.clone()));
     }
-    let engine = Engine::family_of(&row.engine).map_or("no engine", Engine::as_str);
+    let engine = Engine::label_of(&row.engine);
     out.push(("engine", 0, engine.to_string()));
     out
 }

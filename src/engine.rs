@@ -71,6 +71,12 @@ impl Engine {
         Engine::ALL.into_iter().find(|e| e.as_str() == family)
     }
 
+    /// The family name of an engine name from data, or `no engine` when it names none
+    /// the model knows (for grouping rows in summaries and folds).
+    pub fn label_of(name: &str) -> &'static str {
+        Engine::family_of(name).map_or("no engine", Engine::as_str)
+    }
+
     /// The version part of an engine name (`vllm-0.6.1` → `0.6.1`), if it has one.
     pub fn version_of(name: &str) -> Option<&str> {
         name.trim()

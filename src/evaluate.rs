@@ -193,13 +193,13 @@ impl ScopeSummaries {
     pub fn add(&mut self, r: &RowEvaluation) {
         self.overall.add(r);
         self.per_metric.entry(r.row.metric).or_default().add(r);
-        let engine = Engine::family_of(&r.row.engine).map_or("no engine", Engine::as_str);
+        let engine = Engine::label_of(&r.row.engine);
         add_to(&mut self.per_source, r.row.source.as_str(), r);
         add_to(&mut self.per_engine, engine, r);
         add_to(&mut self.per_gpu, r.row.gpu.as_str(), r);
     }
 
-    /// The summaries in reading order: overall, each metric, each GPU.
+    /// The summaries in reading order: overall, each metric, source, engine, GPU.
     pub fn in_reading_order(&self) -> Vec<(String, Summary)> {
         let mut out = vec![("overall".to_string(), self.overall.summary())];
         out.extend(

@@ -165,7 +165,7 @@ fn groups_of<'r, K: Eq + std::hash::Hash>(
 
 /// A row's engine family, or `no engine` when the data do not name a known one.
 fn engine(row: &BenchRow) -> String {
-    Engine::family_of(&row.engine).map_or_else(|| "no engine".to_string(), |e| e.to_string())
+    Engine::label_of(&row.engine).to_string()
 }
 
 fn budget(row: &BenchRow) -> String {
