@@ -74,5 +74,43 @@ fn predictions(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, predictions);
+/// A prediction as `predict` makes it with the shipped calibration: the figures and the
+/// interval around each of them.
+fn with_intervals(c: &mut Criterion) {
+    use infercal::interval::{Confidence, Level};
+    use infercal::perf::PerfModelKind;
+    let catalog = Catalog::embedded().expect("embedded catalog");
+    let shipped = infercal::fitted::params_file::shipped_calibration().expect("shipped");
+    let table = shipped
+        .intervals(PerfModelKind::Serving)
+        .expect("the shipped calibration carries intervals");
+    let model = PerfModelKind::Serving.with_params(shipped.params());
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let scenario = Scenario {
+        model: catalog.model("llama-3.1-70b").unwrap(),
+        gpu,
+        deployment: Deployment::assumed(gpu, None, None, None),
+        isl: 5000,
+        osl: 500,
+        condition: Condition::TtftBudget {
+            budget_s: 3.0,
+            target_rps: Some(10.0),
+        },
+        stat: Stat::Mean,
+    };
+    let level = Level::of(
+        &shipped
+            .params()
+            .serving
+            .coverage(&gpu.slug, &gpu.architecture),
+    );
+    c.bench_function("shipped/ttft_budget_with_intervals", |b| {
+        b.iter(|| {
+            let p = model.predict(black_box(&scenario)).unwrap();
+            table.for_prediction(&p, &scenario.condition, level, Confidence::default())
+        })
+    });
+}
+
+criterion_group!(benches, predictions, with_intervals);
 criterion_main!(benches);

@@ -52,6 +52,7 @@ pub mod findings;
 pub mod fit;
 pub mod fitted;
 pub mod format;
+pub mod interval;
 pub mod perf;
 pub mod precision;
 pub mod report;

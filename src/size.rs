@@ -1,16 +1,19 @@
 //! Sizing: for a model, a TTFT budget and a target rate, every deployment worth
 //! considering (GPU × weight precision × tensor-parallel degree) predicted by a
 //! performance model and ranked by the GPUs it needs, with the reason each GPU that
-//! cannot serve the target is ruled out.
+//! cannot serve the target is ruled out. With a calibration's discrepancy table each
+//! deployment also gets an interval on the GPUs it needs and the probability that its TTFT
+//! meets the budget, and the plan can be made for the interval's pessimistic end.
 
 use serde::Serialize;
 
 use crate::catalog::{Gpu, Model};
 use crate::engine::Engine;
+use crate::interval::{Confidence, DiscrepancyTable, Key, Level, Regime};
 use crate::perf::physics::AUTO_TP_DEGREES;
 use crate::perf::{Infeasible, PerfModel, Prediction};
 use crate::precision::Precision;
-use crate::scenario::{Condition, Deployment, Scenario, Stat};
+use crate::scenario::{Condition, Deployment, Metric, Scenario, Stat};
 
 /// The question: serve `model` at `target_rps` with TTFT (at `stat`) within `budget_s`.
 #[derive(Clone, Copy)]
@@ -30,6 +33,33 @@ pub struct SizingQuestion<'c> {
     /// The engine serving each GPU (by slug): what `--engine` names, else the family a
     /// calibration fitted most rows of on that GPU; `None` = engine-independent values.
     pub engine_of: &'c dyn Fn(&str) -> Option<Engine>,
+    /// The intervals to attach, when the parameters carry a discrepancy table.
+    pub intervals: Option<SizingIntervals<'c>>,
+    /// Which end of the intervals the GPU counts are planned for.
+    pub plan_for: PlanFor,
+}
+
+/// What a sizing's intervals are drawn from.
+#[derive(Clone, Copy)]
+pub struct SizingIntervals<'c> {
+    /// The calibration's cross-validated discrepancy.
+    pub table: &'c DiscrepancyTable,
+    /// The intervals' confidence.
+    pub confidence: Confidence,
+    /// Where each GPU's efficiencies come from.
+    pub level_of: &'c dyn Fn(&Gpu) -> Level,
+}
+
+/// The figure GPU counts are planned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanFor {
+    /// The predicted figures.
+    #[default]
+    Point,
+    /// The pessimistic end of the intervals: TTFT at its upper bound within the budget and
+    /// throughput per GPU at its lower bound serving the target.
+    Upper,
 }
 
 /// One feasible deployment.
@@ -55,6 +85,16 @@ pub struct Deployable {
     pub ttft_s: f64,
     /// ITL at that rate, seconds.
     pub itl_s: f64,
+    /// The interval on the predicted fractional GPUs at the plan's operating point (for
+    /// [`PlanFor::Upper`], before the throughput bound is applied), when there are
+    /// intervals.
+    pub gpus_interval: Option<(f64, f64)>,
+    /// The probability that TTFT stays within the budget at this plan, when there are
+    /// intervals: about one half at the predicted operating point, which sits on the
+    /// budget's edge.
+    pub meets_budget: Option<f64>,
+    /// Where the GPU's efficiencies come from, when there are intervals.
+    pub level: Option<Level>,
 }
 
 /// A GPU with no feasible deployment, and why (the reason at its largest TP per precision).
@@ -70,6 +110,8 @@ pub struct RuledOut {
 /// ruled out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sizing {
+    /// What the GPU counts are planned for.
+    pub plan_for: PlanFor,
     /// Feasible deployments, best first.
     pub deployable: Vec<Deployable>,
     /// GPUs without any.
@@ -88,11 +130,17 @@ impl Sizing {
 }
 
 impl SizingQuestion<'_> {
-    /// The question on `gpu` at `precision` and TP `tp`.
+    /// The question on `gpu` at `precision` and TP `tp`, with the TTFT budget the plan
+    /// holds the prediction to: the budget itself, or for [`PlanFor::Upper`] the budget
+    /// shrunk by the TTFT interval's upper factor, so that the upper bound meets it.
     fn scenario<'g>(&self, gpu: &'g Gpu, precision: Precision, tp: u32) -> Scenario<'g>
     where
         Self: 'g,
     {
+        let budget_s = match (self.plan_for, &self.intervals) {
+            (PlanFor::Upper, Some(i)) => self.budget_s / i.factors(gpu, Metric::TtftS).1,
+            _ => self.budget_s,
+        };
         Scenario {
             model: self.model,
             gpu,
@@ -106,11 +154,47 @@ impl SizingQuestion<'_> {
             isl: self.isl,
             osl: self.osl,
             condition: Condition::TtftBudget {
-                budget_s: self.budget_s,
+                budget_s,
                 target_rps: Some(self.target_rps),
             },
             stat: self.stat,
         }
+    }
+}
+
+impl SizingIntervals<'_> {
+    fn key(&self, gpu: &Gpu, metric: Metric) -> Key {
+        Key {
+            metric,
+            regime: Regime::ClosedLoop,
+            level: (self.level_of)(gpu),
+        }
+    }
+
+    /// The (low, high) factors of `metric`'s interval on `gpu` (1, 1 without a group).
+    fn factors(&self, gpu: &Gpu, metric: Metric) -> (f64, f64) {
+        self.table
+            .cell(self.key(gpu, metric))
+            .map_or((1.0, 1.0), |(cell, _)| cell.factors(self.confidence))
+    }
+
+    /// `d` with its interval, its probability of meeting `budget_s`, and for
+    /// [`PlanFor::Upper`] its GPU counts at the lower bound of throughput per GPU.
+    fn attach(&self, gpu: &Gpu, mut d: Deployable, budget_s: f64, plan: PlanFor) -> Deployable {
+        let (lo, hi) = self.factors(gpu, Metric::GpusForTarget);
+        d.gpus_interval = Some((d.gpus_for_target * lo, d.gpus_for_target * hi));
+        if plan == PlanFor::Upper {
+            let (per_gpu_lo, _) = self.factors(gpu, Metric::ReqPerSPerGpu);
+            d.req_per_s_per_gpu *= per_gpu_lo;
+            d.gpus_for_target /= per_gpu_lo;
+            d.instances = (d.gpus_for_target / f64::from(d.tp)).ceil() as u64;
+            d.whole_gpus = d.instances * u64::from(d.tp);
+        }
+        d.meets_budget =
+            self.table
+                .probability_under(self.key(gpu, Metric::TtftS), d.ttft_s, budget_s);
+        d.level = Some((self.level_of)(gpu));
+        d
     }
 }
 
@@ -129,6 +213,9 @@ impl Deployable {
             whole_gpus: instances * u64::from(p.tp),
             ttft_s: p.ttft_s,
             itl_s: p.itl_s,
+            gpus_interval: None,
+            meets_budget: None,
+            level: None,
         }
     }
 }
@@ -157,7 +244,11 @@ pub fn size(
                     Ok(p) => {
                         any = true;
                         let engine = scenario.deployment.engine;
-                        deployable.push(Deployable::new(gpu, precision, engine, &p));
+                        let mut d = Deployable::new(gpu, precision, engine, &p);
+                        if let Some(i) = &q.intervals {
+                            d = i.attach(gpu, d, q.budget_s, q.plan_for);
+                        }
+                        deployable.push(d);
                     }
                     Err(why) => last_reason = Some((tp, why)),
                 }
@@ -180,6 +271,11 @@ pub fn size(
             .then(a.gpu.cmp(&b.gpu))
     });
     Sizing {
+        plan_for: if q.intervals.is_some() {
+            q.plan_for
+        } else {
+            PlanFor::Point
+        },
         deployable,
         ruled_out,
     }

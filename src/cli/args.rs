@@ -189,6 +189,12 @@ pub struct CalibrateArgs {
     /// Seed of the grid (default: the experiment's `search.seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// How the prediction intervals' residuals are held out: a cross-validation scheme
+    /// (source, kfold:K, gpu, engine, …; see `cv --help`) refitted after the fit, or
+    /// `none` to skip it (then `predict` and `size` give no intervals). Default: source
+    /// when the rows come from several sources, else kfold:5.
+    #[arg(long, value_name = "SCHEME")]
+    pub intervals: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -301,6 +307,13 @@ pub struct WorkloadArgs {
     /// serving.
     #[arg(long, value_name = "MODEL")]
     pub perf_model: Option<PerfModelKind>,
+    /// Confidence of the interval around each figure, 0.01–0.99: 0.8 draws the range that
+    /// held 80 % of the rows the calibration's cross-validation held out, for this metric,
+    /// load regime and kind of GPU coverage (a GPU without fitted rows gets the wider
+    /// range of GPUs predicted from other GPUs' values). Needs a calibration made with
+    /// intervals, as the shipped one is; --uncalibrated has none.
+    #[arg(long, value_name = "P", default_value_t = infercal::interval::DEFAULT_CONFIDENCE)]
+    pub confidence: f64,
 }
 
 /// `infercal predict`.
@@ -364,12 +377,28 @@ pub struct SizeArgs {
     /// Weight precisions to consider, comma-separated (default: fp8,fp16).
     #[arg(long, value_delimiter = ',', value_name = "P1,P2,...")]
     pub precisions: Vec<Precision>,
+    /// What the GPU counts are planned for: point (the predicted figures; TTFT then sits on
+    /// the budget's edge, met about half the time) or upper (the pessimistic end of the
+    /// --confidence intervals: TTFT's upper bound within the budget and the lower bound of
+    /// throughput per GPU serving the target). Ranks by the GPUs of that plan.
+    #[arg(long, value_enum, default_value_t, value_name = "PLAN")]
+    pub plan_for: PlanForArg,
     /// List every feasible deployment, not only the best one per GPU.
     #[arg(long)]
     pub all: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: TableFormat,
+}
+
+/// `size --plan-for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanForArg {
+    /// The predicted figures.
+    #[default]
+    Point,
+    /// The pessimistic end of the intervals.
+    Upper,
 }
 
 /// `infercal evaluate`.

@@ -11,14 +11,18 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infercal::bench::{embedded_file, load_file_with_provenance};
 use infercal::catalog::Catalog;
+use infercal::cv::{Scheme, for_intervals};
 use infercal::experiment::{
     DEFAULT_EXPERIMENT, EMBEDDED, ValidExperiment, content_hash, parse, validate,
 };
 use infercal::fit::{Calibration, Options, Progress, calibrate_owned};
+use infercal::interval::DiscrepancyTable;
+use infercal::interval::coverage::CoverageReport;
 use infercal::report::calibration::{
     DataFile, fitted_json, report_markdown, scope_summaries, write_residuals_csv,
 };
 use infercal::report::evaluation::summary_markdown;
+use infercal::report::intervals::intervals_markdown;
 use infercal::report::{plots, sig};
 
 use super::BadInput;
@@ -169,14 +173,78 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
         cancel: &CANCEL,
         progress: &bars,
     };
+    let intervals_scheme = intervals_scheme(args.intervals.as_deref())?;
     let pool = thread_pool(args.run.threads)?;
     let calibration = pool.install(|| calibrate_owned(&experiment, rows, catalog, &options))?;
-    write_outputs(&mut set, &experiment, &calibration, &files)?;
-    let (written, code) = set.finish("calibrate", calibration.interrupted)?;
-    Ok(CommandOutput {
-        stdout: summary(&experiment, &calibration, &written),
-        code,
-    })
+    let intervals = match intervals_scheme {
+        Some(scheme) if !calibration.interrupted => Some(pool.install(|| {
+            let cv = for_intervals(&experiment, &calibration, catalog, scheme, &options)?;
+            Ok::<_, infercal::fit::FitError>(Intervals {
+                table: cv.discrepancy(),
+                coverage: cv.coverage(),
+            })
+        })?),
+        _ => None,
+    };
+    // Folds cut short by Ctrl-C would give residuals of half-fitted models.
+    let intervals = intervals.filter(|_| !CANCEL.load(Ordering::SeqCst));
+    write_outputs(
+        &mut set,
+        &experiment,
+        &calibration,
+        &files,
+        intervals.as_ref(),
+    )?;
+    let interrupted = calibration.interrupted || CANCEL.load(Ordering::SeqCst);
+    let (written, code) = set.finish("calibrate", interrupted)?;
+    let mut stdout = summary(&experiment, &calibration, &written);
+    if let Some(i) = &intervals {
+        stdout.push_str(&intervals_line(i));
+    }
+    Ok(CommandOutput { stdout, code })
+}
+
+/// A calibration's prediction intervals: the table `fitted.json` carries and how well it
+/// covers held-out rows.
+struct Intervals {
+    table: DiscrepancyTable,
+    coverage: CoverageReport,
+}
+
+/// `--intervals`: `None` for `none`, else the scheme (`Some(None)`: the default one).
+fn intervals_scheme(flag: Option<&str>) -> Result<Option<Option<Scheme>>> {
+    match flag.map(str::trim) {
+        None => Ok(Some(None)),
+        Some("none") => Ok(None),
+        Some(s) => {
+            let scheme: Scheme = s
+                .parse()
+                .map_err(|e| BadInput(format!("--intervals: {e} (or none)")))?;
+            Ok(Some(Some(scheme)))
+        }
+    }
+}
+
+/// The summary's last line: the 80 % interval's held-out coverage and width.
+fn intervals_line(i: &Intervals) -> String {
+    let Some(all) = i.coverage.scopes.first() else {
+        return String::new();
+    };
+    let at = i
+        .coverage
+        .confidences
+        .iter()
+        .position(|&c| (c - 0.8).abs() < 1e-9);
+    let Some(at) = at else {
+        return String::new();
+    };
+    format!(
+        "intervals: {} cross-validation, {} held-out residuals; the 80 % interval covered {} % of held-out rows (median half-width {} %); see report.md\n",
+        i.table.scheme,
+        i.table.rows,
+        sig(100.0 * all.covered[at], 3),
+        sig(100.0 * all.median_half_width[at], 3),
+    )
 }
 
 fn write_outputs(
@@ -184,12 +252,19 @@ fn write_outputs(
     e: &ValidExperiment,
     c: &Calibration,
     files: &[DataFile],
+    intervals: Option<&Intervals>,
 ) -> Result<()> {
     // One file at a time, each dropped before the next is built: on a million rows the
     // files are hundreds of megabytes between them.
-    set.write(OUTPUTS[0], fitted_json(e, c, files)?.as_bytes())?;
+    let table = intervals.map(|i| &i.table);
+    set.write(OUTPUTS[0], fitted_json(e, c, files, table)?.as_bytes())?;
     set.write_with(OUTPUTS[1], |w| Ok(write_residuals_csv(c, w)?))?;
-    set.write(OUTPUTS[2], report_markdown(e, c, files).as_bytes())?;
+    let mut report = report_markdown(e, c, files);
+    report.push_str(&match intervals {
+        Some(i) => intervals_markdown(&i.table, &i.coverage),
+        None => "\n## Prediction intervals\n\nNot computed (`--intervals none`, or the run was interrupted).\n".to_string(),
+    });
+    set.write(OUTPUTS[2], report.as_bytes())?;
     set.write(OUTPUTS[3], plots::parity_svg(c)?.as_bytes())?;
     set.write(OUTPUTS[4], plots::residuals_svg(c)?.as_bytes())?;
     Ok(())

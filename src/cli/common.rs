@@ -46,6 +46,12 @@ pub struct Parameters {
 /// The parameters in `path`, or the fallback's, with their origin.
 /// The parameters a `predict` or `size` question names: its `--params` file, the
 /// literature with `--uncalibrated`, else the shipped calibration.
+/// `--confidence`, checked.
+pub fn confidence(value: f64) -> Result<infercal::interval::Confidence> {
+    Ok(infercal::interval::Confidence::new(value)
+        .map_err(|e| BadInput(format!("--confidence: {e}")))?)
+}
+
 pub fn workload_parameters(w: &WorkloadArgs, catalog: &Catalog) -> Result<Parameters> {
     parameters(
         w.params.as_deref(),

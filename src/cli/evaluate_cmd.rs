@@ -4,6 +4,8 @@ use anyhow::Result;
 use infercal::bench::for_each_row;
 use infercal::catalog::Catalog;
 use infercal::evaluate::{ScopeSummaries, evaluate_row};
+use infercal::interval::coverage::CoverageTally;
+use infercal::interval::{Key, Level, Regime};
 use infercal::perf::PerfModelKind;
 use infercal::report::evaluation::EvaluationReport;
 
@@ -21,6 +23,8 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
     // Rows are evaluated as they stream in: without --rows only the summaries' two
     // numbers per row are kept, so a file of millions of rows needs little memory.
     let mut scopes = ScopeSummaries::default();
+    let table = loaded.intervals(kind);
+    let mut coverage = CoverageTally::default();
     let mut kept = Vec::new();
     let mut failed = None;
     for file in &a.data {
@@ -32,6 +36,16 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
         ) {
             Ok(evaluation) => {
                 scopes.add(&evaluation);
+                if let (Some(table), Some(ratio)) = (table, evaluation.ratio) {
+                    let serving = &loaded.params().serving;
+                    let level = Level::of_gpu(serving, catalog, &evaluation.row.gpu);
+                    let key = Key {
+                        metric: evaluation.row.metric,
+                        regime: Regime::of(&evaluation.row.condition),
+                        level,
+                    };
+                    coverage.add(table, &evaluation.row, key, -ratio.ln());
+                }
                 if a.rows {
                     kept.push(evaluation);
                 }
@@ -44,7 +58,8 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
     if let Some(e) = failed {
         return Err(e.into());
     }
-    let report = EvaluationReport::from_scopes(kind.as_str(), kept, &scopes);
+    let mut report = EvaluationReport::from_scopes(kind.as_str(), kept, &scopes);
+    report.coverage = table.map(|_| coverage.report());
     Ok(match a.format {
         TableFormat::Md => format!("{}\nParameters: {}.\n", report.to_markdown(), params.origin),
         TableFormat::Csv if a.rows => report.to_csv(),

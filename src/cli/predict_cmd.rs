@@ -9,7 +9,8 @@ use infercal::scenario::{Condition, Deployment, Scenario, check_lengths, check_t
 
 use super::BadInput;
 use super::args::{PredictArgs, RecordFormat};
-use super::common::{model_kind, positive, workload_parameters};
+use super::common::{confidence, model_kind, positive, workload_parameters};
+use infercal::interval::Level;
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -74,11 +75,21 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
             .tp
             .or(resolve_tp(&scenario, &loaded.params().serving).ok());
     let serving = &loaded.params().serving;
+    let coverage = serving.coverage(&gpu.slug, &gpu.architecture);
+    let confidence = confidence(w.confidence)?;
+    let intervals = match (&outcome, loaded.intervals(kind)) {
+        (Ok(p), Some(table)) => {
+            Ok(table.for_prediction(p, &scenario.condition, Level::of(&coverage), confidence))
+        }
+        (_, Some(_)) => Err(prediction::NoIntervals::Infeasible),
+        (_, None) => Err(prediction::NoIntervals::NoTable),
+    };
     let sources = prediction::Sources {
         parameters: &params.origin,
-        gpu: serving.coverage(&gpu.slug, &gpu.architecture),
+        gpu: coverage,
         engine,
         engine_values: serving.engine_coverage(engine.engine),
+        intervals,
     };
     Ok(match a.format {
         RecordFormat::Json => prediction::to_json(&scenario, kind, &outcome, &sources)? + "\n",

@@ -9,8 +9,11 @@ use infercal::scenario::check_lengths;
 use infercal::size::{SizingQuestion, size};
 
 use super::BadInput;
+use super::args::PlanForArg;
 use super::args::{SizeArgs, TableFormat};
-use super::common::{model_kind, positive, workload_parameters};
+use super::common::{confidence, model_kind, positive, workload_parameters};
+use infercal::interval::Level;
+use infercal::size::{PlanFor, SizingIntervals};
 
 /// Runs the sizing and renders it.
 /// The GPUs and precisions to try: as listed, else every GPU at fp8 and fp16.
@@ -40,6 +43,31 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let loaded = &params.loaded;
     let assumptions = loaded.assumptions();
     let engine_of = |gpu: &str| w.engine.or_else(|| assumptions.engine.get(gpu).copied());
+    let kind = model_kind(w.perf_model, loaded, PerfModelKind::Serving);
+    let level_of = |gpu: &Gpu| {
+        Level::of(
+            &loaded
+                .params()
+                .serving
+                .coverage(&gpu.slug, &gpu.architecture),
+        )
+    };
+    let confidence = confidence(w.confidence)?;
+    let intervals = loaded.intervals(kind).map(|table| SizingIntervals {
+        table,
+        confidence,
+        level_of: &level_of,
+    });
+    let plan_for = match (a.plan_for, &intervals) {
+        (PlanForArg::Point, _) => PlanFor::Point,
+        (PlanForArg::Upper, Some(_)) => PlanFor::Upper,
+        (PlanForArg::Upper, None) => {
+            return Err(BadInput(
+                "--plan-for upper needs intervals, which these parameters do not carry (the shipped calibration and any `infercal calibrate` output without --intervals none do)".to_string(),
+            )
+            .into());
+        }
+    };
     let question = SizingQuestion {
         model,
         isl: w.isl,
@@ -48,9 +76,10 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         target_rps: positive("--target-rps", a.target_rps)?,
         stat: w.stat,
         engine_of: &engine_of,
+        intervals,
+        plan_for,
     };
-    let model =
-        model_kind(w.perf_model, loaded, PerfModelKind::Serving).with_params(loaded.params());
+    let model = kind.with_params(loaded.params());
     let result = size(&question, &gpus, &precisions, model.as_ref());
     let shown = if a.all {
         result.deployable.iter().collect()
@@ -60,9 +89,10 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     Ok(match a.format {
         TableFormat::Md => {
             let mut text = format!(
-                "{}\nParameters: {}.\n",
+                "{}\nParameters: {}.\n{}",
                 sizing::to_markdown(&result, &shown),
-                params.origin
+                params.origin,
+                sizing::plan_note(&result, confidence, a.ttft_budget)
             );
             text.push_str(&sizing::coverage_note(&shown, |slug| {
                 let gpu = catalog.gpu(slug).ok()?;

@@ -21,6 +21,7 @@ use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows};
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate, filter_rows};
+use crate::interval::{DiscrepancyTable, Key, Level, Regime};
 use crate::perf::registry::{ParamSet, Tie};
 
 /// One fold's outcome.
@@ -57,6 +58,8 @@ pub struct CrossValidation {
     pub folds: Vec<Fold>,
     /// Each row predicted by the fold that held it out.
     pub held_out: Vec<RowEvaluation>,
+    /// Where each row's GPU efficiencies came from in the fold that predicted it.
+    pub levels: Vec<Level>,
     /// Each row predicted by the fit on all rows.
     pub in_sample: Vec<RowEvaluation>,
     /// The fit on all rows.
@@ -133,6 +136,30 @@ pub fn cross_validate(
     cross_validate_split(e, split, None, catalog, scheme, options)
 }
 
+/// The cross-validation behind calibration `c`'s prediction intervals: its rows split by
+/// `scheme` (default [`Scheme::for_intervals`]), each fold refitted with `e`'s search; the
+/// fit on every row is `c` itself.
+pub fn for_intervals(
+    e: &ValidExperiment,
+    c: &Calibration,
+    catalog: &Catalog,
+    scheme: Option<Scheme>,
+    options: &Options<'_>,
+) -> Result<CrossValidation, FitError> {
+    let seed = options.seed.unwrap_or(e.search.seed);
+    let scheme = scheme
+        .unwrap_or_else(|| Scheme::for_intervals(&c.rows))
+        .resolve(&c.rows);
+    let (fold_of_row, labels) = folds(&c.rows, scheme, seed);
+    let split = Split {
+        rows: c.rows.clone(),
+        trainable: vec![true; c.rows.len()],
+        fold_of_row,
+        labels,
+    };
+    cross_validate_split(e, split, Some(c.clone()), catalog, scheme, options)
+}
+
 /// A fold's parameters, assumptions and training loss: a fit on `train`, or the initial
 /// parameters (loss NaN) when there is nothing to train on.
 fn fold_fit(
@@ -153,6 +180,9 @@ fn fold_fit(
     Ok((fit.params, fit.assumptions, fit.loss))
 }
 
+/// A held-out row's prediction and the level its GPU was predicted at.
+type HeldOut = (RowEvaluation, Level);
+
 /// One fold of a split, as `run_fold` sees it.
 struct FoldInput<'a> {
     index: usize,
@@ -171,7 +201,7 @@ fn run_fold(
     trainable_rows: usize,
     catalog: &Catalog,
     quiet: &Options<'_>,
-) -> Result<(Fold, Vec<RowEvaluation>), FitError> {
+) -> Result<(Fold, Vec<HeldOut>), FitError> {
     let FoldInput {
         index,
         rows,
@@ -194,6 +224,8 @@ fn run_fold(
     };
     let model = e.perf_model.with_params(&params);
     let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;
+    let levels = held.iter().map(|r| level_of(&params, catalog, r));
+    let predicted = predicted.into_iter().zip(levels).collect();
     let fold = Fold {
         label: fold.label.to_string(),
         loss,
@@ -213,7 +245,7 @@ fn run_folds(
     trainable_rows: usize,
     catalog: &Catalog,
     options: &Options<'_>,
-) -> Result<(Vec<Fold>, Vec<Option<RowEvaluation>>), FitError> {
+) -> Result<(Vec<Fold>, Vec<Option<HeldOut>>), FitError> {
     let quiet = Options {
         seed: options.seed,
         cancel: options.cancel,
@@ -240,9 +272,9 @@ fn run_folds(
             options.progress.advance(1);
             out
         })
-        .collect::<Result<Vec<(Fold, Vec<RowEvaluation>)>, FitError>>()?;
+        .collect::<Result<Vec<(Fold, Vec<HeldOut>)>, FitError>>()?;
     options.progress.finish();
-    let mut held_out: Vec<Option<RowEvaluation>> = vec![None; rows.len()];
+    let mut held_out: Vec<Option<HeldOut>> = vec![None; rows.len()];
     let mut folds = Vec::with_capacity(results.len());
     for (fold, predicted) in results {
         for (&i, p) in fold.held_out.iter().zip(predicted) {
@@ -290,11 +322,11 @@ pub fn cross_validate_split(
         ..
     } = split;
     let in_sample = evaluate_rows(&rows, catalog, model.as_ref(), &full.assumptions)?;
-    let held_out = held_out
+    let (held_out, levels) = held_out
         .into_iter()
         .zip(&in_sample)
-        .map(|(h, i)| h.unwrap_or_else(|| i.clone()))
-        .collect();
+        .map(|(h, i)| h.unwrap_or_else(|| (i.clone(), level_of(&full.params, catalog, &i.row))))
+        .unzip();
     Ok(CrossValidation {
         experiment: e.name.clone(),
         scheme,
@@ -303,10 +335,46 @@ pub fn cross_validate_split(
         fold_of_row,
         folds,
         held_out,
+        levels,
         in_sample,
         full,
         wall_time_s: started.elapsed().as_secs_f64(),
     })
+}
+
+fn level_of(params: &ParamSet, catalog: &Catalog, row: &BenchRow) -> Level {
+    Level::of_gpu(&params.serving, catalog, &row.gpu)
+}
+
+impl CrossValidation {
+    /// Each row's interval key and held-out ln(measured / predicted) (`None` for a row
+    /// measured NA or predicted infeasible).
+    pub fn residuals(&self) -> Vec<Option<(Key, f64)>> {
+        self.held_out
+            .iter()
+            .zip(&self.levels)
+            .map(|(h, &level)| {
+                let key = Key {
+                    metric: h.row.metric,
+                    regime: Regime::of(&h.row.condition),
+                    level,
+                };
+                h.ratio.map(|ratio| (key, -ratio.ln()))
+            })
+            .collect()
+    }
+
+    /// The discrepancy table of the held-out residuals: what `fitted.json` carries for
+    /// prediction intervals.
+    pub fn discrepancy(&self) -> DiscrepancyTable {
+        let residuals: Vec<(Key, f64)> = self.residuals().into_iter().flatten().collect();
+        DiscrepancyTable::from_residuals(&self.scheme.to_string(), &residuals)
+    }
+
+    /// Leave-one-fold-out coverage of the intervals, per scope.
+    pub fn coverage(&self) -> crate::interval::coverage::CoverageReport {
+        crate::interval::coverage::leave_fold_out(&self.rows, &self.fold_of_row, &self.residuals())
+    }
 }
 
 /// Held-out and in-sample summaries side by side, per scope (overall, metrics, GPUs).

@@ -83,6 +83,18 @@ impl FromStr for Scheme {
 pub const LOO_MAX_CELLS: usize = 100;
 
 impl Scheme {
+    /// The scheme whose held-out residuals set a calibration's prediction intervals: one
+    /// source left out at a time when the rows come from several (a user's deployment is a
+    /// new source to the calibration), else five folds.
+    pub fn for_intervals(rows: &[BenchRow]) -> Scheme {
+        let first = rows.first().map(|r| &r.source);
+        if rows.iter().any(|r| Some(&r.source) != first) {
+            Scheme::Source
+        } else {
+            Scheme::KFold(5)
+        }
+    }
+
     /// The concrete scheme for `rows`: `auto` resolved, everything else as is.
     pub fn resolve(self, rows: &[BenchRow]) -> Scheme {
         if self != Scheme::Auto {

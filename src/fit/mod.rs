@@ -487,4 +487,4 @@ fn estimates(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

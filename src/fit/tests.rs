@@ -7,7 +7,7 @@ use crate::experiment::{content_hash, parse, validate};
 use crate::perf::PerfModelKind;
 use crate::scenario::{Condition, Deployment, Scenario, Stat};
 
-fn experiment(text: &str) -> ValidExperiment {
+pub(crate) fn experiment(text: &str) -> ValidExperiment {
     let catalog = Catalog::embedded().unwrap();
     let raw = parse("t.toml", text).unwrap();
     validate(
@@ -121,15 +121,22 @@ fn hypotheses_are_enumerated_and_ranked() {
     assert_eq!(c.assumptions, c.hypotheses[0].assumptions);
 }
 
-/// Rows the model itself generates at `truth`: static-batch TTFT and ITL at two prompt
-/// lengths and two batch sizes per GPU — enough to identify efficiencies and overheads.
-fn synthetic_rows(truth: &ParamSet, gpus: &[&str]) -> Vec<BenchRow> {
+/// Two prompt lengths at two batch sizes: enough to identify efficiencies and overheads.
+pub(crate) const RECOVERY_SHAPES: [(u32, u32); 4] = [(2048, 1), (256, 1), (2048, 32), (256, 64)];
+
+/// Rows the model itself generates at `truth`: static-batch TTFT and ITL of each
+/// (prompt length, batch size) in `shapes` per GPU.
+pub(crate) fn synthetic_rows(
+    truth: &ParamSet,
+    gpus: &[&str],
+    shapes: &[(u32, u32)],
+) -> Vec<BenchRow> {
     let catalog = Catalog::embedded().unwrap();
     let model = PerfModelKind::Serving.with_params(truth);
     let mut rows = Vec::new();
     for gpu_slug in gpus {
         let gpu = catalog.gpu(gpu_slug).unwrap();
-        for (isl, batch) in [(2048, 1), (256, 1), (2048, 32), (256, 64)] {
+        for &(isl, batch) in shapes {
             let scenario = Scenario {
                 model: catalog.model("llama-3.1-8b").unwrap(),
                 gpu,
@@ -167,7 +174,7 @@ fn synthetic_rows(truth: &ParamSet, gpus: &[&str]) -> Vec<BenchRow> {
     rows
 }
 
-fn recovery_experiment(per: &str) -> ValidExperiment {
+pub(crate) fn recovery_experiment(per: &str) -> ValidExperiment {
     experiment(&format!(
         r#"
 name = "recovery"
@@ -236,7 +243,7 @@ fn recovers_global_parameters_from_noise_free_rows() {
     truth.serving.decode_efficiency = rng.random_range(0.3..0.9);
     truth.serving.step_overhead_s = rng.random_range(0.0005..0.005);
     truth.serving.request_overhead_s = rng.random_range(0.002..0.05);
-    let rows = synthetic_rows(&truth, &["h100-sxm", "a100-sxm-80gb"]);
+    let rows = synthetic_rows(&truth, &["h100-sxm", "a100-sxm-80gb"], &RECOVERY_SHAPES);
     let c = run(&recovery_experiment("global"), &rows);
     assert_recovered(&c, &truth);
 }
@@ -266,7 +273,7 @@ fn recovers_per_gpu_parameters_from_noise_free_rows() {
             )
             .unwrap();
     }
-    let rows = synthetic_rows(&truth, &["h100-sxm", "l40s"]);
+    let rows = synthetic_rows(&truth, &["h100-sxm", "l40s"], &RECOVERY_SHAPES);
     let c = run(&recovery_experiment("gpu"), &rows);
     assert_recovered(&c, &truth);
 }

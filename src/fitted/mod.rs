@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::experiment::ValidExperiment;
 use crate::fit::{Calibration, Estimate, HypothesisScore};
+use crate::interval::DiscrepancyTable;
 use crate::perf::registry::ParamSet;
 use crate::perf::{PerfModel, PerfModelKind};
 use crate::scenario::Assumptions;
@@ -82,11 +83,21 @@ pub struct FittedModel {
     pub seed: u64,
     /// Whether Ctrl-C stopped the fit early.
     pub interrupted: bool,
+    /// The cross-validated discrepancy prediction intervals are drawn from (absent when the
+    /// calibration ran with `--intervals none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<DiscrepancyTable>,
 }
 
 impl FittedModel {
-    /// The model `c` fitted, as `e` ran it on `data`.
-    pub fn new(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) -> FittedModel {
+    /// The model `c` fitted, as `e` ran it on `data`, with the discrepancy table of its
+    /// cross-validation when there is one.
+    pub fn new(
+        e: &ValidExperiment,
+        c: &Calibration,
+        data: &[DataFile],
+        intervals: Option<&DiscrepancyTable>,
+    ) -> FittedModel {
         FittedModel {
             schema_version: SCHEMA_VERSION,
             crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -114,6 +125,7 @@ impl FittedModel {
             wall_time_s: c.wall_time_s,
             seed: c.seed,
             interrupted: c.interrupted,
+            intervals: intervals.cloned(),
         }
     }
 

@@ -92,6 +92,15 @@ impl ModelParams {
         }
     }
 
+    /// The cross-validated discrepancy table of a calibration made with intervals, when
+    /// it applies to predictions by `kind` (the model it was fitted for).
+    pub fn intervals(&self, kind: PerfModelKind) -> Option<&crate::interval::DiscrepancyTable> {
+        match self {
+            ModelParams::Fitted(fitted) if fitted.perf_model == kind => fitted.intervals.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The model the parameters were fitted for, if they were.
     pub fn perf_model(&self) -> Option<PerfModelKind> {
         match self {

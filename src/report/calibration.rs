@@ -39,8 +39,9 @@ pub fn fitted_json(
     e: &ValidExperiment,
     c: &Calibration,
     data: &[DataFile],
+    intervals: Option<&crate::interval::DiscrepancyTable>,
 ) -> Result<String, serde_json::Error> {
-    FittedModel::new(e, c, data).to_json()
+    FittedModel::new(e, c, data, intervals).to_json()
 }
 
 /// `residuals.csv`, written row by row to `out` (a million-row calibration's file is

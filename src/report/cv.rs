@@ -27,6 +27,10 @@ pub fn cv_markdown(cv: &CrossValidation) -> String {
     );
     out.push_str("Held-out figures come from the fold that left the row out; in-sample ones from the fit on all rows. The gap (held-out − in-sample median |ln ratio|) measures overfitting.\n\n");
     out.push_str(&scope_table(cv));
+    out.push_str(&format!(
+        "\n## Intervals\n\nCoverage of prediction intervals drawn as a calibration draws them (split-conformal quantiles of held-out |ln ratio| by metric, regime and GPU coverage level), each fold's from the other folds' residuals only; share of rows inside, then the median half-width relative to the prediction, in percent:\n\n{}",
+        super::intervals::coverage_markdown(&cv.coverage())
+    ));
     out.push_str("\n## Folds\n\n");
     out.push_str(&fold_table(cv));
     out

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::interval::coverage::CoverageReport;
+
 use super::{csv_table, markdown_table, sig};
 use crate::bench::Metric;
 use crate::evaluate::{RowEvaluation, ScopeSummaries, Summary, SummaryBuilder};
@@ -18,6 +20,9 @@ pub struct EvaluationReport {
     pub rows: Vec<RowEvaluation>,
     /// Overall, per-metric and per-GPU summaries.
     pub summary: SummaryTables,
+    /// How many rows the parameters' prediction intervals covered, when they carry them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageReport>,
 }
 
 /// The summaries.
@@ -55,6 +60,7 @@ impl EvaluationReport {
                 per_metric: per_metric.collect(),
                 per_gpu: per_gpu.collect(),
             },
+            coverage: None,
         }
     }
 
@@ -83,6 +89,10 @@ impl EvaluationReport {
         }
         out.push_str(&format!("Summary of `{}`:\n\n", self.perf_model));
         out.push_str(&summary_markdown("scope", self.summary_rows()));
+        if let Some(coverage) = &self.coverage {
+            out.push_str("\nPrediction intervals: share of rows inside, then the median half-width relative to the prediction, in percent (rows the calibration was fitted to sit inside more often than new ones):\n\n");
+            out.push_str(&super::intervals::coverage_markdown(coverage));
+        }
         out
     }
 

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod cv;
 pub mod evaluation;
 pub mod findings;
+pub mod intervals;
 pub mod plots;
 pub mod prediction;
 pub mod sizing;

@@ -6,10 +6,11 @@ use serde_json::{Value, json};
 
 use super::{condition_text, sig};
 use crate::engine::Engine;
+use crate::interval::{Level, PredictionIntervals};
 use crate::perf::Prediction;
 use crate::perf::params::{Coverage, EngineCoverage};
 use crate::perf::{Outcome, PerfModelKind};
-use crate::scenario::{Assumptions, Condition, Scenario};
+use crate::scenario::{Assumptions, Condition, Metric, Scenario};
 
 /// Which engine a prediction assumed, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,42 @@ pub struct Sources<'a> {
     pub engine: EngineChoice,
     /// The level the engine's values come from.
     pub engine_values: EngineCoverage,
+    /// Each figure's interval, or why there are none.
+    pub intervals: Result<PredictionIntervals<'a>, NoIntervals>,
+}
+
+/// Why a prediction has no intervals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoIntervals {
+    /// The parameters carry no cross-validated discrepancy (literature defaults, a bare
+    /// parameter file, a calibration run with `--intervals none`, or another model kind).
+    NoTable,
+    /// The scenario is infeasible: there is nothing to put an interval around.
+    Infeasible,
+}
+
+impl NoIntervals {
+    fn text(self) -> &'static str {
+        match self {
+            NoIntervals::NoTable => {
+                "none: these parameters carry no cross-validated errors (a calibration made with intervals does, as the shipped one)"
+            }
+            NoIntervals::Infeasible => "none: infeasible",
+        }
+    }
+}
+
+/// What a prediction's intervals are made of, in one line.
+fn intervals_text(i: &PredictionIntervals) -> String {
+    let level = match i.level {
+        Level::Own => "this GPU's own fitted values",
+        Level::Architecture => "values borrowed from its architecture: wider",
+        Level::Pooled => "values pooled over every fitted GPU: widest",
+    };
+    format!(
+        "{} ranges of {} held-out errors ({} cross-validation) for {level}",
+        i.confidence, i.residuals, i.scheme
+    )
 }
 
 /// The JSON document: the scenario, every predicted figure (or the reason it is
@@ -82,6 +119,30 @@ pub fn to_json(
         (Some(_), false) => "most fitted rows on the GPU",
     });
     doc["engine_values"] = json!(engine_values_key(sources.engine_values));
+    match &sources.intervals {
+        Ok(i) => {
+            for (metric, interval) in &i.figures {
+                doc[format!("{}_lo", metric.as_str())] = json!(interval.lo);
+                doc[format!("{}_hi", metric.as_str())] = json!(interval.hi);
+            }
+            let groups: serde_json::Map<String, Value> = i
+                .figures
+                .iter()
+                .map(|(m, interval)| (m.as_str().to_string(), json!(interval.group.label())))
+                .collect();
+            doc["interval"] = json!({
+                "confidence": i.confidence.get(),
+                "level": i.level,
+                "scheme": i.scheme,
+                "residuals": i.residuals,
+                "groups": groups,
+            });
+        }
+        Err(why) => {
+            doc["interval"] = Value::Null;
+            doc["interval_missing"] = json!(why.text());
+        }
+    }
     serde_json::to_string_pretty(&doc)
 }
 
@@ -102,8 +163,15 @@ pub fn to_text(
     outcome: &Outcome,
     sources: &Sources<'_>,
 ) -> String {
-    let mut text = body_text(s, kind, outcome);
+    let mut text = body_text(s, kind, outcome, sources.intervals.as_ref().ok());
     text.push_str(&format!("parameters            {}\n", sources.parameters));
+    text.push_str(&format!(
+        "intervals             {}\n",
+        match &sources.intervals {
+            Ok(i) => intervals_text(i),
+            Err(why) => why.text().to_string(),
+        }
+    ));
     let gpu = &s.gpu.slug;
     text.push_str(&format!(
         "engine                {}\n",
@@ -162,14 +230,32 @@ fn fields_json(
     Ok(doc)
 }
 
-/// A feasible prediction's figures, as (label, value) lines.
-fn figures(s: &Scenario<'_>, p: &Prediction) -> Vec<(&'static str, String)> {
+/// A feasible prediction's figures, as (label, value) lines, each with its interval when
+/// there is one.
+fn figures(
+    s: &Scenario<'_>,
+    p: &Prediction,
+    intervals: Option<&PredictionIntervals>,
+) -> Vec<(&'static str, String)> {
     let ms = |x: f64| format!("{} ms", sig(x * 1e3, 4));
+    let plain = |x: f64| sig(x, 4);
+    let ranged = |metric: Metric, value: f64, show: &dyn Fn(f64) -> String| match intervals
+        .and_then(|i| i.of(metric))
+    {
+        Some(i) => format!("{}  [{} – {}]", show(value), show(i.lo), show(i.hi)),
+        None => show(value),
+    };
     let mut lines: Vec<(&'static str, String)> = vec![
         ("feasible", "yes".to_string()),
         ("deployment", format!("{} weights, TP{}", p.precision, p.tp)),
-        ("req/s per instance", sig(p.req_per_s, 4)),
-        ("req/s per GPU", sig(p.req_per_s_per_gpu, 4)),
+        (
+            "req/s per instance",
+            ranged(Metric::ReqPerS, p.req_per_s, &plain),
+        ),
+        (
+            "req/s per GPU",
+            ranged(Metric::ReqPerSPerGpu, p.req_per_s_per_gpu, &plain),
+        ),
     ];
     if let (
         Some(gpus),
@@ -185,16 +271,19 @@ fn figures(s: &Scenario<'_>, p: &Prediction) -> Vec<(&'static str, String)> {
             "GPUs for target",
             format!(
                 "{} for {r} req/s ({instances} instances of TP{} = {whole} GPUs)",
-                sig(gpus, 4),
+                ranged(Metric::GpusForTarget, gpus, &plain),
                 p.tp
             ),
         ));
     }
     lines.extend([
-        ("TTFT", ms(p.ttft_s)),
-        ("ITL", ms(p.itl_s)),
-        ("end-to-end", ms(p.e2e_s)),
-        ("output tok/s", sig(p.output_tok_s, 4)),
+        ("TTFT", ranged(Metric::TtftS, p.ttft_s, &ms)),
+        ("ITL", ranged(Metric::ItlS, p.itl_s, &ms)),
+        ("end-to-end", ranged(Metric::E2eS, p.e2e_s, &ms)),
+        (
+            "output tok/s",
+            ranged(Metric::OutputTokS, p.output_tok_s, &plain),
+        ),
         ("running batch", sig(p.running_batch, 4)),
         (
             "KV capacity tokens",
@@ -217,7 +306,12 @@ fn figures(s: &Scenario<'_>, p: &Prediction) -> Vec<(&'static str, String)> {
     lines
 }
 
-fn body_text(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> String {
+fn body_text(
+    s: &Scenario<'_>,
+    kind: PerfModelKind,
+    outcome: &Outcome,
+    intervals: Option<&PredictionIntervals>,
+) -> String {
     let mut out = format!(
         "{} on {} ({} model), ISL {} / OSL {}, {}, {}\n",
         s.model.slug,
@@ -235,7 +329,7 @@ fn body_text(s: &Scenario<'_>, kind: PerfModelKind, outcome: &Outcome) -> String
             return out;
         }
     };
-    for (key, value) in figures(s, p) {
+    for (key, value) in figures(s, p, intervals) {
         out.push_str(&format!("{key:<22}{value}\n"));
     }
     out

@@ -1,10 +1,11 @@
 //! Rendering of a sizing: ranked deployments and the GPUs ruled out, with reasons.
 
 use super::{csv_table, markdown_table, sig};
+use crate::interval::Confidence;
 use crate::perf::params::Coverage;
-use crate::size::{Deployable, Sizing};
+use crate::size::{Deployable, PlanFor, Sizing};
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 14] = [
     "rank",
     "gpu",
     "precision",
@@ -16,10 +17,22 @@ const HEADER: [&str; 11] = [
     "whole_gpus",
     "ttft_s",
     "itl_ms",
+    "gpus_lo",
+    "gpus_hi",
+    "p_meets_budget",
 ];
 
-fn cells(rank: usize, d: &Deployable) -> Vec<String> {
-    vec![
+/// Whether any shown deployment has intervals (then their columns are shown).
+fn with_intervals(shown: &[&Deployable]) -> bool {
+    shown.iter().any(|d| d.gpus_interval.is_some())
+}
+
+fn header(intervals: bool) -> &'static [&'static str] {
+    if intervals { &HEADER } else { &HEADER[..11] }
+}
+
+fn cells(rank: usize, d: &Deployable, intervals: bool) -> Vec<String> {
+    let mut cells = vec![
         rank.to_string(),
         d.gpu.clone(),
         d.precision.to_string(),
@@ -31,23 +44,53 @@ fn cells(rank: usize, d: &Deployable) -> Vec<String> {
         d.whole_gpus.to_string(),
         sig(d.ttft_s, 3),
         sig(d.itl_s * 1e3, 3),
-    ]
+    ];
+    if intervals {
+        let (lo, hi) = d.gpus_interval.unwrap_or((f64::NAN, f64::NAN));
+        cells.extend([
+            sig(lo, 4),
+            sig(hi, 4),
+            d.meets_budget.map_or("-".to_string(), |p| sig(p, 2)),
+        ]);
+    }
+    cells
+}
+
+/// What the GPU counts were planned for and how to read the interval columns.
+pub fn plan_note(sizing: &Sizing, confidence: Confidence, budget_s: f64) -> String {
+    let Some(first) = sizing.deployable.first() else {
+        return String::new();
+    };
+    if first.gpus_interval.is_none() {
+        return "No intervals: these parameters carry no cross-validated errors.\n".to_string();
+    }
+    match sizing.plan_for {
+        PlanFor::Point => format!(
+            "Planned for the predicted figures: each deployment runs at the load whose predicted TTFT is the {budget_s} s budget, so p_meets_budget (the chance the measured TTFT stays within it, from held-out errors) is near one half; gpus_lo–gpus_hi is the {confidence} interval on gpus_for_target. `--plan-for upper` sizes for the interval's pessimistic end.\n"
+        ),
+        PlanFor::Upper => format!(
+            "Planned for the upper end of the {confidence} intervals (--plan-for upper): each deployment runs at the load whose TTFT upper bound is the {budget_s} s budget, and its GPUs serve the target at the lower bound of throughput per GPU; ranked by those GPUs. gpus_lo–gpus_hi is the interval on the GPUs predicted at that load.\n"
+        ),
+    }
 }
 
 /// Markdown: the ranked deployments, then the GPUs ruled out.
 pub fn to_markdown(sizing: &Sizing, shown: &[&Deployable]) -> String {
+    let intervals = with_intervals(shown);
     let rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
-        .map(|(i, d)| cells(i + 1, d))
+        .map(|(i, d)| cells(i + 1, d, intervals))
         .collect();
-    let right = [
-        true, false, false, true, false, true, true, true, true, true, true,
-    ];
+    let header = header(intervals);
+    let mut right = vec![true; header.len()];
+    for text_column in [1, 2, 4] {
+        right[text_column] = false;
+    }
     let mut out = if rows.is_empty() {
         "No GPU can serve this target under the budget.\n".to_string()
     } else {
-        markdown_table(&HEADER, &right, &rows)
+        markdown_table(header, &right, &rows)
     };
     if !sizing.ruled_out.is_empty() {
         out.push_str("\nRuled out:\n\n");
@@ -70,17 +113,22 @@ pub fn to_markdown(sizing: &Sizing, shown: &[&Deployable]) -> String {
 
 /// CSV: the ranked deployments.
 pub fn to_csv(shown: &[&Deployable]) -> String {
+    let intervals = with_intervals(shown);
     let rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
-        .map(|(i, d)| cells(i + 1, d))
+        .map(|(i, d)| cells(i + 1, d, intervals))
         .collect();
-    csv_table(&HEADER, &rows)
+    csv_table(header(intervals), &rows)
 }
 
 /// One JSON document: `deployable` (as shown) and `ruled_out`.
 pub fn to_json(sizing: &Sizing, shown: &[&Deployable]) -> Result<String, serde_json::Error> {
-    let doc = serde_json::json!({ "deployable": shown, "ruled_out": sizing.ruled_out });
+    let doc = serde_json::json!({
+        "plan_for": sizing.plan_for,
+        "deployable": shown,
+        "ruled_out": sizing.ruled_out,
+    });
     serde_json::to_string_pretty(&doc)
 }
 

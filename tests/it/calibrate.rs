@@ -56,7 +56,7 @@ fn the_shipped_calibration_is_what_the_default_experiment_fits_today() {
     )))
     .unwrap();
     let fresh = fitted(dir);
-    for part in ["params", "assumptions", "perf_model"] {
+    for part in ["params", "assumptions", "perf_model", "intervals"] {
         if let Some(difference) = drift(&shipped[part], &fresh[part], part) {
             panic!(
                 "{difference}; regenerate data/calibrated/serving-real.json: \

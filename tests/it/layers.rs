@@ -14,6 +14,7 @@ const FLOORS: &[&[&str]] = &[
     &["catalog", "engine"],
     &["scenario"],
     &["bench", "perf"],
+    &["interval"],
     &["evaluate", "size", "chart"],
     &["experiment", "bias"],
     &["fit"],

@@ -1,0 +1,131 @@
+//! How well intervals cover rows they were not built from: every fold of a
+//! cross-validation gets intervals from a table of the *other* folds' held-out residuals
+//! (leave-one-fold-out, the CV+ construction), and the share of its rows inside them is
+//! counted per scope with the intervals' median relative half-width. A table built from
+//! the rows it judges would cover by construction; this one cannot.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Confidence, DiscrepancyTable, Key};
+use crate::bench::BenchRow;
+
+/// The confidences coverage is reported at.
+pub const REPORTED: [f64; 3] = [0.5, 0.8, 0.95];
+
+/// Coverage of one scope at each of [`REPORTED`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScopeCoverage {
+    /// `all`, `source X`, `gpu X`, `metric X` or `level X`.
+    pub scope: String,
+    /// Rows with an interval.
+    pub rows: usize,
+    /// Share of rows inside their interval, per confidence.
+    pub covered: Vec<f64>,
+    /// Median of (hi − lo) / (2 · predicted), per confidence.
+    pub median_half_width: Vec<f64>,
+}
+
+/// Leave-one-fold-out coverage over a cross-validation, scope by scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageReport {
+    /// The confidences, in column order.
+    pub confidences: Vec<f64>,
+    /// Overall first, then per source, GPU, metric and level.
+    pub scopes: Vec<ScopeCoverage>,
+}
+
+#[derive(Default)]
+struct Tally {
+    rows: usize,
+    covered: [usize; REPORTED.len()],
+    half_widths: [Vec<f64>; REPORTED.len()],
+}
+
+/// Coverage counted one row at a time, per scope (overall, source, GPU, metric, level).
+#[derive(Default)]
+pub struct CoverageTally {
+    scopes: BTreeMap<(u8, String), Tally>,
+}
+
+impl CoverageTally {
+    /// Counts `row` (of group `key`, held-out ln(measured / predicted) `residual`) against
+    /// the intervals `table` draws at each reported confidence; a row the table has no
+    /// group for is not counted.
+    pub fn add(&mut self, table: &DiscrepancyTable, row: &BenchRow, key: Key, residual: f64) {
+        let Some((cell, _)) = table.cell(key) else {
+            return;
+        };
+        let scopes = [
+            (0, "all".to_string()),
+            (1, format!("source {}", row.source)),
+            (2, format!("gpu {}", row.gpu)),
+            (3, format!("metric {}", key.metric.as_str())),
+            (4, format!("level {}", key.level.as_str())),
+        ];
+        let measured = residual.exp();
+        for scope in scopes {
+            let tally = self.scopes.entry(scope).or_default();
+            tally.rows += 1;
+            for (c, &confidence) in REPORTED.iter().enumerate() {
+                let (lo, hi) = cell.factors(Confidence(confidence));
+                tally.covered[c] += usize::from(lo <= measured && measured <= hi);
+                tally.half_widths[c].push((hi - lo) / 2.0);
+            }
+        }
+    }
+
+    /// The report of the rows counted.
+    pub fn report(self) -> CoverageReport {
+        CoverageReport {
+            confidences: REPORTED.to_vec(),
+            scopes: self
+                .scopes
+                .into_iter()
+                .map(|((_, scope), t)| ScopeCoverage {
+                    scope,
+                    rows: t.rows,
+                    covered: t
+                        .covered
+                        .iter()
+                        .map(|&c| c as f64 / t.rows.max(1) as f64)
+                        .collect(),
+                    median_half_width: t
+                        .half_widths
+                        .iter()
+                        .map(|w| crate::stats::median(w).unwrap_or(f64::NAN))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Coverage of `residuals` (per row: its key and held-out ln(measured / predicted), `None`
+/// without one) when each fold's intervals come from the other folds' residuals.
+pub fn leave_fold_out(
+    rows: &[BenchRow],
+    fold_of_row: &[usize],
+    residuals: &[Option<(Key, f64)>],
+) -> CoverageReport {
+    let folds = fold_of_row.iter().max().map_or(0, |&f| f + 1);
+    let mut tally = CoverageTally::default();
+    for fold in 0..folds {
+        let others: Vec<(Key, f64)> = residuals
+            .iter()
+            .zip(fold_of_row)
+            .filter(|(_, f)| **f != fold)
+            .filter_map(|(r, _)| *r)
+            .collect();
+        let table = DiscrepancyTable::from_residuals("", &others);
+        for (i, row) in rows.iter().enumerate() {
+            if fold_of_row[i] == fold
+                && let Some((key, residual)) = residuals[i]
+            {
+                tally.add(&table, row, key, residual);
+            }
+        }
+    }
+    tally.report()
+}

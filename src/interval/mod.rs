@@ -1,0 +1,488 @@
+//! Prediction intervals: how far a predicted figure may be from what the deployment will
+//! measure. This module owns the *discrepancy table* — the distribution of cross-validated
+//! errors |ln(measured / predicted)|, by metric, regime (static batch, closed loop, open
+//! loop, saturated) and the level the GPU's efficiencies come from (its own fit, its
+//! architecture's mean, the mean of every fitted GPU) — and turns it into an interval for a
+//! new prediction (split-conformal with the absolute log ratio as the score: the
+//! ⌈(n+1)c⌉-th smallest held-out error, so the interval is symmetric on the log scale) or
+//! into the probability that a figure stays under a budget. The residuals come from folds
+//! that refit without the rows they predict, so the spread holds both what the model cannot
+//! express and how far a refit on other data moves the parameters. The score is absolute
+//! because a held-out source's bias does not carry over to the next one in sign (measured
+//! on the shipped data, signed quantiles covered fewer held-out rows at the same width).
+//! It knows nothing of fitting or IO: `calibrate` builds a table from a cross-validation
+//! and stores it in `fitted.json`; `predict` and `size` read it.
+//!
+//! ## References
+//! - Split-conformal prediction with the absolute residual as the score, and its
+//!   ⌈(n+1)(1−α)⌉/n quantile: Lei, G'Sell, Rinaldo, Tibshirani & Wasserman,
+//!   "Distribution-free predictive inference for regression", *JASA* 113 (2018), §2.1;
+//!   Vovk, Gammerman & Shafer, *Algorithmic Learning in a Random World* (2005), ch. 2.
+//! - Intervals from leave-one-fold-out residuals (CV+): Barber, Candès, Ramdas &
+//!   Tibshirani, "Predictive inference with the jackknife+", *Ann. Statist.* 49 (2021), §3.
+//! - Conditional (per-group) calibration, "Mondrian" conformal prediction: Vovk et al.
+//!   (2005), §4.5.
+
+#![deny(clippy::float_cmp)]
+
+pub mod coverage;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::perf::params::{Coverage, ServingParams};
+use crate::scenario::{Condition, Metric};
+
+/// The probabilities at which a table stores its quantiles: the tails densely, so 95 % and
+/// 99 % intervals interpolate between stored points rather than extrapolate.
+pub const PROBABILITIES: [f64; 25] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65,
+    0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99, 0.995,
+];
+
+/// Fewest held-out rows a cell needs before its quantiles are trusted; below it a
+/// prediction falls back to a broader cell.
+pub const MIN_CELL_ROWS: usize = 30;
+
+/// The default confidence of an interval.
+pub const DEFAULT_CONFIDENCE: f64 = 0.8;
+
+/// How a row's load is applied: residuals differ in kind between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Regime {
+    /// A fixed batch, all requests together.
+    Static,
+    /// Synchronised clients (a concurrency, or the concurrency a TTFT budget allows).
+    ClosedLoop,
+    /// Poisson arrivals at a rate.
+    OpenLoop,
+    /// As many requests as the engine holds.
+    Saturated,
+}
+
+impl Regime {
+    /// The regime of a load condition.
+    pub fn of(condition: &Condition) -> Regime {
+        match condition {
+            Condition::StaticBatch { .. } => Regime::Static,
+            Condition::Concurrency { .. } | Condition::TtftBudget { .. } => Regime::ClosedLoop,
+            Condition::ArrivalRate { .. } => Regime::OpenLoop,
+            Condition::Saturated => Regime::Saturated,
+        }
+    }
+
+    /// Its name in files and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Regime::Static => "static",
+            Regime::ClosedLoop => "closed-loop",
+            Regime::OpenLoop => "open-loop",
+            Regime::Saturated => "saturated",
+        }
+    }
+}
+
+/// Where a prediction's GPU efficiencies come from, ordered from best to least informed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    /// The GPU's own fitted values.
+    Own,
+    /// The mean of its architecture's fitted GPUs.
+    Architecture,
+    /// The mean of every fitted GPU (no GPU of its architecture was fitted).
+    Pooled,
+}
+
+impl Level {
+    /// The level of a parameter set's coverage of a GPU.
+    pub fn of(coverage: &Coverage) -> Level {
+        match coverage {
+            Coverage::Own => Level::Own,
+            Coverage::Borrowed(_) => Level::Architecture,
+            Coverage::Global => Level::Pooled,
+        }
+    }
+
+    /// The level `serving` predicts the GPU named `gpu` at (own when the catalog does not
+    /// know it: such a row has no prediction anyway).
+    pub fn of_gpu(serving: &ServingParams, catalog: &Catalog, gpu: &str) -> Level {
+        catalog.gpu(gpu).map_or(Level::Own, |g| {
+            Level::of(&serving.coverage(&g.slug, &g.architecture))
+        })
+    }
+
+    /// Its name in files and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Own => "own",
+            Level::Architecture => "architecture",
+            Level::Pooled => "pooled",
+        }
+    }
+}
+
+/// What a held-out residual is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// The metric.
+    pub metric: Metric,
+    /// The load regime.
+    pub regime: Regime,
+    /// The level the GPU's efficiencies came from in the fold that predicted the row.
+    pub level: Level,
+}
+
+/// The held-out log ratios of one group (`None` fields match every value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cell {
+    /// The metric, or every metric.
+    pub metric: Option<Metric>,
+    /// The regime, or every regime.
+    pub regime: Option<Regime>,
+    /// The level, or every level.
+    pub level: Option<Level>,
+    /// Held-out rows in the group.
+    pub rows: usize,
+    /// |ln(measured / predicted)| at each of [`PROBABILITIES`].
+    pub quantiles: Vec<f64>,
+}
+
+impl Cell {
+    fn matches(
+        &self,
+        metric: Option<Metric>,
+        regime: Option<Regime>,
+        level: Option<Level>,
+    ) -> bool {
+        self.metric == metric && self.regime == regime && self.level == level
+    }
+
+    /// |ln(measured / predicted)| at probability `p`, interpolated between the stored
+    /// quantiles (clamped to the outermost ones).
+    pub fn log_quantile(&self, p: f64) -> f64 {
+        let last = PROBABILITIES.len() - 1;
+        if p <= PROBABILITIES[0] {
+            return self.quantiles[0];
+        }
+        if p >= PROBABILITIES[last] {
+            return self.quantiles[last];
+        }
+        let i = PROBABILITIES.partition_point(|&q| q <= p).min(last);
+        let (p0, p1) = (PROBABILITIES[i - 1], PROBABILITIES[i]);
+        let w = (p - p0) / (p1 - p0);
+        self.quantiles[i - 1] * (1.0 - w) + self.quantiles[i] * w
+    }
+
+    /// The probability that |ln(measured / predicted)| is at most `x` (the inverse of
+    /// [`Cell::log_quantile`], clamped to the outermost stored probabilities).
+    pub fn probability_within(&self, x: f64) -> f64 {
+        let last = PROBABILITIES.len() - 1;
+        if x < self.quantiles[0] {
+            return PROBABILITIES[0];
+        }
+        if x >= self.quantiles[last] {
+            return PROBABILITIES[last];
+        }
+        let i = self.quantiles.partition_point(|&q| q <= x).clamp(1, last);
+        let (q0, q1) = (self.quantiles[i - 1], self.quantiles[i]);
+        let w = if q1 > q0 { (x - q0) / (q1 - q0) } else { 1.0 };
+        PROBABILITIES[i - 1] * (1.0 - w) + PROBABILITIES[i] * w
+    }
+
+    /// The factors an interval at `confidence` multiplies a prediction by: e^∓q for q the
+    /// conformal quantile of this group's errors.
+    pub fn factors(&self, confidence: Confidence) -> (f64, f64) {
+        let q = self.log_quantile(conformal_probability(confidence.get(), self.rows));
+        ((-q).exp(), q.exp())
+    }
+
+    /// The group the cell holds.
+    pub fn group(&self) -> Group {
+        Group {
+            metric: self.metric,
+            regime: self.regime,
+            level: self.level,
+        }
+    }
+
+    /// The label of the group, e.g. `ttft_s · closed-loop · own`.
+    pub fn label(&self) -> String {
+        self.group().label()
+    }
+}
+
+/// A group of residuals (`None` fields: pooled over that dimension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    /// The metric, or every metric.
+    pub metric: Option<Metric>,
+    /// The regime, or every regime.
+    pub regime: Option<Regime>,
+    /// The level, or every level.
+    pub level: Option<Level>,
+}
+
+impl Group {
+    /// `ttft_s · closed-loop · own`, `every metric · every regime · pooled`, …
+    pub fn label(&self) -> String {
+        [
+            self.metric.map_or("every metric", Metric::as_str),
+            self.regime.map_or("every regime", Regime::as_str),
+            self.level.map_or("every level", Level::as_str),
+        ]
+        .join(" · ")
+    }
+}
+
+/// The cross-validated discrepancy of a calibration: held-out log ratios by group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscrepancyTable {
+    /// The cross-validation scheme whose held-out predictions gave the residuals.
+    pub scheme: String,
+    /// Held-out rows with a residual (measured and predicted feasible).
+    pub rows: usize,
+    /// Every group with at least [`MIN_CELL_ROWS`] rows, the pooled ones included.
+    pub cells: Vec<Cell>,
+}
+
+/// An interval around one predicted figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    /// Lower bound.
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+    /// The group whose residuals set it.
+    pub group: Group,
+    /// Held-out rows in that group.
+    pub rows: usize,
+    /// The level asked for had no group of its own: the interval borrows a broader level's.
+    pub borrowed_level: bool,
+}
+
+impl Interval {
+    /// Half the width relative to `value`.
+    pub fn relative_half_width(&self, value: f64) -> f64 {
+        (self.hi - self.lo) / (2.0 * value)
+    }
+}
+
+/// The probability of the stored quantiles at which an interval of `confidence` from `n`
+/// errors is read: the ⌈(n+1)c⌉-th smallest error (order statistic k of n sits at
+/// (k−1)/(n−1)), so that coverage holds in finite samples; past the sample, its largest.
+fn conformal_probability(confidence: f64, n: usize) -> f64 {
+    if n < 2 {
+        return 1.0;
+    }
+    let k = ((n + 1) as f64 * confidence).ceil();
+    ((k - 1.0) / (n as f64 - 1.0)).clamp(0.0, 1.0)
+}
+
+/// Why a confidence is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("confidence {0} is outside 0.01–0.99 (0.8 is an 80 % interval)")]
+pub struct BadConfidence(pub f64);
+
+/// A confidence in 0.01–0.99, checked once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Confidence(f64);
+
+impl Confidence {
+    /// `value` if it is in 0.01–0.99.
+    pub fn new(value: f64) -> Result<Confidence, BadConfidence> {
+        if (0.01..=0.99).contains(&value) {
+            Ok(Confidence(value))
+        } else {
+            Err(BadConfidence(value))
+        }
+    }
+
+    /// The confidence.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl Default for Confidence {
+    fn default() -> Self {
+        Confidence(DEFAULT_CONFIDENCE)
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} %", (self.0 * 1000.0).round() / 10.0)
+    }
+}
+
+impl DiscrepancyTable {
+    /// The table of `residuals` (key, ln(measured / predicted); the sign is dropped), labelled with the scheme
+    /// that held them out. Every combination of metric, regime and level — each also
+    /// pooled over — with at least [`MIN_CELL_ROWS`] rows becomes a cell.
+    pub fn from_residuals(scheme: &str, residuals: &[(Key, f64)]) -> DiscrepancyTable {
+        use std::collections::BTreeMap;
+        type Group = (Option<Metric>, Option<Regime>, Option<Level>);
+        let mut groups: BTreeMap<Group, Vec<f64>> = BTreeMap::new();
+        for &(k, r) in residuals.iter().filter(|(_, r)| r.is_finite()) {
+            for metric in [Some(k.metric), None] {
+                for regime in [Some(k.regime), None] {
+                    for level in [Some(k.level), None] {
+                        groups
+                            .entry((metric, regime, level))
+                            .or_default()
+                            .push(r.abs());
+                    }
+                }
+            }
+        }
+        let cells = groups
+            .into_iter()
+            .filter(|(_, values)| values.len() >= MIN_CELL_ROWS)
+            .map(|((metric, regime, level), mut values)| {
+                values.sort_by(f64::total_cmp);
+                Cell {
+                    metric,
+                    regime,
+                    level,
+                    rows: values.len(),
+                    quantiles: PROBABILITIES
+                        .iter()
+                        .map(|&p| sorted_quantile(&values, p))
+                        .collect(),
+                }
+            })
+            .collect();
+        DiscrepancyTable {
+            scheme: scheme.to_string(),
+            rows: residuals.iter().filter(|(_, r)| r.is_finite()).count(),
+            cells,
+        }
+    }
+
+    /// The cell for `key`: the most specific group of its level with enough rows, trying
+    /// (metric, regime), metric, regime, then the level alone; when the level has no group,
+    /// the next less informed level's (never a better informed one: an interval must not
+    /// narrow because a level was never held out), then every level pooled. The flag says
+    /// whether the level was borrowed.
+    pub fn cell(&self, key: Key) -> Option<(&Cell, bool)> {
+        let levels = [Level::Own, Level::Architecture, Level::Pooled];
+        let at = levels.iter().position(|&l| l == key.level).unwrap_or(0);
+        let tries = |level: Option<Level>| {
+            [
+                (Some(key.metric), Some(key.regime)),
+                (Some(key.metric), None),
+                (None, Some(key.regime)),
+                (None, None),
+            ]
+            .into_iter()
+            .find_map(move |(m, g)| self.cells.iter().find(|c| c.matches(m, g, level)))
+        };
+        levels[at..]
+            .iter()
+            .enumerate()
+            .find_map(|(i, &l)| tries(Some(l)).map(|c| (c, i > 0)))
+            .or_else(|| tries(None).map(|c| (c, key.level != Level::Own)))
+    }
+
+    /// The interval at `confidence` around `value`, a prediction of group `key`.
+    pub fn interval(&self, key: Key, value: f64, confidence: Confidence) -> Option<Interval> {
+        let (cell, borrowed_level) = self.cell(key)?;
+        let (lo, hi) = cell.factors(confidence);
+        Some(Interval {
+            lo: value * lo,
+            hi: value * hi,
+            group: cell.group(),
+            rows: cell.rows,
+            borrowed_level,
+        })
+    }
+
+    /// The probability that the measured figure stays at or under `limit`, for a
+    /// prediction `value` of group `key`, reading the errors as symmetric on the log scale
+    /// (as the intervals do): ½ + ½·P(|r| ≤ x) above the prediction, ½ − ½·P(|r| ≤ −x)
+    /// below it, for x = ln(limit / value).
+    pub fn probability_under(&self, key: Key, value: f64, limit: f64) -> Option<f64> {
+        let (cell, _) = self.cell(key)?;
+        let x = (limit / value).ln();
+        let within = cell.probability_within(x.abs());
+        Some(if x >= 0.0 {
+            0.5 + 0.5 * within
+        } else {
+            0.5 - 0.5 * within
+        })
+    }
+}
+
+/// The intervals of one prediction: every figure the model predicted, at one confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionIntervals<'t> {
+    /// The confidence.
+    pub confidence: Confidence,
+    /// The level the GPU's efficiencies come from.
+    pub level: Level,
+    /// Each predicted figure's interval.
+    pub figures: Vec<(Metric, Interval)>,
+    /// The cross-validation scheme behind the table.
+    pub scheme: &'t str,
+    /// Held-out residuals in the table.
+    pub residuals: usize,
+}
+
+impl PredictionIntervals<'_> {
+    /// The interval of `metric`, if the prediction has one.
+    pub fn of(&self, metric: Metric) -> Option<&Interval> {
+        self.figures
+            .iter()
+            .find_map(|(m, i)| (*m == metric).then_some(i))
+    }
+}
+
+impl DiscrepancyTable {
+    /// The interval of every figure of `p`, predicted under `condition` at `level`.
+    pub fn for_prediction(
+        &self,
+        p: &crate::perf::Prediction,
+        condition: &Condition,
+        level: Level,
+        confidence: Confidence,
+    ) -> PredictionIntervals<'_> {
+        let regime = Regime::of(condition);
+        let figures = Metric::ALL
+            .iter()
+            .filter_map(|&metric| {
+                let value = p.metric(metric)?;
+                let key = Key {
+                    metric,
+                    regime,
+                    level,
+                };
+                Some((metric, self.interval(key, value, confidence)?))
+            })
+            .collect();
+        PredictionIntervals {
+            confidence,
+            level,
+            figures,
+            scheme: &self.scheme,
+            residuals: self.rows,
+        }
+    }
+}
+
+/// The `p`-quantile of sorted `values` (linear between order statistics).
+fn sorted_quantile(values: &[f64], p: f64) -> f64 {
+    let position = p * (values.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = position.ceil() as usize;
+    let w = position - below as f64;
+    values[below] * (1.0 - w) + values[above] * w
+}
+
+#[cfg(test)]
+mod tests;
