@@ -174,7 +174,7 @@ impl SizingIntervals<'_> {
     /// The (low, high) factors of `metric`'s interval on `gpu` (1, 1 without a group).
     fn factors(&self, gpu: &Gpu, metric: Metric) -> (f64, f64) {
         self.table
-            .cell(self.key(gpu, metric))
+            .widest_cell(self.key(gpu, metric))
             .map_or((1.0, 1.0), |(cell, _)| cell.factors(self.confidence))
     }
 

@@ -54,7 +54,7 @@ impl CoverageTally {
     /// the intervals `table` draws at each reported confidence; a row the table has no
     /// group for is not counted.
     pub fn add(&mut self, table: &DiscrepancyTable, row: &BenchRow, key: Key, residual: f64) {
-        let Some((cell, _)) = table.cell(key) else {
+        let Some((cell, _)) = table.widest_cell(key) else {
             return;
         };
         let scopes = [

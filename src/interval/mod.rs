@@ -390,9 +390,29 @@ impl DiscrepancyTable {
             .or_else(|| tries(None).map(|c| (c, key.level != Level::Own)))
     }
 
+    /// The group an interval for `key` is drawn from: of the cells for `key` at its level
+    /// and at every better-informed level, the widest (largest 80 % error). A less-informed
+    /// level must not narrow an interval because its few held-out GPUs happened to be
+    /// predicted well: what the data do not determine widens the interval, it never
+    /// vanishes. The flag says whether the cell is not the level's own.
+    pub fn widest_cell(&self, key: Key) -> Option<(&Cell, bool)> {
+        let reference = PROBABILITIES.partition_point(|&p| p < 0.8);
+        let width = |c: &Cell| c.quantiles[reference];
+        let mut widest = self.cell(key)?;
+        for level in [Level::Own, Level::Architecture] {
+            if level < key.level
+                && let Some((cell, _)) = self.cell(Key { level, ..key })
+                && width(cell) > width(widest.0)
+            {
+                widest = (cell, true);
+            }
+        }
+        Some(widest)
+    }
+
     /// The interval at `confidence` around `value`, a prediction of group `key`.
     pub fn interval(&self, key: Key, value: f64, confidence: Confidence) -> Option<Interval> {
-        let (cell, borrowed_level) = self.cell(key)?;
+        let (cell, borrowed_level) = self.widest_cell(key)?;
         let (lo, hi) = cell.factors(confidence);
         Some(Interval {
             lo: value * lo,
@@ -408,7 +428,7 @@ impl DiscrepancyTable {
     /// (as the intervals do): ½ + ½·P(|r| ≤ x) above the prediction, ½ − ½·P(|r| ≤ −x)
     /// below it, for x = ln(limit / value).
     pub fn probability_under(&self, key: Key, value: f64, limit: f64) -> Option<f64> {
-        let (cell, _) = self.cell(key)?;
+        let (cell, _) = self.widest_cell(key)?;
         let x = (limit / value).ln();
         let within = cell.probability_within(x.abs());
         Some(if x >= 0.0 {

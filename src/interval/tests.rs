@@ -80,6 +80,29 @@ fn a_less_informed_level_gets_a_wider_interval() {
 }
 
 #[test]
+fn a_less_informed_level_is_never_narrower_than_a_better_informed_one() {
+    let mut residuals: Vec<(Key, f64)> = Vec::new();
+    for (level, sigma, seed) in [(Level::Own, 0.4, 10), (Level::Pooled, 0.1, 11)] {
+        residuals.extend(
+            normals(seed, 500)
+                .into_iter()
+                .map(|z| (key(level), sigma * z)),
+        );
+    }
+    let table = DiscrepancyTable::from_residuals("test", &residuals);
+    let width = |level| {
+        let i = table
+            .interval(key(level), 1.0, Confidence::default())
+            .unwrap();
+        i.relative_half_width(1.0)
+    };
+    assert!((width(Level::Pooled) - width(Level::Own)).abs() < 1e-12);
+    let (cell, borrowed) = table.widest_cell(key(Level::Pooled)).unwrap();
+    assert!(borrowed);
+    assert_eq!(cell.level, Some(Level::Own));
+}
+
+#[test]
 fn a_group_too_small_falls_back_to_a_broader_one() {
     let mut residuals: Vec<(Key, f64)> = normals(5, 200)
         .into_iter()

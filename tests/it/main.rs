@@ -8,6 +8,7 @@ mod data;
 mod edges;
 mod findings;
 mod fuzz;
+mod intervals;
 mod layers;
 mod readme;
 mod serving;

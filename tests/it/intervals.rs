@@ -1,0 +1,241 @@
+//! Prediction intervals end to end: `predict` and `size` draw them from the shipped
+//! calibration, wider where the GPU's values were not fitted; `--plan-for upper` plans for
+//! their pessimistic end; parameters without a table say so; `calibrate --intervals none`
+//! leaves them out.
+
+use crate::{assert_one_line_bad_input, infercal, scratch_dir, stdout};
+
+const SCENARIO: [&str; 10] = [
+    "--model",
+    "llama-3.1-8b",
+    "--isl",
+    "1000",
+    "--osl",
+    "200",
+    "--concurrency",
+    "16",
+    "--format",
+    "json",
+];
+
+fn predict_json(gpu: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["predict", "--gpu", gpu];
+    args.extend_from_slice(&SCENARIO);
+    args.extend_from_slice(extra);
+    let run = infercal(&args);
+    assert!(run.status.success(), "{}", crate::stderr(&run));
+    serde_json::from_str(&stdout(&run)).unwrap()
+}
+
+/// (hi − lo) / (2 · value) of `field`.
+fn half_width(doc: &serde_json::Value, field: &str) -> f64 {
+    let value = doc[field].as_f64().unwrap();
+    let lo = doc[format!("{field}_lo")].as_f64().unwrap();
+    let hi = doc[format!("{field}_hi")].as_f64().unwrap();
+    assert!(lo <= value && value <= hi, "{field}: {lo} {value} {hi}");
+    (hi - lo) / (2.0 * value)
+}
+
+#[test]
+fn every_figure_has_an_interval_around_it() {
+    let doc = predict_json("h100-sxm", &[]);
+    for field in [
+        "ttft_s",
+        "itl_s",
+        "e2e_s",
+        "output_tok_s",
+        "req_per_s",
+        "req_per_s_per_gpu",
+    ] {
+        assert!(half_width(&doc, field) > 0.0, "{field}");
+    }
+    assert_eq!(doc["interval"]["level"], "own");
+    assert_eq!(doc["interval"]["scheme"], "source");
+    assert!((doc["interval"]["confidence"].as_f64().unwrap() - 0.8).abs() < 1e-12);
+}
+
+#[test]
+fn a_gpu_without_fitted_rows_gets_a_wider_interval_and_the_reason() {
+    let own = predict_json("h100-sxm", &[]);
+    let pooled = predict_json("v100-sxm2", &[]);
+    assert_eq!(pooled["interval"]["level"], "pooled");
+    for field in ["ttft_s", "itl_s", "e2e_s"] {
+        assert!(
+            half_width(&pooled, field) > half_width(&own, field),
+            "{field}"
+        );
+    }
+    let mut args = vec!["predict", "--gpu", "v100-sxm2"];
+    args.extend_from_slice(&SCENARIO[..8]);
+    let text = stdout(&infercal(&args));
+    assert!(
+        text.contains("values pooled over every fitted GPU: widest"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_higher_confidence_widens_the_interval() {
+    let eighty = predict_json("h100-sxm", &[]);
+    let ninety_five = predict_json("h100-sxm", &["--confidence", "0.95"]);
+    assert!(half_width(&ninety_five, "ttft_s") > half_width(&eighty, "ttft_s"));
+    let run = infercal(&[
+        "predict",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--isl",
+        "100",
+        "--osl",
+        "10",
+        "--batch",
+        "1",
+        "--confidence",
+        "80",
+    ]);
+    let err = assert_one_line_bad_input(&run);
+    assert!(
+        err.contains("--confidence") && err.contains("0.01–0.99"),
+        "{err}"
+    );
+}
+
+#[test]
+fn uncalibrated_parameters_say_they_have_no_interval() {
+    let doc = predict_json("h100-sxm", &["--uncalibrated"]);
+    assert!(doc["interval"].is_null());
+    assert!(doc["ttft_s_lo"].is_null());
+    assert!(
+        doc["interval_missing"]
+            .as_str()
+            .unwrap()
+            .contains("no cross-validated errors")
+    );
+}
+
+fn size(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "size",
+        "--model",
+        "llama-3.1-8b",
+        "--ttft-budget",
+        "0.5",
+        "--target-rps",
+        "10",
+        "--isl",
+        "5000",
+        "--osl",
+        "500",
+        "--gpus",
+        "h100-sxm,l40s",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let run = infercal(&args);
+    assert!(run.status.success(), "{}", crate::stderr(&run));
+    serde_json::from_str(&stdout(&run)).unwrap()
+}
+
+#[test]
+fn planning_for_the_upper_end_needs_more_gpus_and_meets_the_budget_more_often() {
+    let point = size(&[]);
+    let upper = size(&["--plan-for", "upper"]);
+    assert_eq!(point["plan_for"], "point");
+    assert_eq!(upper["plan_for"], "upper");
+    for gpu in ["h100-sxm", "l40s"] {
+        let find = |doc: &serde_json::Value| {
+            doc["deployable"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["gpu"] == gpu)
+                .unwrap()
+                .clone()
+        };
+        let (p, u) = (find(&point), find(&upper));
+        assert!(u["whole_gpus"].as_u64() > p["whole_gpus"].as_u64(), "{gpu}");
+        let (pp, pu) = (
+            p["meets_budget"].as_f64().unwrap(),
+            u["meets_budget"].as_f64().unwrap(),
+        );
+        assert!((pp - 0.5).abs() < 0.05 && pu > 0.85, "{gpu}: {pp} {pu}");
+        let (lo, hi) = (
+            p["gpus_interval"][0].as_f64().unwrap(),
+            p["gpus_interval"][1].as_f64().unwrap(),
+        );
+        let gpus = p["gpus_for_target"].as_f64().unwrap();
+        assert!(lo < gpus && gpus < hi, "{gpu}");
+    }
+    let run = infercal(&[
+        "size",
+        "--model",
+        "llama-3.1-8b",
+        "--ttft-budget",
+        "0.5",
+        "--target-rps",
+        "10",
+        "--isl",
+        "5000",
+        "--osl",
+        "500",
+        "--uncalibrated",
+        "--plan-for",
+        "upper",
+    ]);
+    let err = assert_one_line_bad_input(&run);
+    assert!(err.contains("--plan-for upper needs intervals"), "{err}");
+}
+
+#[test]
+fn evaluate_reports_how_many_rows_the_intervals_cover() {
+    let run = infercal(&["evaluate"]);
+    assert!(run.status.success(), "{}", crate::stderr(&run));
+    let text = stdout(&run);
+    assert!(
+        text.contains("Prediction intervals: share of rows inside"),
+        "{text}"
+    );
+    assert!(text.contains("| all | "), "{text}");
+    let bare = stdout(&infercal(&["evaluate", "--uncalibrated"]));
+    assert!(!bare.contains("Prediction intervals"), "{bare}");
+}
+
+#[test]
+fn calibrate_without_intervals_writes_none_and_a_bad_scheme_is_refused() {
+    let out = scratch_dir();
+    let dir = out.display().to_string();
+    let run = infercal(&[
+        "calibrate",
+        "serving-global",
+        "--quiet",
+        "--intervals",
+        "none",
+        "--out",
+        &dir,
+    ]);
+    assert!(run.status.success(), "{}", crate::stderr(&run));
+    assert!(!stdout(&run).contains("intervals:"));
+    let fitted = std::fs::read_to_string(out.join("fitted.json")).unwrap();
+    assert!(!fitted.contains("\"intervals\""));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("Not computed (`--intervals none`"),
+        "{report}"
+    );
+    let bad = infercal(&[
+        "calibrate",
+        "serving-global",
+        "--quiet",
+        "--intervals",
+        "sources",
+        "--out",
+        &scratch_dir().display().to_string(),
+    ]);
+    let err = assert_one_line_bad_input(&bad);
+    assert!(
+        err.contains("--intervals") && err.contains("source"),
+        "{err}"
+    );
+}
