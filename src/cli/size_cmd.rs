@@ -44,30 +44,15 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let assumptions = loaded.assumptions();
     let engine_of = |gpu: &str| w.engine.or_else(|| assumptions.engine.get(gpu).copied());
     let kind = model_kind(w.perf_model, loaded, PerfModelKind::Serving);
-    let level_of = |gpu: &Gpu| {
-        Level::of(
-            &loaded
-                .params()
-                .serving
-                .coverage(&gpu.slug, &gpu.architecture),
-        )
-    };
+    let serving = &loaded.params().serving;
+    let level_of = |gpu: &Gpu| Level::of(&serving.coverage(&gpu.slug, &gpu.architecture));
     let confidence = confidence(w.confidence)?;
     let intervals = loaded.intervals(kind).map(|table| SizingIntervals {
         table,
         confidence,
         level_of: &level_of,
     });
-    let plan_for = match (a.plan_for, &intervals) {
-        (PlanForArg::Point, _) => PlanFor::Point,
-        (PlanForArg::Upper, Some(_)) => PlanFor::Upper,
-        (PlanForArg::Upper, None) => {
-            return Err(BadInput(
-                "--plan-for upper needs intervals, which these parameters do not carry (the shipped calibration and any `infercal calibrate` output without --intervals none do)".to_string(),
-            )
-            .into());
-        }
-    };
+    let plan_for = plan_for(a.plan_for, intervals.is_some())?;
     let question = SizingQuestion {
         model,
         isl: w.isl,
@@ -96,16 +81,24 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             );
             text.push_str(&sizing::coverage_note(&shown, |slug| {
                 let gpu = catalog.gpu(slug).ok()?;
-                Some(
-                    loaded
-                        .params()
-                        .serving
-                        .coverage(&gpu.slug, &gpu.architecture),
-                )
+                let serving = &loaded.params().serving;
+                Some(serving.coverage(&gpu.slug, &gpu.architecture))
             }));
             text
         }
         TableFormat::Csv => sizing::to_csv(&shown),
         TableFormat::Json => sizing::to_json(&result, &shown)? + "\n",
     })
+}
+
+/// `--plan-for`, which for `upper` needs the parameters to carry intervals.
+fn plan_for(flag: PlanForArg, with_intervals: bool) -> Result<PlanFor> {
+    match (flag, with_intervals) {
+        (PlanForArg::Point, _) => Ok(PlanFor::Point),
+        (PlanForArg::Upper, true) => Ok(PlanFor::Upper),
+        (PlanForArg::Upper, false) => Err(BadInput(
+            "--plan-for upper needs intervals, which these parameters do not carry (the shipped calibration and any `infercal calibrate` output without --intervals none do)".to_string(),
+        )
+        .into()),
+    }
 }

@@ -43,8 +43,11 @@ pub const PROBABILITIES: [f64; 25] = [
 ];
 
 /// Fewest held-out rows a cell needs before its quantiles are trusted; below it a
-/// prediction falls back to a broader cell.
-pub const MIN_CELL_ROWS: usize = 30;
+/// prediction falls back to a broader cell. Measured on the shipped data held out by
+/// source, groups of 30–100 rows (a handful of GPUs or runs) under-covered: the 80 %
+/// interval held 69 % of held-out rows at a minimum of 30, 75 % at 100, and no more at 200
+/// or 400.
+pub const MIN_CELL_ROWS: usize = 100;
 
 /// The default confidence of an interval.
 pub const DEFAULT_CONFIDENCE: f64 = 0.8;

@@ -231,20 +231,16 @@ fn fields_json(
 }
 
 /// A feasible prediction's figures, as (label, value) lines, each with its interval when
-/// there is one.
+/// there is one: throughput and GPUs first, then latencies and the breakdown.
 fn figures(
     s: &Scenario<'_>,
     p: &Prediction,
     intervals: Option<&PredictionIntervals>,
 ) -> Vec<(&'static str, String)> {
-    let ms = |x: f64| format!("{} ms", sig(x * 1e3, 4));
-    let plain = |x: f64| sig(x, 4);
-    let ranged = |metric: Metric, value: f64, show: &dyn Fn(f64) -> String| match intervals
-        .and_then(|i| i.of(metric))
-    {
-        Some(i) => format!("{}  [{} – {}]", show(value), show(i.lo), show(i.hi)),
-        None => show(value),
+    let ranged = |metric: Metric, value: f64, show: &dyn Fn(f64) -> String| {
+        Ranged(intervals).show(metric, value, show)
     };
+    let plain = |x: f64| sig(x, 4);
     let mut lines: Vec<(&'static str, String)> = vec![
         ("feasible", "yes".to_string()),
         ("deployment", format!("{} weights, TP{}", p.precision, p.tp)),
@@ -276,13 +272,35 @@ fn figures(
             ),
         ));
     }
-    lines.extend([
+    lines.extend(latency_figures(p, Ranged(intervals)));
+    lines
+}
+
+/// Figures with their intervals, when the prediction has them.
+#[derive(Clone, Copy)]
+struct Ranged<'i>(Option<&'i PredictionIntervals<'i>>);
+
+impl Ranged<'_> {
+    /// `value` shown by `show`, then `[lo – hi]` when `metric` has an interval.
+    fn show(self, metric: Metric, value: f64, show: &dyn Fn(f64) -> String) -> String {
+        match self.0.and_then(|i| i.of(metric)) {
+            Some(i) => format!("{}  [{} – {}]", show(value), show(i.lo), show(i.hi)),
+            None => show(value),
+        }
+    }
+}
+
+/// Latencies, output throughput and where the time goes.
+fn latency_figures(p: &Prediction, intervals: Ranged<'_>) -> Vec<(&'static str, String)> {
+    let ms = |x: f64| format!("{} ms", sig(x * 1e3, 4));
+    let ranged = |metric, value, show: &dyn Fn(f64) -> String| intervals.show(metric, value, show);
+    vec![
         ("TTFT", ranged(Metric::TtftS, p.ttft_s, &ms)),
         ("ITL", ranged(Metric::ItlS, p.itl_s, &ms)),
         ("end-to-end", ranged(Metric::E2eS, p.e2e_s, &ms)),
         (
             "output tok/s",
-            ranged(Metric::OutputTokS, p.output_tok_s, &plain),
+            ranged(Metric::OutputTokS, p.output_tok_s, &|x| sig(x, 4)),
         ),
         ("running batch", sig(p.running_batch, 4)),
         (
@@ -302,8 +320,7 @@ fn figures(
         ),
         ("queue wait", ms(p.breakdown.queue_wait_s)),
         ("all-reduce in prefill", ms(p.breakdown.allreduce_s)),
-    ]);
-    lines
+    ]
 }
 
 fn body_text(

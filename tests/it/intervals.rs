@@ -114,7 +114,8 @@ fn uncalibrated_parameters_say_they_have_no_interval() {
     );
 }
 
-fn size(extra: &[&str]) -> serde_json::Value {
+/// `size` of Llama 3.1 8B at 10 req/s under a 0.5 s budget on H100 SXM and L40S.
+fn run_size(extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "size",
         "--model",
@@ -129,11 +130,15 @@ fn size(extra: &[&str]) -> serde_json::Value {
         "500",
         "--gpus",
         "h100-sxm,l40s",
-        "--format",
-        "json",
     ];
     args.extend_from_slice(extra);
-    let run = infercal(&args);
+    infercal(&args)
+}
+
+fn size(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(extra);
+    let run = run_size(&args);
     assert!(run.status.success(), "{}", crate::stderr(&run));
     serde_json::from_str(&stdout(&run)).unwrap()
 }
@@ -168,22 +173,7 @@ fn planning_for_the_upper_end_needs_more_gpus_and_meets_the_budget_more_often() 
         let gpus = p["gpus_for_target"].as_f64().unwrap();
         assert!(lo < gpus && gpus < hi, "{gpu}");
     }
-    let run = infercal(&[
-        "size",
-        "--model",
-        "llama-3.1-8b",
-        "--ttft-budget",
-        "0.5",
-        "--target-rps",
-        "10",
-        "--isl",
-        "5000",
-        "--osl",
-        "500",
-        "--uncalibrated",
-        "--plan-for",
-        "upper",
-    ]);
+    let run = run_size(&["--uncalibrated", "--plan-for", "upper"]);
     let err = assert_one_line_bad_input(&run);
     assert!(err.contains("--plan-for upper needs intervals"), "{err}");
 }
