@@ -142,6 +142,9 @@ pub fn parse_params(file: &str, text: &str) -> Result<ModelParams, ParamsFileErr
             }
             let fitted: FittedModel =
                 serde_json::from_str(text).map_err(|e| parse_error(file, &e))?;
+            if let Some(table) = &fitted.intervals {
+                table.check().map_err(invalid)?;
+            }
             ModelParams::Fitted(Box::new(fitted))
         }
         None => {
@@ -337,6 +340,24 @@ mod tests {
     fn an_absurd_overhead_is_refused() {
         let err = parse_params("p.json", r#"{"step_overhead_s": 1e308}"#).unwrap_err();
         assert!(err.to_string().contains("step_overhead_s"), "{err}");
+    }
+
+    #[test]
+    fn a_broken_interval_table_is_refused_with_its_cell() {
+        let shipped: serde_json::Value = serde_json::from_str(SHIPPED_CALIBRATION.1).unwrap();
+        let mutate = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut doc = shipped.clone();
+            edit(&mut doc["intervals"]["cells"][0]);
+            parse_params("f.json", &doc.to_string()).unwrap_err().to_string()
+        };
+        let short = mutate(&|c| {
+            c["quantiles"].as_array_mut().unwrap().pop();
+        });
+        assert!(short.contains("intervals.cells[0]") && short.contains("24 quantiles"));
+        let unordered = mutate(&|c| c["quantiles"][3] = serde_json::json!(-1.0));
+        assert!(unordered.contains("non-decreasing"), "{unordered}");
+        let empty = mutate(&|c| c["rows"] = serde_json::json!(0));
+        assert!(empty.contains("at least 1"), "{empty}");
     }
 
     #[test]

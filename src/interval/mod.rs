@@ -325,6 +325,32 @@ impl fmt::Display for Confidence {
 }
 
 impl DiscrepancyTable {
+    /// Whether a table read from a file can be used: every cell has one error per stored
+    /// probability, finite, non-negative and non-decreasing, and at least one row. The
+    /// problem, naming the cell, otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        for (i, cell) in self.cells.iter().enumerate() {
+            let at = format!("intervals.cells[{i}] ({})", cell.label());
+            if cell.quantiles.len() != PROBABILITIES.len() {
+                return Err(format!(
+                    "{at}: {} quantiles, expected {}",
+                    cell.quantiles.len(),
+                    PROBABILITIES.len()
+                ));
+            }
+            if cell.rows == 0 {
+                return Err(format!("{at}: rows must be at least 1"));
+            }
+            let ordered = cell.quantiles.windows(2).all(|w| w[0] <= w[1]);
+            if !ordered || cell.quantiles.iter().any(|q| !q.is_finite() || *q < 0.0) {
+                return Err(format!(
+                    "{at}: quantiles must be finite, non-negative and non-decreasing"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The table of `residuals` (key, ln(measured / predicted); the sign is dropped), labelled with the scheme
     /// that held them out. Every combination of metric, regime and level — each also
     /// pooled over — with at least [`MIN_CELL_ROWS`] rows becomes a cell.

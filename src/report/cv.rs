@@ -170,13 +170,35 @@ pub fn cv_svg(cv: &CrossValidation) -> Result<String, plots::PlotError> {
             ))
         })
         .collect();
+    // The band is the 80 % interval of every held-out error pooled: where a prediction
+    // falls for four measurements in five.
+    let table = cv.discrepancy();
+    let pooled = table
+        .cells
+        .iter()
+        .find(|c| c.metric.is_none() && c.regime.is_none() && c.level.is_none());
+    let (band, label) = match pooled {
+        Some(cell) => {
+            let (lo, hi) = cell.factors(crate::interval::Confidence::default());
+            (
+                vec![1.0 / lo, 1.0 / hi],
+                format!(
+                    "80 % interval of held-out errors, ×{}–×{}",
+                    sig(lo, 3),
+                    sig(hi, 3)
+                ),
+            )
+        }
+        None => (vec![1.25, 0.75], "±25 %".to_string()),
+    };
     plots::parity_points_svg(
         &format!(
-            "held-out ({}) predicted vs measured; band: ±25 %",
+            "held-out ({}) predicted vs measured; band: {label}",
             cv.scheme
         ),
         &gpus,
         &points,
+        &band,
     )
 }
 

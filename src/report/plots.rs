@@ -73,6 +73,7 @@ fn draw_parity(
     title: &str,
     gpus: &[String],
     points: &[(f64, f64, usize)],
+    band: &[f64],
     out: &mut String,
 ) -> PlotResult {
     let (lo, hi) = square_range(points);
@@ -100,8 +101,9 @@ fn draw_parity(
         LineSeries::new([start, end], BLACK.mix(opacity))
     };
     chart.draw_series(diagonal(1.0, 0.8))?;
-    chart.draw_series(diagonal(1.25, 0.3))?;
-    chart.draw_series(diagonal(0.75, 0.3))?;
+    for &k in band {
+        chart.draw_series(diagonal(k, 0.3))?;
+    }
     for (i, gpu) in gpus.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         chart
@@ -193,10 +195,11 @@ pub fn parity_points_svg(
     title: &str,
     gpus: &[String],
     points: &[(f64, f64, usize)],
+    band: &[f64],
 ) -> Result<String, PlotError> {
     let (points, note) = thinned(points);
     let mut out = String::new();
-    draw_parity(&format!("{title}{note}"), gpus, &points, &mut out)
+    draw_parity(&format!("{title}{note}"), gpus, &points, band, &mut out)
         .map_err(PlotError::from_drawing)?;
     Ok(out)
 }
@@ -208,6 +211,7 @@ pub fn parity_svg(c: &Calibration) -> Result<String, PlotError> {
         "predicted vs measured (log-log); band: ±25 %",
         &gpus,
         &pairs(c, &gpus),
+        &[1.25, 0.75],
     )
 }
 

@@ -277,6 +277,14 @@ fn cv_writes_its_report_and_refuses_unknown_schemes() {
     for f in ["cv.md", "cv.csv", "cv.svg"] {
         assert!(dir.join(f).is_file(), "{f}");
     }
+    // 32 rows are too few for an interval group: the report says so, and the plot keeps
+    // the ±25 % band instead of an interval's.
+    assert!(
+        text.contains("## Intervals") && text.contains("No intervals: no fold had 100"),
+        "{text}"
+    );
+    let svg = std::fs::read_to_string(dir.join("cv.svg")).unwrap();
+    assert!(svg.contains("band: ±25 %"));
     assert_eq!(
         std::fs::read_to_string(dir.join("cv.csv"))
             .unwrap()
