@@ -348,7 +348,9 @@ mod tests {
         let mutate = |edit: &dyn Fn(&mut serde_json::Value)| {
             let mut doc = shipped.clone();
             edit(&mut doc["intervals"]["cells"][0]);
-            parse_params("f.json", &doc.to_string()).unwrap_err().to_string()
+            parse_params("f.json", &doc.to_string())
+                .unwrap_err()
+                .to_string()
         };
         let short = mutate(&|c| {
             c["quantiles"].as_array_mut().unwrap().pop();
