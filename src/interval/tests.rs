@@ -53,50 +53,45 @@ fn intervals_from_log_normal_residuals_cover_at_their_nominal_rate() {
     }
 }
 
-#[test]
-fn a_less_informed_level_gets_a_wider_interval() {
+/// A table of 500 own-level and 500 pooled-level residuals of spreads `own` and `pooled`,
+/// and the relative half-width of an 80 % interval at a level.
+fn two_levels(
+    own: f64,
+    pooled: f64,
+) -> (DiscrepancyTable, impl Fn(&DiscrepancyTable, Level) -> f64) {
     let mut residuals: Vec<(Key, f64)> = Vec::new();
-    for (level, sigma, seed) in [(Level::Own, 0.1, 3), (Level::Pooled, 0.35, 4)] {
+    for (level, sigma, seed) in [(Level::Own, own, 3), (Level::Pooled, pooled, 4)] {
         residuals.extend(
             normals(seed, 500)
                 .into_iter()
                 .map(|z| (key(level), sigma * z)),
         );
     }
-    let table = DiscrepancyTable::from_residuals("test", &residuals);
-    let at = |level| {
+    let width = |table: &DiscrepancyTable, level| {
         let i = table
             .interval(key(level), 1.0, Confidence::default())
             .unwrap();
         i.relative_half_width(1.0)
     };
-    assert!(at(Level::Pooled) > 2.0 * at(Level::Own));
+    (DiscrepancyTable::from_residuals("test", &residuals), width)
+}
+
+#[test]
+fn a_less_informed_level_gets_a_wider_interval() {
+    let (table, width) = two_levels(0.1, 0.35);
+    assert!(width(&table, Level::Pooled) > 2.0 * width(&table, Level::Own));
     // The architecture level was never held out: it borrows the pooled level's residuals,
     // not the better informed own level's.
     let (cell, borrowed) = table.cell(key(Level::Architecture)).unwrap();
     assert!(borrowed);
     assert_eq!(cell.level, Some(Level::Pooled));
-    assert!(at(Level::Architecture) > 2.0 * at(Level::Own));
+    assert!(width(&table, Level::Architecture) > 2.0 * width(&table, Level::Own));
 }
 
 #[test]
 fn a_less_informed_level_is_never_narrower_than_a_better_informed_one() {
-    let mut residuals: Vec<(Key, f64)> = Vec::new();
-    for (level, sigma, seed) in [(Level::Own, 0.4, 10), (Level::Pooled, 0.1, 11)] {
-        residuals.extend(
-            normals(seed, 500)
-                .into_iter()
-                .map(|z| (key(level), sigma * z)),
-        );
-    }
-    let table = DiscrepancyTable::from_residuals("test", &residuals);
-    let width = |level| {
-        let i = table
-            .interval(key(level), 1.0, Confidence::default())
-            .unwrap();
-        i.relative_half_width(1.0)
-    };
-    assert!((width(Level::Pooled) - width(Level::Own)).abs() < 1e-12);
+    let (table, width) = two_levels(0.4, 0.1);
+    assert!((width(&table, Level::Pooled) - width(&table, Level::Own)).abs() < 1e-12);
     let (cell, borrowed) = table.widest_cell(key(Level::Pooled)).unwrap();
     assert!(borrowed);
     assert_eq!(cell.level, Some(Level::Own));
