@@ -274,20 +274,31 @@ pub fn report_markdown(e: &ValidExperiment, c: &Calibration, data: &[DataFile]) 
     out.push_str(&memory_check(c));
     out.push_str("\n## Worst rows\n\n");
     out.push_str(&worst_rows(c));
-    if c.hypotheses.len() > 1 {
-        out.push_str("\n## Hypotheses ranked\n\n");
-        let rows: Vec<Vec<String>> = c
-            .hypotheses
-            .iter()
-            .enumerate()
-            .map(|(i, h)| vec![(i + 1).to_string(), h.assumptions.label(), sig(h.loss, 5)])
-            .collect();
-        out.push_str(&markdown_table(
-            &["rank", "deployment", "loss"],
-            &[true, false, true],
-            &rows,
-        ));
+    out.push_str(&hypotheses_section(c));
+    out.push_str(&flags_section(c));
+    out
+}
+
+/// The deployment hypotheses ranked by loss (nothing when there was one).
+fn hypotheses_section(c: &Calibration) -> String {
+    if c.hypotheses.len() <= 1 {
+        return String::new();
     }
+    let rows: Vec<Vec<String>> = c
+        .hypotheses
+        .iter()
+        .enumerate()
+        .map(|(i, h)| vec![(i + 1).to_string(), h.assumptions.label(), sig(h.loss, 5)])
+        .collect();
+    format!(
+        "\n## Hypotheses ranked\n\n{}",
+        markdown_table(&["rank", "deployment", "loss"], &[true, false, true], &rows)
+    )
+}
+
+/// The parameters the data cannot pin down, with why.
+fn flags_section(c: &Calibration) -> String {
+    let mut out = String::new();
     let flagged: Vec<String> = c
         .estimates
         .iter()
