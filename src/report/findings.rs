@@ -250,6 +250,26 @@ fn outlier_line(name: &str, cv: &CrossValidation) -> Option<Vec<String>> {
     ])
 }
 
+/// Each free parameter but L40S's under the robust loss beside the squared-loss refit,
+/// with the relative shift.
+fn robust_against_squared(default: &CrossValidation, runs: &Findings) -> Vec<Vec<String>> {
+    default
+        .full
+        .estimates
+        .iter()
+        .zip(&runs.squared.estimates)
+        .filter(|(h, _)| h.free && h.group != "l40s")
+        .map(|(h, s)| {
+            vec![
+                h.label(),
+                sig(h.value, 4),
+                sig(s.value, 4),
+                format!("{:+.1} %", 100.0 * (s.value - h.value) / h.value),
+            ]
+        })
+        .collect()
+}
+
 fn outlier_section(runs: &Findings) -> String {
     let lines: Vec<Vec<String>> = runs
         .cvs
@@ -267,22 +287,7 @@ fn outlier_section(runs: &Findings) -> String {
     let Some(default) = runs.cv(CHART_BEST_EXPERIMENT) else {
         return String::new();
     };
-    let others: Vec<Vec<String>> = default
-        .full
-        .estimates
-        .iter()
-        .zip(&runs.squared.estimates)
-        .filter(|(h, _)| h.free && h.group != "l40s")
-        .map(|(h, s)| {
-            let name = h.label();
-            vec![
-                name,
-                sig(h.value, 4),
-                sig(s.value, 4),
-                format!("{:+.1} %", 100.0 * (s.value - h.value) / h.value),
-            ]
-        })
-        .collect();
+    let others = robust_against_squared(default, runs);
     let largest = others
         .iter()
         .max_by(|a, b| shift(&a[3]).total_cmp(&shift(&b[3])))
@@ -351,6 +356,29 @@ fn parameters_section(runs: &Findings) -> String {
 
 /// The default on every shipped row: in-sample error by source and engine, and the bias
 /// table with the groups outside the band marked.
+/// One sentence naming the bias groups outside the band, or saying there are none.
+fn bias_verdict(all: &AllData) -> String {
+    let outside: Vec<String> = all
+        .bias
+        .iter()
+        .filter(|g| g.out_of_band())
+        .map(|g| format!("{} {} ({})", g.dimension, g.group, sig(g.median_ratio, 3)))
+        .collect();
+    if outside.is_empty() {
+        format!(
+            "No group of {MIN_ROWS} rows or more has a median ratio outside {}–{}.",
+            BAND.0, BAND.1
+        )
+    } else {
+        format!(
+            "Groups of {MIN_ROWS} rows or more with a median ratio outside {}–{}: {}.",
+            BAND.0,
+            BAND.1,
+            outside.join(", ")
+        )
+    }
+}
+
 fn all_data_section(all: &AllData) -> String {
     let scope_rows: Vec<Vec<String>> = all
         .scopes
@@ -380,25 +408,7 @@ fn all_data_section(all: &AllData) -> String {
             ]
         })
         .collect();
-    let outside: Vec<String> = all
-        .bias
-        .iter()
-        .filter(|g| g.out_of_band())
-        .map(|g| format!("{} {} ({})", g.dimension, g.group, sig(g.median_ratio, 3)))
-        .collect();
-    let verdict = if outside.is_empty() {
-        format!(
-            "No group of {MIN_ROWS} rows or more has a median ratio outside {}–{}.",
-            BAND.0, BAND.1
-        )
-    } else {
-        format!(
-            "Groups of {MIN_ROWS} rows or more with a median ratio outside {}–{}: {}.",
-            BAND.0,
-            BAND.1,
-            outside.join(", ")
-        )
-    };
+    let verdict = bias_verdict(all);
     format!(
         "\n## 6. All shipped data: `{}` in-sample, and where it is biased\n\n\
          `{}` fitted to all {} shipped rows, each row predicted by that fit (median and p90 \
