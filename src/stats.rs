@@ -9,7 +9,15 @@ pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
         return None;
     }
     sorted.sort_by(f64::total_cmp);
-    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    quantile_of_sorted(&sorted, q)
+}
+
+/// The `q`-quantile (0..=1) of `sorted` (ascending, no NaN) by linear interpolation between
+/// order statistics; `None` for an empty slice. For many quantiles of one sample, sort once
+/// and call this.
+pub fn quantile_of_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let position = q.clamp(0.0, 1.0) * last as f64;
     let below = position.floor() as usize;
     let above = position.ceil() as usize;
     let weight = position - below as f64;

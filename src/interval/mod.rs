@@ -382,7 +382,7 @@ impl DiscrepancyTable {
                     rows: values.len(),
                     quantiles: PROBABILITIES
                         .iter()
-                        .map(|&p| sorted_quantile(&values, p))
+                        .filter_map(|&p| crate::stats::quantile_of_sorted(&values, p))
                         .collect(),
                 }
             })
@@ -522,15 +522,6 @@ impl DiscrepancyTable {
             residuals: self.rows,
         }
     }
-}
-
-/// The `p`-quantile of sorted `values` (linear between order statistics).
-fn sorted_quantile(values: &[f64], p: f64) -> f64 {
-    let position = p * (values.len() - 1) as f64;
-    let below = position.floor() as usize;
-    let above = position.ceil() as usize;
-    let w = position - below as f64;
-    values[below] * (1.0 - w) + values[above] * w
 }
 
 #[cfg(test)]
