@@ -156,15 +156,6 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn matches(
-        &self,
-        metric: Option<Metric>,
-        regime: Option<Regime>,
-        level: Option<Level>,
-    ) -> bool {
-        self.metric == metric && self.regime == regime && self.level == level
-    }
-
     /// |ln(measured / predicted)| at probability `p`, interpolated between the stored
     /// quantiles (clamped to the outermost ones).
     pub fn log_quantile(&self, p: f64) -> f64 {
@@ -220,7 +211,7 @@ impl Cell {
 }
 
 /// A group of residuals (`None` fields: pooled over that dimension).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Group {
     /// The metric, or every metric.
     pub metric: Option<Metric>,
@@ -263,10 +254,6 @@ pub struct Interval {
     pub hi: f64,
     /// The group whose residuals set it.
     pub group: Group,
-    /// Held-out rows in that group.
-    pub rows: usize,
-    /// The level asked for had no group of its own: the interval borrows a broader level's.
-    pub borrowed_level: bool,
 }
 
 impl Interval {
@@ -356,16 +343,17 @@ impl DiscrepancyTable {
     /// pooled over — with at least [`MIN_CELL_ROWS`] rows becomes a cell.
     pub fn from_residuals(scheme: &str, residuals: &[(Key, f64)]) -> DiscrepancyTable {
         use std::collections::BTreeMap;
-        type Group = (Option<Metric>, Option<Regime>, Option<Level>);
         let mut groups: BTreeMap<Group, Vec<f64>> = BTreeMap::new();
         for &(k, r) in residuals.iter().filter(|(_, r)| r.is_finite()) {
             for metric in [Some(k.metric), None] {
                 for regime in [Some(k.regime), None] {
                     for level in [Some(k.level), None] {
-                        groups
-                            .entry((metric, regime, level))
-                            .or_default()
-                            .push(r.abs());
+                        let group = Group {
+                            metric,
+                            regime,
+                            level,
+                        };
+                        groups.entry(group).or_default().push(r.abs());
                     }
                 }
             }
@@ -373,12 +361,12 @@ impl DiscrepancyTable {
         let cells = groups
             .into_iter()
             .filter(|(_, values)| values.len() >= MIN_CELL_ROWS)
-            .map(|((metric, regime, level), mut values)| {
+            .map(|(group, mut values)| {
                 values.sort_by(f64::total_cmp);
                 Cell {
-                    metric,
-                    regime,
-                    level,
+                    metric: group.metric,
+                    regime: group.regime,
+                    level: group.level,
                     rows: values.len(),
                     quantiles: PROBABILITIES
                         .iter()
@@ -410,7 +398,14 @@ impl DiscrepancyTable {
                 (None, None),
             ]
             .into_iter()
-            .find_map(move |(m, g)| self.cells.iter().find(|c| c.matches(m, g, level)))
+            .find_map(move |(metric, regime)| {
+                let group = Group {
+                    metric,
+                    regime,
+                    level,
+                };
+                self.cells.iter().find(|c| c.group() == group)
+            })
         };
         levels[at..]
             .iter()
@@ -441,14 +436,12 @@ impl DiscrepancyTable {
 
     /// The interval at `confidence` around `value`, a prediction of group `key`.
     pub fn interval(&self, key: Key, value: f64, confidence: Confidence) -> Option<Interval> {
-        let (cell, borrowed_level) = self.widest_cell(key)?;
+        let (cell, _) = self.widest_cell(key)?;
         let (lo, hi) = cell.factors(confidence);
         Some(Interval {
             lo: value * lo,
             hi: value * hi,
             group: cell.group(),
-            rows: cell.rows,
-            borrowed_level,
         })
     }
 
