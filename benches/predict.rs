@@ -13,10 +13,10 @@ use infercal::perf::roofline::RooflineModel;
 use infercal::perf::serving::ServingModel;
 use infercal::scenario::{Condition, Deployment, Scenario, Stat};
 
-fn predictions(c: &mut Criterion) {
-    let catalog = Catalog::embedded().expect("embedded catalog");
+/// The chart's 70B/H100 scenario (5000 in, 500 out), saturated.
+fn chart_scenario(catalog: &Catalog) -> Scenario<'_> {
     let gpu = catalog.gpu("h100-sxm").unwrap();
-    let base = Scenario {
+    Scenario {
         model: catalog.model("llama-3.1-70b").unwrap(),
         gpu,
         deployment: Deployment::assumed(gpu, None, None, None),
@@ -24,7 +24,12 @@ fn predictions(c: &mut Criterion) {
         osl: 500,
         condition: Condition::Saturated,
         stat: Stat::Mean,
-    };
+    }
+}
+
+fn predictions(c: &mut Criterion) {
+    let catalog = Catalog::embedded().expect("embedded catalog");
+    let base = chart_scenario(&catalog);
     let budget = Condition::TtftBudget {
         budget_s: 3.0,
         target_rps: Some(10.0),
@@ -85,19 +90,14 @@ fn with_intervals(c: &mut Criterion) {
         .intervals(PerfModelKind::Serving)
         .expect("the shipped calibration carries intervals");
     let model = PerfModelKind::Serving.with_params(shipped.params());
-    let gpu = catalog.gpu("h100-sxm").unwrap();
     let scenario = Scenario {
-        model: catalog.model("llama-3.1-70b").unwrap(),
-        gpu,
-        deployment: Deployment::assumed(gpu, None, None, None),
-        isl: 5000,
-        osl: 500,
         condition: Condition::TtftBudget {
             budget_s: 3.0,
             target_rps: Some(10.0),
         },
-        stat: Stat::Mean,
+        ..chart_scenario(&catalog)
     };
+    let gpu = scenario.gpu;
     let level = Level::of(
         &shipped
             .params()

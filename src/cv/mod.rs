@@ -224,7 +224,9 @@ fn run_fold(
     };
     let model = e.perf_model.with_params(&params);
     let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;
-    let levels = held.iter().map(|r| level_of(&params, catalog, r));
+    let levels = held
+        .iter()
+        .map(|r| Level::of_gpu(&params.serving, catalog, &r.gpu));
     let predicted = predicted.into_iter().zip(levels).collect();
     let fold = Fold {
         label: fold.label.to_string(),
@@ -325,7 +327,12 @@ pub fn cross_validate_split(
     let (held_out, levels) = held_out
         .into_iter()
         .zip(&in_sample)
-        .map(|(h, i)| h.unwrap_or_else(|| (i.clone(), level_of(&full.params, catalog, &i.row))))
+        .map(|(h, i)| {
+            h.unwrap_or_else(|| {
+                let level = Level::of_gpu(&full.params.serving, catalog, &i.row.gpu);
+                (i.clone(), level)
+            })
+        })
         .unzip();
     Ok(CrossValidation {
         experiment: e.name.clone(),
@@ -340,10 +347,6 @@ pub fn cross_validate_split(
         full,
         wall_time_s: started.elapsed().as_secs_f64(),
     })
-}
-
-fn level_of(params: &ParamSet, catalog: &Catalog, row: &BenchRow) -> Level {
-    Level::of_gpu(&params.serving, catalog, &row.gpu)
 }
 
 impl CrossValidation {
