@@ -485,8 +485,17 @@ impl PredictionIntervals<'_> {
     }
 }
 
+/// Whether `condition` sets `metric` rather than the model predicting it: under Poisson
+/// arrivals the instance serves the arrival rate, so its request rate (and that per GPU)
+/// is the question's own number and has no interval.
+fn imposed(condition: &Condition, metric: Metric) -> bool {
+    matches!(condition, Condition::ArrivalRate { .. })
+        && matches!(metric, Metric::ReqPerS | Metric::ReqPerSPerGpu)
+}
+
 impl DiscrepancyTable {
-    /// The interval of every figure of `p`, predicted under `condition` at `level`.
+    /// The interval of every figure of `p`, predicted under `condition` at `level` (not of
+    /// the figures the condition itself sets).
     pub fn for_prediction(
         &self,
         p: &crate::perf::Prediction,
@@ -497,6 +506,7 @@ impl DiscrepancyTable {
         let regime = Regime::of(condition);
         let figures = Metric::ALL
             .iter()
+            .filter(|&&metric| !imposed(condition, metric))
             .filter_map(|&metric| {
                 let value = p.metric(metric)?;
                 let key = Key {

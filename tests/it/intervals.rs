@@ -55,6 +55,30 @@ fn every_figure_has_an_interval_around_it() {
 }
 
 #[test]
+fn an_arrival_rate_is_the_question_not_a_prediction_so_it_has_no_interval() {
+    let run = infercal(&[
+        "predict",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--isl",
+        "1000",
+        "--osl",
+        "200",
+        "--rate",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert!(run.status.success(), "{}", crate::stderr(&run));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert!((doc["req_per_s"].as_f64().unwrap() - 2.0).abs() < 1e-9);
+    assert!(doc["req_per_s_lo"].is_null() && doc["req_per_s_per_gpu_hi"].is_null());
+    assert!(half_width(&doc, "ttft_s") > 0.0 && half_width(&doc, "itl_s") > 0.0);
+}
+
+#[test]
 fn a_gpu_without_fitted_rows_gets_a_wider_interval_and_the_reason() {
     let own = predict_json("h100-sxm", &[]);
     let pooled = predict_json("v100-sxm2", &[]);
