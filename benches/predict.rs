@@ -33,6 +33,7 @@ fn predictions(c: &mut Criterion) {
     let budget = Condition::TtftBudget {
         budget_s: 3.0,
         target_rps: Some(10.0),
+        itl_budget_s: None,
     };
     let serving = ServingModel::default();
     let poisson = ServingModel {
@@ -41,7 +42,13 @@ fn predictions(c: &mut Criterion) {
             ..ServingParams::default()
         },
     };
-    let cases: [(&str, &dyn PerfModel, Condition); 9] = [
+    // Both budgets at p99, the ITL one binding: the rate searched past the TTFT inversion.
+    let slo = |itl_budget_s| Condition::TtftBudget {
+        budget_s: 3.0,
+        target_rps: Some(10.0),
+        itl_budget_s: Some(itl_budget_s),
+    };
+    let cases: [(&str, &dyn PerfModel, Condition); 11] = [
         ("reference/ttft_budget", &ReferenceModel::default(), budget),
         ("roofline/ttft_budget", &RooflineModel::default(), budget),
         (
@@ -63,10 +70,14 @@ fn predictions(c: &mut Criterion) {
         ("serving/ttft_budget_closed_loop", &serving, budget),
         ("serving/ttft_budget_poisson", &poisson, budget),
         ("serving/ttft_budget_p90", &serving, budget),
+        ("serving/slo_budgets_p99_closed_loop", &serving, slo(0.015)),
+        ("serving/slo_budgets_p99_poisson", &poisson, slo(0.05)),
     ];
     for (name, model, condition) in cases {
         let stat = if name.ends_with("p90") {
             Stat::P90
+        } else if name.contains("p99") {
+            Stat::P99
         } else {
             Stat::Mean
         };
@@ -94,6 +105,7 @@ fn with_intervals(c: &mut Criterion) {
         condition: Condition::TtftBudget {
             budget_s: 3.0,
             target_rps: Some(10.0),
+            itl_budget_s: None,
         },
         ..chart_scenario(&catalog)
     };

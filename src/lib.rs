@@ -28,7 +28,7 @@
 //!     deployment: Deployment::assumed(gpu, None, None, None), // fp8, automatic TP
 //!     isl: 5000,
 //!     osl: 500,
-//!     condition: Condition::TtftBudget { budget_s: 3.0, target_rps: Some(10.0) },
+//!     condition: Condition::TtftBudget { budget_s: 3.0, target_rps: Some(10.0), itl_budget_s: None },
 //!     stat: Stat::Mean,
 //! };
 //! let answer = ServingModel::default().predict(&scenario).expect("70B fits two H100s");
@@ -55,6 +55,7 @@ pub mod format;
 pub mod interval;
 pub mod perf;
 pub mod precision;
+pub mod prices;
 pub mod report;
 pub mod scenario;
 pub mod size;

@@ -160,13 +160,16 @@ pub enum Condition {
         /// Requests per second.
         rps: f64,
     },
-    /// The largest rate whose TTFT stays within the budget; `target_rps` asks how many
-    /// GPUs that rate implies.
+    /// The largest rate whose TTFT stays within the budget (and ITL within its own, when
+    /// there is one); `target_rps` asks how many GPUs that rate implies.
     TtftBudget {
         /// TTFT budget in seconds.
         budget_s: f64,
         /// Rate the deployment must sustain, requests/s.
         target_rps: Option<f64>,
+        /// Inter-token latency budget in seconds, at the scenario's statistic; benchmark
+        /// rows never carry one (a sizing question does).
+        itl_budget_s: Option<f64>,
     },
     /// Maximum sustainable throughput, no latency bound.
     Saturated,

@@ -1,7 +1,8 @@
-//! Sizing: for a model, a TTFT budget and a target rate, every deployment worth
-//! considering (GPU × weight precision × tensor-parallel degree) predicted by a
-//! performance model and ranked by the GPUs it needs, with the reason each GPU that
-//! cannot serve the target is ruled out. With a calibration's discrepancy table each
+//! Sizing: for a model, a TTFT budget (and optionally an ITL budget) and a target rate,
+//! every deployment worth considering (GPU × weight precision × tensor-parallel degree)
+//! predicted by a performance model and ranked by the GPUs it needs — or, given prices, by
+//! what it costs — with the budget that binds each one and the reason each GPU that cannot
+//! serve the target is ruled out. With a calibration's discrepancy table each
 //! deployment also gets an interval on the GPUs it needs and the probability that its TTFT
 //! meets the budget, and the plan can be made for the interval's pessimistic end.
 
@@ -13,6 +14,7 @@ use crate::interval::{Confidence, DiscrepancyTable, Key, Level, Regime};
 use crate::perf::physics::AUTO_TP_DEGREES;
 use crate::perf::{Infeasible, PerfModel, Prediction};
 use crate::precision::Precision;
+use crate::prices::Prices;
 use crate::scenario::{Condition, Deployment, Metric, Scenario, Stat};
 
 /// The question: serve `model` at `target_rps` with TTFT (at `stat`) within `budget_s`.
@@ -28,7 +30,9 @@ pub struct SizingQuestion<'c> {
     pub budget_s: f64,
     /// Rate to serve, requests/s.
     pub target_rps: f64,
-    /// Statistic the budget applies to.
+    /// ITL budget, seconds, if any.
+    pub itl_budget_s: Option<f64>,
+    /// Statistic the budgets apply to.
     pub stat: Stat,
     /// The engine serving each GPU (by slug): what `--engine` names, else the family a
     /// calibration fitted most rows of on that GPU; `None` = engine-independent values.
@@ -37,6 +41,31 @@ pub struct SizingQuestion<'c> {
     pub intervals: Option<SizingIntervals<'c>>,
     /// Which end of the intervals the GPU counts are planned for.
     pub plan_for: PlanFor,
+    /// Prices to cost and rank deployments by, if any.
+    pub prices: Option<&'c Prices>,
+}
+
+/// What stops a deployment serving more per GPU: the budget whose loosening would raise
+/// its rate, else its capacity (the running-batch or memory limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Binding {
+    /// The TTFT budget.
+    Ttft,
+    /// The ITL budget.
+    Itl,
+    /// Neither budget: the instance is at its limit.
+    Capacity,
+}
+
+impl std::fmt::Display for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Binding::Ttft => "ttft",
+            Binding::Itl => "itl",
+            Binding::Capacity => "capacity",
+        })
+    }
 }
 
 /// What a sizing's intervals are drawn from.
@@ -83,8 +112,14 @@ pub struct Deployable {
     pub whole_gpus: u64,
     /// TTFT at that rate, seconds.
     pub ttft_s: f64,
-    /// ITL at that rate, seconds.
+    /// ITL at that rate, seconds (at the question's statistic).
     pub itl_s: f64,
+    /// What limits the rate per GPU.
+    pub binding: Binding,
+    /// Dollars per hour for the whole GPUs, when the GPU is priced.
+    pub usd_per_hour: Option<f64>,
+    /// Dollars per million output tokens served at the target rate, when priced.
+    pub usd_per_million_tokens: Option<f64>,
     /// The interval on the predicted fractional GPUs at the plan's operating point (for
     /// [`PlanFor::Upper`], before the throughput bound is applied), when there are
     /// intervals.
@@ -93,6 +128,9 @@ pub struct Deployable {
     /// intervals: about one half at the predicted operating point, which sits on the
     /// budget's edge.
     pub meets_budget: Option<f64>,
+    /// The probability that ITL stays within its budget, when there are intervals and an
+    /// ITL budget.
+    pub meets_itl_budget: Option<f64>,
     /// Where the GPU's efficiencies come from, when there are intervals.
     pub level: Option<Level>,
 }
@@ -112,6 +150,8 @@ pub struct RuledOut {
 pub struct Sizing {
     /// What the GPU counts are planned for.
     pub plan_for: PlanFor,
+    /// Whether deployments are ranked by cost (prices were given) rather than GPUs.
+    pub by_cost: bool,
     /// Feasible deployments, best first.
     pub deployable: Vec<Deployable>,
     /// GPUs without any.
@@ -137,9 +177,13 @@ impl SizingQuestion<'_> {
     where
         Self: 'g,
     {
-        let budget_s = match (self.plan_for, &self.intervals) {
-            (PlanFor::Upper, Some(i)) => self.budget_s / i.factors(gpu, Metric::TtftS).1,
-            _ => self.budget_s,
+        let (budget_s, itl_budget_s) = match (self.plan_for, &self.intervals) {
+            (PlanFor::Upper, Some(i)) => (
+                self.budget_s / i.factors(gpu, Metric::TtftS).1,
+                self.itl_budget_s
+                    .map(|b| b / i.factors(gpu, Metric::ItlS).1),
+            ),
+            _ => (self.budget_s, self.itl_budget_s),
         };
         Scenario {
             model: self.model,
@@ -156,6 +200,7 @@ impl SizingQuestion<'_> {
             condition: Condition::TtftBudget {
                 budget_s,
                 target_rps: Some(self.target_rps),
+                itl_budget_s,
             },
             stat: self.stat,
         }
@@ -178,12 +223,12 @@ impl SizingIntervals<'_> {
             .map_or((1.0, 1.0), |(cell, _)| cell.factors(self.confidence))
     }
 
-    /// `d` with its interval, its probability of meeting `budget_s`, and for
+    /// `d` with its interval, its probabilities of meeting the budgets, and for
     /// [`PlanFor::Upper`] its GPU counts at the lower bound of throughput per GPU.
-    fn attach(&self, gpu: &Gpu, mut d: Deployable, budget_s: f64, plan: PlanFor) -> Deployable {
+    fn attach(&self, gpu: &Gpu, mut d: Deployable, q: &SizingQuestion<'_>) -> Deployable {
         let (lo, hi) = self.factors(gpu, Metric::GpusForTarget);
         d.gpus_interval = Some((d.gpus_for_target * lo, d.gpus_for_target * hi));
-        if plan == PlanFor::Upper {
+        if q.plan_for == PlanFor::Upper {
             let (per_gpu_lo, _) = self.factors(gpu, Metric::ReqPerSPerGpu);
             d.req_per_s_per_gpu *= per_gpu_lo;
             d.gpus_for_target /= per_gpu_lo;
@@ -192,7 +237,11 @@ impl SizingIntervals<'_> {
         }
         d.meets_budget =
             self.table
-                .probability_under(self.key(gpu, Metric::TtftS), d.ttft_s, budget_s);
+                .probability_under(self.key(gpu, Metric::TtftS), d.ttft_s, q.budget_s);
+        d.meets_itl_budget = q.itl_budget_s.and_then(|itl_budget_s| {
+            self.table
+                .probability_under(self.key(gpu, Metric::ItlS), d.itl_s, itl_budget_s)
+        });
         d.level = Some((self.level_of)(gpu));
         d
     }
@@ -213,11 +262,84 @@ impl Deployable {
             whole_gpus: instances * u64::from(p.tp),
             ttft_s: p.ttft_s,
             itl_s: p.itl_s,
+            binding: Binding::Capacity,
+            usd_per_hour: None,
+            usd_per_million_tokens: None,
             gpus_interval: None,
             meets_budget: None,
+            meets_itl_budget: None,
             level: None,
         }
     }
+}
+
+impl SizingQuestion<'_> {
+    /// What binds the deployment `scenario` predicts at `rate`: the ITL budget if dropping
+    /// it raises the rate, else the TTFT budget if loosening it by 1 % does, else capacity.
+    fn binding(&self, model: &dyn PerfModel, scenario: &Scenario<'_>, rate: f64) -> Binding {
+        let Condition::TtftBudget {
+            budget_s,
+            target_rps,
+            itl_budget_s,
+        } = scenario.condition
+        else {
+            return Binding::Capacity;
+        };
+        let raises = |condition: Condition| {
+            let loosened = Scenario {
+                condition,
+                ..*scenario
+            };
+            model
+                .predict(&loosened)
+                .is_ok_and(|p| p.req_per_s > rate * (1.0 + 1e-9))
+        };
+        let without_itl = Condition::TtftBudget {
+            budget_s,
+            target_rps,
+            itl_budget_s: None,
+        };
+        if itl_budget_s.is_some() && raises(without_itl) {
+            return Binding::Itl;
+        }
+        let looser_ttft = Condition::TtftBudget {
+            budget_s: budget_s * 1.01,
+            target_rps,
+            itl_budget_s,
+        };
+        if raises(looser_ttft) {
+            Binding::Ttft
+        } else {
+            Binding::Capacity
+        }
+    }
+
+    /// `d` with its cost at the target rate, when its GPU is priced.
+    fn costed(&self, mut d: Deployable) -> Deployable {
+        let Some(usd_per_gpu_hour) = self.prices.and_then(|p| p.usd_per_gpu_hour(&d.gpu)) else {
+            return d;
+        };
+        let usd_per_hour = d.whole_gpus as f64 * usd_per_gpu_hour;
+        let million_tokens_per_hour = self.target_rps * f64::from(self.osl) * 3600.0 / 1e6;
+        d.usd_per_hour = Some(usd_per_hour);
+        d.usd_per_million_tokens = Some(usd_per_hour / million_tokens_per_hour);
+        d
+    }
+}
+
+/// Best first: by cost when ranking by cost (unpriced last), then by whole GPUs and
+/// fractional GPUs.
+fn rank(a: &Deployable, b: &Deployable, by_cost: bool) -> std::cmp::Ordering {
+    let cost = |d: &Deployable| d.usd_per_hour.unwrap_or(f64::INFINITY);
+    let by_cost = if by_cost {
+        cost(a).total_cmp(&cost(b))
+    } else {
+        std::cmp::Ordering::Equal
+    };
+    by_cost
+        .then(a.whole_gpus.cmp(&b.whole_gpus))
+        .then(a.gpus_for_target.total_cmp(&b.gpus_for_target))
+        .then(a.gpu.cmp(&b.gpu))
 }
 
 /// Sizes `q` on every GPU in `gpus` with weight precisions `precisions` (those a GPU lacks
@@ -245,10 +367,11 @@ pub fn size(
                         any = true;
                         let engine = scenario.deployment.engine;
                         let mut d = Deployable::new(gpu, precision, engine, &p);
+                        d.binding = q.binding(model, &scenario, p.req_per_s);
                         if let Some(i) = &q.intervals {
-                            d = i.attach(gpu, d, q.budget_s, q.plan_for);
+                            d = i.attach(gpu, d, q);
                         }
-                        deployable.push(d);
+                        deployable.push(q.costed(d));
                     }
                     Err(why) => last_reason = Some((tp, why)),
                 }
@@ -264,13 +387,10 @@ pub fn size(
             });
         }
     }
-    deployable.sort_by(|a, b| {
-        a.whole_gpus
-            .cmp(&b.whole_gpus)
-            .then(a.gpus_for_target.total_cmp(&b.gpus_for_target))
-            .then(a.gpu.cmp(&b.gpu))
-    });
+    let by_cost = q.prices.is_some();
+    deployable.sort_by(|a, b| rank(a, b, by_cost));
     Sizing {
+        by_cost,
         plan_for: if q.intervals.is_some() {
             q.plan_for
         } else {

@@ -491,6 +491,7 @@ fn parse_condition(f: &Fields<'_>, metric: Metric) -> Result<Condition, FieldErr
         (_, _, Some(budget_s)) => Condition::TtftBudget {
             budget_s,
             target_rps: target,
+            itl_budget_s: None,
         },
         (None, None, None) => {
             target.map_or(Condition::Saturated, |rps| Condition::ArrivalRate { rps })

@@ -61,7 +61,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Predict one scenario: latency, throughput and GPUs needed, with the breakdown.
     Predict(PredictArgs),
-    /// Rank GPUs and deployments by GPUs needed for a target rate under a TTFT budget.
+    /// Rank GPUs and deployments for a target rate under TTFT and ITL budgets, by GPUs needed or, with --prices, by cost.
     Size(SizeArgs),
     /// Predict every row of benchmark files and summarise the errors.
     Evaluate(EvaluateArgs),
@@ -282,9 +282,19 @@ pub struct WorkloadArgs {
     /// Output tokens per request.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub osl: u32,
-    /// Statistic the latencies and the TTFT budget refer to: mean, p50, p90, p95 or p99.
+    /// Statistic the latencies and the budgets refer to: mean, p50, p90, p95 or p99. A
+    /// percentile TTFT is the queue's (or the burst's) tail; a percentile ITL is the tail of
+    /// the per-token gaps (decode steps stalled by other requests' prefills, as vLLM and
+    /// SGLang report p99 ITL), which rises with load while the mean gap barely moves.
     #[arg(long, default_value = "mean")]
     pub stat: Stat,
+    /// How the load behind a TTFT/ITL budget arrives: closed (clients that each send their
+    /// next request when the last one ends, as benchmark tools sweep concurrency and as the
+    /// shipped calibration's sizing chart was measured) or poisson (open-loop Poisson
+    /// arrivals: production traffic, MLPerf's server scenario). Default: what the
+    /// parameters say (closed for the shipped calibration).
+    #[arg(long, value_enum, value_name = "LOAD")]
+    pub arrivals: Option<ArrivalsArg>,
     /// Serving engine family: trtllm, vllm, sglang, llama.cpp or deepspeed-mii (a
     /// versioned name such as vllm-0.6.1 names its family). Its fitted factors and
     /// overheads apply. Default: the family with the most fitted rows on the GPU (what the
@@ -352,6 +362,11 @@ pub struct PredictArgs {
     #[arg(long, value_name = "R", requires = "ttft_budget",
           conflicts_with_all = ["batch", "concurrency", "rate", "saturate"])]
     pub target_rps: Option<f64>,
+    /// With --ttft-budget: also hold the inter-token latency (at --stat) within S seconds;
+    /// the rate is the largest that meets both budgets.
+    #[arg(long, value_name = "S", requires = "ttft_budget",
+          conflicts_with_all = ["batch", "concurrency", "rate", "saturate"])]
+    pub itl_budget: Option<f64>,
     /// Condition: maximum sustainable throughput.
     #[arg(long)]
     pub saturate: bool,
@@ -365,12 +380,26 @@ pub struct PredictArgs {
 pub struct SizeArgs {
     #[command(flatten)]
     pub workload: WorkloadArgs,
-    /// TTFT budget, seconds.
+    /// TTFT budget, seconds, at --stat.
     #[arg(long, value_name = "S")]
     pub ttft_budget: f64,
+    /// Inter-token latency budget (TPOT), seconds, at --stat: each deployment then runs at
+    /// the largest load meeting both budgets, and the `binding` column names the budget
+    /// that stops it (ttft, itl, or capacity when neither does). A percentile ITL is per
+    /// token gap, so it is stricter than the same percentile of per-request TPOT.
+    #[arg(long, value_name = "S")]
+    pub itl_budget: Option<f64>,
     /// Rate to serve, requests/s.
     #[arg(long, value_name = "R")]
     pub target_rps: f64,
+    /// Price file (TOML: `[usd_per_gpu_hour]` with catalog GPU names as keys; see
+    /// data/prices-example.toml): adds $/hour and $ per million output tokens at the target
+    /// rate, and ranks by cost (unpriced GPUs last).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Show only the first N deployments of the ranking.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: Option<u32>,
     /// GPUs to consider, comma-separated (default: every GPU in the catalog).
     #[arg(long, value_delimiter = ',', value_name = "G1,G2,...")]
     pub gpus: Vec<String>,
@@ -389,6 +418,15 @@ pub struct SizeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: TableFormat,
+}
+
+/// `--arrivals`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArrivalsArg {
+    /// Closed-loop clients.
+    Closed,
+    /// Open-loop Poisson arrivals.
+    Poisson,
 }
 
 /// `size --plan-for`.

@@ -10,9 +10,10 @@ use infercal::fitted::params_file::{
     ModelParams, SHIPPED_CALIBRATION, parse_params, shipped_calibration,
 };
 use infercal::perf::PerfModelKind;
+use infercal::perf::params::BudgetLoad;
 
 use super::BadInput;
-use super::args::WorkloadArgs;
+use super::args::{ArrivalsArg, WorkloadArgs};
 
 /// Where parameters come from when no `--params` file is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,12 +53,20 @@ pub fn confidence(value: f64) -> Result<infercal::interval::Confidence> {
         .map_err(|e| BadInput(format!("--confidence: {e}")))?)
 }
 
+/// The parameters a workload's flags name, with `--arrivals` applied.
 pub fn workload_parameters(w: &WorkloadArgs, catalog: &Catalog) -> Result<Parameters> {
-    parameters(
+    let mut params = parameters(
         w.params.as_deref(),
         Fallback::unless_uncalibrated(w.uncalibrated),
         catalog,
-    )
+    )?;
+    if let Some(arrivals) = w.arrivals {
+        params.loaded.params_mut().serving.budget_load = match arrivals {
+            ArrivalsArg::Closed => BudgetLoad::ClosedLoop,
+            ArrivalsArg::Poisson => BudgetLoad::Poisson,
+        };
+    }
+    Ok(params)
 }
 
 pub fn parameters(

@@ -28,9 +28,14 @@ fn condition(a: &PredictArgs) -> Result<Condition> {
             .target_rps
             .map(|r| positive("--target-rps", r))
             .transpose()?;
+        let itl_budget_s = a
+            .itl_budget
+            .map(|b| positive("--itl-budget", b))
+            .transpose()?;
         Condition::TtftBudget {
             budget_s: positive("--ttft-budget", b)?,
             target_rps,
+            itl_budget_s,
         }
     } else {
         Condition::Saturated

@@ -1,9 +1,11 @@
-//! `infercal size`: rank GPUs and deployments for a target rate under a TTFT budget.
+//! `infercal size`: rank GPUs and deployments for a target rate under TTFT and ITL
+//! budgets, by GPUs or, given prices, by cost.
 
 use anyhow::Result;
 use infercal::catalog::{Catalog, Gpu};
 use infercal::perf::PerfModelKind;
 use infercal::precision::Precision;
+use infercal::prices::Prices;
 use infercal::report::sizing;
 use infercal::scenario::check_lengths;
 use infercal::size::{SizingQuestion, size};
@@ -53,24 +55,35 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         level_of: &level_of,
     });
     let plan_for = plan_for(a.plan_for, intervals.is_some())?;
+    let prices = a
+        .prices
+        .as_deref()
+        .map(|p| prices(p, catalog))
+        .transpose()?;
     let question = SizingQuestion {
         model,
         isl: w.isl,
         osl: w.osl,
         budget_s: positive("--ttft-budget", a.ttft_budget)?,
         target_rps: positive("--target-rps", a.target_rps)?,
+        itl_budget_s: a
+            .itl_budget
+            .map(|b| positive("--itl-budget", b))
+            .transpose()?,
         stat: w.stat,
         engine_of: &engine_of,
         intervals,
         plan_for,
+        prices: prices.as_ref(),
     };
     let model = kind.with_params(loaded.params());
     let result = size(&question, &gpus, &precisions, model.as_ref());
-    let shown = if a.all {
+    let mut shown = if a.all {
         result.deployable.iter().collect()
     } else {
         result.best_per_gpu()
     };
+    shown.truncate(a.top.map_or(usize::MAX, |n| n as usize));
     Ok(match a.format {
         TableFormat::Md => {
             let mut text = format!(
@@ -79,6 +92,9 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
                 params.origin,
                 sizing::plan_note(&result, confidence, a.ttft_budget)
             );
+            if let Some(prices) = &prices {
+                text.push_str(&sizing::cost_note(prices, &shown));
+            }
             text.push_str(&sizing::coverage_note(&shown, |slug| {
                 let gpu = catalog.gpu(slug).ok()?;
                 let serving = &loaded.params().serving;
@@ -86,9 +102,17 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
             }));
             text
         }
-        TableFormat::Csv => sizing::to_csv(&shown),
+        TableFormat::Csv => sizing::to_csv(&result, &shown),
         TableFormat::Json => sizing::to_json(&result, &shown)? + "\n",
     })
+}
+
+/// The price file at `path`, checked against the catalog.
+fn prices(path: &std::path::Path, catalog: &Catalog) -> Result<Prices> {
+    let shown = path.display().to_string();
+    let text = infercal::textfile::read(path)
+        .map_err(|e| BadInput(format!("cannot read {shown}: {e}")))?;
+    Ok(Prices::parse(&shown, &text, catalog).map_err(|e| BadInput(e.to_string()))?)
 }
 
 /// `--plan-for`, which for `upper` needs the parameters to carry intervals.

@@ -175,7 +175,8 @@ fn each_load_condition_has_its_regime() {
     assert_eq!(
         Regime::of(&Condition::TtftBudget {
             budget_s: 1.0,
-            target_rps: None
+            target_rps: None,
+            itl_budget_s: None,
         }),
         Regime::ClosedLoop
     );

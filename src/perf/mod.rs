@@ -167,6 +167,13 @@ pub enum Infeasible {
         /// The budget, seconds.
         budget_s: f64,
     },
+    /// A lone request's decode gap, at the statistic asked for, exceeds the ITL budget.
+    DecodeExceedsBudget {
+        /// Inter-token latency at the lightest load, seconds.
+        itl_s: f64,
+        /// The budget, seconds.
+        budget_s: f64,
+    },
     /// The GPU has no tensor cores for the weight precision.
     UnsupportedPrecision {
         /// The precision asked for.
@@ -223,6 +230,12 @@ impl fmt::Display for Infeasible {
             } => write!(
                 f,
                 "bare prefill takes {prefill_s:.3} s, over the {budget_s} s TTFT budget"
+            ),
+            Infeasible::DecodeExceedsBudget { itl_s, budget_s } => write!(
+                f,
+                "a decode step takes {:.1} ms at the lightest load, over the {} ms ITL budget",
+                itl_s * 1e3,
+                budget_s * 1e3
             ),
             Infeasible::UnsupportedPrecision { precision, gpu } => {
                 write!(f, "{gpu} has no tensor cores for {precision}")

@@ -51,7 +51,8 @@ fn condition() -> impl Strategy<Value = Condition> {
         (1.0f64..300.0).prop_map(|c| Condition::Concurrency { clients: c.floor() }),
         (0.05f64..10.0).prop_map(|budget_s| Condition::TtftBudget {
             budget_s,
-            target_rps: None
+            target_rps: None,
+            itl_budget_s: None,
         }),
         Just(Condition::Saturated),
     ]
@@ -132,9 +133,9 @@ proptest! {
         let g = gpu(&c);
         for model in models() {
             let mut s = scenario(&c, &g);
-            s.condition = Condition::TtftBudget { budget_s: budget, target_rps: None };
+            s.condition = Condition::TtftBudget { budget_s: budget, target_rps: None, itl_budget_s: None };
             let Ok(tight) = model.predict(&s) else { continue };
-            s.condition = Condition::TtftBudget { budget_s: budget * extra, target_rps: None };
+            s.condition = Condition::TtftBudget { budget_s: budget * extra, target_rps: None, itl_budget_s: None };
             let loose = model.predict(&s);
             prop_assert!(loose.is_ok());
             let loose = loose.unwrap();

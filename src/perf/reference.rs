@@ -161,6 +161,7 @@ mod tests {
                 condition: Condition::TtftBudget {
                     budget_s: 3.0,
                     target_rps: Some(10.0),
+                    itl_budget_s: None,
                 },
                 stat: Stat::Mean,
             };

@@ -24,16 +24,28 @@ pub struct RooflineModel {
 
 /// The target rate of a budget question, after the checks the roofline can make: its
 /// prefill within the budget, an offered rate within its capacity `rate`.
-fn budget_target(s: &Scenario<'_>, prefill_s: f64, rate: f64) -> Result<Option<f64>, Infeasible> {
+fn budget_target(
+    s: &Scenario<'_>,
+    prefill_s: f64,
+    step_s: f64,
+    rate: f64,
+) -> Result<Option<f64>, Infeasible> {
     Ok(match s.condition {
         Condition::TtftBudget {
             budget_s,
             target_rps,
+            itl_budget_s,
         } => {
             if prefill_s > budget_s {
                 return Err(Infeasible::PrefillExceedsBudget {
                     prefill_s,
                     budget_s,
+                });
+            }
+            if let Some(itl_budget_s) = itl_budget_s.filter(|&b| step_s > b) {
+                return Err(Infeasible::DecodeExceedsBudget {
+                    itl_s: step_s,
+                    budget_s: itl_budget_s,
                 });
             }
             target_rps
@@ -79,7 +91,7 @@ impl RooflineModel {
             Condition::Concurrency { clients } => (clients - 1.0).max(0.0) * service_s,
             _ => 0.0,
         };
-        let target = budget_target(s, prefill_s, rate)?;
+        let target = budget_target(s, prefill_s, step_s, rate)?;
         let gpus = f64::from(inst.gpus);
         Prediction {
             tp: inst.tp,

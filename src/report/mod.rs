@@ -22,12 +22,18 @@ pub fn condition_text(c: &Condition) -> String {
         Condition::ArrivalRate { rps } => format!("rate {rps} req/s"),
         Condition::TtftBudget {
             budget_s,
-            target_rps: Some(r),
-        } => format!("TTFT ≤ {budget_s} s, {r} req/s"),
-        Condition::TtftBudget {
-            budget_s,
-            target_rps: None,
-        } => format!("TTFT ≤ {budget_s} s"),
+            target_rps,
+            itl_budget_s,
+        } => {
+            let mut text = format!("TTFT ≤ {budget_s} s");
+            if let Some(itl_s) = itl_budget_s {
+                text.push_str(&format!(", ITL ≤ {itl_s} s"));
+            }
+            if let Some(r) = target_rps {
+                text.push_str(&format!(", {r} req/s"));
+            }
+            text
+        }
         Condition::Saturated => "saturated".to_string(),
     }
 }

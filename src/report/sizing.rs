@@ -3,9 +3,10 @@
 use super::{csv_table, markdown_table, sig};
 use crate::interval::Confidence;
 use crate::perf::params::Coverage;
+use crate::prices::Prices;
 use crate::size::{Deployable, PlanFor, Sizing};
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 12] = [
     "rank",
     "gpu",
     "precision",
@@ -17,21 +18,50 @@ const HEADER: [&str; 14] = [
     "whole_gpus",
     "ttft_s",
     "itl_ms",
-    "gpus_lo",
-    "gpus_hi",
-    "p_meets_budget",
+    "binding",
 ];
 
-/// Whether any shown deployment has intervals (then their columns are shown).
-fn with_intervals(shown: &[&Deployable]) -> bool {
-    shown.iter().any(|d| d.gpus_interval.is_some())
+const COST_HEADER: [&str; 2] = ["usd_per_hour", "usd_per_m_tokens"];
+
+const INTERVAL_HEADER: [&str; 3] = ["gpus_lo", "gpus_hi", "p_meets_budget"];
+
+/// The optional column groups a table shows.
+#[derive(Clone, Copy)]
+struct Columns {
+    /// Costs: when the sizing ranks by cost.
+    costs: bool,
+    /// Intervals: when any shown deployment has them.
+    intervals: bool,
+    /// The chance of meeting an ITL budget: when one was set and there are intervals.
+    itl_chance: bool,
 }
 
-fn header(intervals: bool) -> &'static [&'static str] {
-    if intervals { &HEADER } else { &HEADER[..11] }
+impl Columns {
+    fn of(sizing: &Sizing, shown: &[&Deployable]) -> Columns {
+        Columns {
+            costs: sizing.by_cost,
+            intervals: shown.iter().any(|d| d.gpus_interval.is_some()),
+            itl_chance: shown.iter().any(|d| d.meets_itl_budget.is_some()),
+        }
+    }
+
+    fn header(self) -> Vec<&'static str> {
+        let mut header = HEADER.to_vec();
+        if self.costs {
+            header.extend(COST_HEADER);
+        }
+        if self.intervals {
+            header.extend(INTERVAL_HEADER);
+        }
+        if self.itl_chance {
+            header.push("p_meets_itl");
+        }
+        header
+    }
 }
 
-fn cells(rank: usize, d: &Deployable, intervals: bool) -> Vec<String> {
+fn cells(rank: usize, d: &Deployable, columns: Columns) -> Vec<String> {
+    let absent = || "-".to_string();
     let mut cells = vec![
         rank.to_string(),
         d.gpu.clone(),
@@ -44,14 +74,26 @@ fn cells(rank: usize, d: &Deployable, intervals: bool) -> Vec<String> {
         d.whole_gpus.to_string(),
         sig(d.ttft_s, 3),
         sig(d.itl_s * 1e3, 3),
+        d.binding.to_string(),
     ];
-    if intervals {
+    if columns.costs {
+        cells.extend([
+            d.usd_per_hour
+                .map_or_else(absent, |usd| format!("{usd:.2}")),
+            d.usd_per_million_tokens
+                .map_or_else(absent, |usd| format!("{usd:.3}")),
+        ]);
+    }
+    if columns.intervals {
         let (lo, hi) = d.gpus_interval.unwrap_or((f64::NAN, f64::NAN));
         cells.extend([
             sig(lo, 4),
             sig(hi, 4),
-            d.meets_budget.map_or("-".to_string(), |p| sig(p, 2)),
+            d.meets_budget.map_or_else(absent, |p| sig(p, 2)),
         ]);
+    }
+    if columns.itl_chance {
+        cells.push(d.meets_itl_budget.map_or_else(absent, |p| sig(p, 2)));
     }
     cells
 }
@@ -66,31 +108,31 @@ pub fn plan_note(sizing: &Sizing, confidence: Confidence, budget_s: f64) -> Stri
     }
     match sizing.plan_for {
         PlanFor::Point => format!(
-            "Planned for the predicted figures: each deployment runs at the load whose predicted TTFT is the {budget_s} s budget, so p_meets_budget (the chance the measured TTFT stays within it, from held-out errors) is near one half; gpus_lo–gpus_hi is the {confidence} interval on gpus_for_target. `--plan-for upper` sizes for the interval's pessimistic end.\n"
+            "Planned for the predicted figures: each deployment runs at the largest load whose predicted figures meet the budgets (TTFT {budget_s} s), so the binding one sits on its edge and is met about half the time; p_meets_budget (TTFT) and p_meets_itl are the chances the measured values stay within their budgets, from held-out errors; gpus_lo–gpus_hi is the {confidence} interval on gpus_for_target. `--plan-for upper` sizes for the interval's pessimistic end.\n"
         ),
         PlanFor::Upper => format!(
-            "Planned for the upper end of the {confidence} intervals (--plan-for upper): each deployment runs at the load whose TTFT upper bound is the {budget_s} s budget, and its GPUs serve the target at the lower bound of throughput per GPU; ranked by those GPUs. gpus_lo–gpus_hi is the interval on the GPUs predicted at that load.\n"
+            "Planned for the upper end of the {confidence} intervals (--plan-for upper): each deployment runs at the largest load whose upper bounds meet the budgets (TTFT {budget_s} s), and its GPUs serve the target at the lower bound of throughput per GPU; ranked by those GPUs. gpus_lo–gpus_hi is the interval on the GPUs predicted at that load.\n"
         ),
     }
 }
 
 /// Markdown: the ranked deployments, then the GPUs ruled out.
 pub fn to_markdown(sizing: &Sizing, shown: &[&Deployable]) -> String {
-    let intervals = with_intervals(shown);
+    let columns = Columns::of(sizing, shown);
     let rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
-        .map(|(i, d)| cells(i + 1, d, intervals))
+        .map(|(i, d)| cells(i + 1, d, columns))
         .collect();
-    let header = header(intervals);
+    let header = columns.header();
     let mut right = vec![true; header.len()];
-    for text_column in [1, 2, 4] {
+    for text_column in [1, 2, 4, 11] {
         right[text_column] = false;
     }
     let mut out = if rows.is_empty() {
         "No GPU can serve this target under the budget.\n".to_string()
     } else {
-        markdown_table(header, &right, &rows)
+        markdown_table(&header, &right, &rows)
     };
     if !sizing.ruled_out.is_empty() {
         out.push_str("\nRuled out:\n\n");
@@ -112,20 +154,43 @@ pub fn to_markdown(sizing: &Sizing, shown: &[&Deployable]) -> String {
 }
 
 /// CSV: the ranked deployments.
-pub fn to_csv(shown: &[&Deployable]) -> String {
-    let intervals = with_intervals(shown);
+pub fn to_csv(sizing: &Sizing, shown: &[&Deployable]) -> String {
+    let columns = Columns::of(sizing, shown);
     let rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
-        .map(|(i, d)| cells(i + 1, d, intervals))
+        .map(|(i, d)| cells(i + 1, d, columns))
         .collect();
-    csv_table(header(intervals), &rows)
+    csv_table(&columns.header(), &rows)
+}
+
+/// Where the prices come from, how the costs are figured, and the shown GPUs without one.
+pub fn cost_note(prices: &Prices, shown: &[&Deployable]) -> String {
+    let mut unpriced: Vec<&str> = shown
+        .iter()
+        .filter(|d| d.usd_per_hour.is_none())
+        .map(|d| d.gpu.as_str())
+        .collect();
+    unpriced.sort_unstable();
+    unpriced.dedup();
+    let mut note = format!(
+        "{}. Ranked by cost: usd_per_hour is the whole GPUs at their hourly price; usd_per_m_tokens is that hour's cost over the output tokens the target rate produces in it.\n",
+        prices.provenance()
+    );
+    if !unpriced.is_empty() {
+        note.push_str(&format!(
+            "No price for {}: ranked after the priced GPUs.\n",
+            unpriced.join(", ")
+        ));
+    }
+    note
 }
 
 /// One JSON document: `deployable` (as shown) and `ruled_out`.
 pub fn to_json(sizing: &Sizing, shown: &[&Deployable]) -> Result<String, serde_json::Error> {
     let doc = serde_json::json!({
         "plan_for": sizing.plan_for,
+        "ranked_by": if sizing.by_cost { "cost" } else { "gpus" },
         "deployable": shown,
         "ruled_out": sizing.ruled_out,
     });

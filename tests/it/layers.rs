@@ -12,7 +12,7 @@ use regex::Regex;
 const FLOORS: &[&[&str]] = &[
     &["precision", "stats", "format", "textfile"],
     &["catalog", "engine"],
-    &["scenario"],
+    &["scenario", "prices"],
     &["bench", "perf"],
     &["interval"],
     &["evaluate", "size", "chart"],

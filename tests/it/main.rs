@@ -12,6 +12,7 @@ mod intervals;
 mod layers;
 mod readme;
 mod serving;
+mod slo;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

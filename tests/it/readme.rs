@@ -99,13 +99,30 @@ fn masked(text: &str) -> String {
     lines.join("\n")
 }
 
+/// Copies into `dir` each file of the repository an argument names by a relative path
+/// (`--prices data/prices-example.toml`): a new user runs the README's commands from a
+/// checkout, where those files are.
+fn with_repository_files(dir: &std::path::Path, args: &[&str]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for arg in args {
+        let source = root.join(arg);
+        if arg.contains('/') && source.is_file() {
+            let target = dir.join(arg);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&source, &target).unwrap();
+        }
+    }
+}
+
 fn fresh_output(block: &Block) -> String {
     let args: Vec<&str> = block.args.iter().map(String::as_str).collect();
     if args == ["calibrate"] {
         // The slowest command of the fast suite: run once for every test that needs it.
         return crate::calibrate::default_calibration().1.clone();
     }
-    let run = infercal_in(&scratch_dir(), &args);
+    let dir = scratch_dir();
+    with_repository_files(&dir, &args);
+    let run = infercal_in(&dir, &args);
     assert!(
         run.status.success(),
         "README command `infercal {}` failed: {}",

@@ -309,6 +309,7 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                 crate::scenario::Condition::TtftBudget {
                     budget_s,
                     target_rps,
+                    ..
                 } => (
                     String::new(),
                     String::new(),

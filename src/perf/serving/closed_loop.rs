@@ -9,7 +9,8 @@
 //! sets their E2E). The burst wait (first token of the k-th request minus a lone
 //! prefill) is scaled by `burst_factor`: 1 for lockstep clients, less as they drift apart.
 
-use super::{OperatingPoint, batch_limit, quantile_of};
+use super::tail::{itl_at, stall_s};
+use super::{OperatingPoint, batch_limit, bisect, quantile_of};
 use crate::perf::Infeasible;
 use crate::perf::params::ServingParams;
 use crate::perf::physics::{Instance, StepLine};
@@ -29,6 +30,7 @@ pub(super) struct ClosedLoop<'p> {
     alone_allreduce_s: f64,
     sweep: &'p [u32],
     stat: Stat,
+    stall_s: f64,
 }
 
 impl<'p> ClosedLoop<'p> {
@@ -51,6 +53,7 @@ impl<'p> ClosedLoop<'p> {
             alone_allreduce_s,
             sweep: &p.concurrency_sweep,
             stat: s.stat,
+            stall_s: stall_s(alone_s, isl, p.max_prefill_tokens),
         }
     }
 
@@ -87,11 +90,12 @@ impl<'p> ClosedLoop<'p> {
         // Clients beyond the batch limit queue for a slot: Little's law gives their E2E.
         let e2e_s = clients / rate;
         let slot_wait_s = e2e_s - cycle_s;
-        let itl_s = if decode_steps > 0.0 {
+        let mean_itl_s = if decode_steps > 0.0 {
             (cycle_s - mean_first_token_s) / decode_steps
         } else {
             step_s
         };
+        let itl_s = itl_at(quantile_of(self.stat), step_s, mean_itl_s, self.stall_s);
         OperatingPoint {
             rate,
             batch: running,
@@ -111,7 +115,45 @@ impl<'p> ClosedLoop<'p> {
     /// known, else continuous. TTFT and the rate both rise with clients (each adds a
     /// request per cycle at less than a cycle's cost), so the most clients within the
     /// budget give the best rate; TTFT is inverted for them exactly, not searched.
-    pub(super) fn under_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
+    pub(super) fn under_budget(
+        &self,
+        budget_s: f64,
+        itl_budget_s: Option<f64>,
+    ) -> Result<OperatingPoint, Infeasible> {
+        let point = self.under_ttft_budget(budget_s)?;
+        match itl_budget_s {
+            Some(itl_budget_s) if point.itl_s > itl_budget_s => {
+                self.under_itl_budget(itl_budget_s, point.batch)
+            }
+            _ => Ok(point),
+        }
+    }
+
+    /// The most clients, up to `most`, whose ITL (at the statistic) meets `budget_s`:
+    /// ITL rises with clients as the step grows and more prefills stall it. Searched, not
+    /// inverted: a sizing question asks it once, the fit never.
+    fn under_itl_budget(&self, budget_s: f64, most: f64) -> Result<OperatingPoint, Infeasible> {
+        let one = self.at(1.0);
+        if one.itl_s > budget_s {
+            return Err(Infeasible::DecodeExceedsBudget {
+                itl_s: one.itl_s,
+                budget_s,
+            });
+        }
+        let clients = if self.sweep.is_empty() {
+            bisect(1.0, most, |c| self.at(c).itl_s <= budget_s)
+        } else {
+            self.sweep
+                .iter()
+                .map(|&c| f64::from(c))
+                .filter(|&c| c <= most && self.at(c).itl_s <= budget_s)
+                .fold(1.0, f64::max)
+        };
+        Ok(self.at(clients))
+    }
+
+    /// The most clients whose TTFT meets `budget_s` (see [`Self::under_budget`]).
+    fn under_ttft_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
         let one = self.at(1.0);
         if one.ttft_s > budget_s {
             return Err(Infeasible::PrefillExceedsBudget {
@@ -216,12 +258,12 @@ mod tests {
                 },
                 isl,
                 osl,
-                condition: Condition::TtftBudget { budget_s, target_rps: None },
+                condition: Condition::TtftBudget { budget_s, target_rps: None, itl_budget_s: None },
                 stat,
             };
             let Ok(inst) = Instance::resolve(&s, &p) else { return Ok(()) };
             let cl = ClosedLoop::new(&inst, &s, &p);
-            let Ok(point) = cl.under_budget(budget_s) else { return Ok(()) };
+            let Ok(point) = cl.under_budget(budget_s, None) else { return Ok(()) };
             let expected = if cl.at(cl.batch_limit).ttft_s <= budget_s {
                 cl.batch_limit
             } else {

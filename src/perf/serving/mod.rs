@@ -23,6 +23,7 @@
 
 mod closed_loop;
 mod open_loop;
+mod tail;
 
 use closed_loop::ClosedLoop;
 use open_loop::OpenLoop;
@@ -185,10 +186,15 @@ impl ServingModel {
             Condition::TtftBudget {
                 budget_s,
                 target_rps,
+                itl_budget_s,
             } => {
                 let point = match p.budget_load {
-                    BudgetLoad::ClosedLoop => ClosedLoop::new(inst, s, p).under_budget(budget_s)?,
-                    BudgetLoad::Poisson => OpenLoop::new(inst, s, p).under_budget(budget_s)?,
+                    BudgetLoad::ClosedLoop => {
+                        ClosedLoop::new(inst, s, p).under_budget(budget_s, itl_budget_s)?
+                    }
+                    BudgetLoad::Poisson => {
+                        OpenLoop::new(inst, s, p).under_budget(budget_s, itl_budget_s)?
+                    }
                 };
                 (point, target_rps)
             }

@@ -5,7 +5,8 @@
 //! ITL = `T_step/(1−u)`; E2E = TTFT + (S_out−1)·ITL. Saturation is where B reaches the
 //! batch limit: `λ = B_max / (B_max·T_pre + S_out·T_step(B_max))`.
 
-use super::{OperatingPoint, batch_limit, bisect, wait_multiplier};
+use super::tail::{itl_at, stall_s};
+use super::{OperatingPoint, batch_limit, bisect, quantile_of, wait_multiplier};
 use crate::perf::Infeasible;
 use crate::perf::params::ServingParams;
 use crate::perf::physics::{Instance, StepLine};
@@ -20,6 +21,8 @@ pub(super) struct OpenLoop {
     line: StepLine,
     batch_limit: f64,
     wait_multiplier: f64,
+    itl_quantile: Option<f64>,
+    stall_s: f64,
 }
 
 impl OpenLoop {
@@ -33,6 +36,8 @@ impl OpenLoop {
             line: inst.step_line(isl + osl / 2.0),
             batch_limit: batch_limit(inst, s),
             wait_multiplier: wait_multiplier(s.stat, p.tail_factor),
+            itl_quantile: quantile_of(s.stat),
+            stall_s: stall_s(prefill_s, isl, p.max_prefill_tokens),
         }
     }
 
@@ -40,7 +45,8 @@ impl OpenLoop {
         let (step_s, bound) = self.line.at(batch);
         let wait_s = self.wait_multiplier * busy * self.prefill_s / (2.0 * (1.0 - busy));
         let ttft_s = self.prefill_s + wait_s + step_s / 2.0;
-        let itl_s = step_s / (1.0 - busy);
+        let mean_itl_s = step_s / (1.0 - busy);
+        let itl_s = itl_at(self.itl_quantile, step_s, mean_itl_s, self.stall_s);
         OperatingPoint {
             rate,
             batch,
@@ -51,7 +57,8 @@ impl OpenLoop {
             wait_s,
             ttft_s,
             itl_s,
-            e2e_s: ttft_s + (self.osl - 1.0).max(0.0) * itl_s,
+            // A request's gaps average out: its E2E takes the mean gap, not a percentile's.
+            e2e_s: ttft_s + (self.osl - 1.0).max(0.0) * mean_itl_s,
         }
     }
 
@@ -92,8 +99,32 @@ impl OpenLoop {
             .unwrap_or_else(|| self.point(0.0, 0.0, 0.0))
     }
 
+    /// The largest rate whose TTFT meets `budget_s` and whose ITL (at the statistic)
+    /// meets `itl_budget_s`: both rise with the rate.
+    pub(super) fn under_budget(
+        &self,
+        budget_s: f64,
+        itl_budget_s: Option<f64>,
+    ) -> Result<OperatingPoint, Infeasible> {
+        let point = self.under_ttft_budget(budget_s)?;
+        let Some(itl_budget_s) = itl_budget_s.filter(|&b| point.itl_s > b) else {
+            return Ok(point);
+        };
+        let idle = self.point(0.0, 0.0, 0.0);
+        if idle.itl_s > itl_budget_s {
+            return Err(Infeasible::DecodeExceedsBudget {
+                itl_s: idle.itl_s,
+                budget_s: itl_budget_s,
+            });
+        }
+        let rate = bisect(0.0, point.rate, |r| {
+            self.steady(r).is_some_and(|p| p.itl_s <= itl_budget_s)
+        });
+        Ok(self.steady(rate).unwrap_or(idle))
+    }
+
     /// The largest rate whose TTFT meets `budget_s`.
-    pub(super) fn under_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
+    fn under_ttft_budget(&self, budget_s: f64) -> Result<OperatingPoint, Infeasible> {
         let idle = self.point(0.0, 0.0, 0.0);
         if idle.ttft_s > budget_s {
             return Err(Infeasible::PrefillExceedsBudget {

@@ -16,6 +16,7 @@ fn chart_scenario<'c>(c: &'c Catalog, model: &str, gpu: &str, budget_s: f64) -> 
         condition: Condition::TtftBudget {
             budget_s,
             target_rps: Some(10.0),
+            itl_budget_s: None,
         },
         stat: Stat::Mean,
     }
@@ -221,4 +222,97 @@ fn seventy_b_on_h100_is_a_feasible_multi_gpu_deployment() {
         matches!(a10g, Err(Infeasible::PrefillExceedsBudget { .. })),
         "{a10g:?}"
     );
+}
+
+/// The 8B model on an H100 with 1,000-token prompts: short enough that a whole prompt is
+/// one prefill iteration, so each prefill stalls a gap once.
+fn sla_scenario(c: &Catalog, condition: Condition, stat: Stat) -> Scenario<'_> {
+    let mut s = chart_scenario(c, "llama-3.1-8b", "h100-sxm", 1.0);
+    (s.isl, s.osl, s.condition, s.stat) = (1000, 250, condition, stat);
+    s
+}
+
+fn itl_at(c: &Catalog, condition: Condition, stat: Stat) -> f64 {
+    ServingModel::default()
+        .predict(&sla_scenario(c, condition, stat))
+        .unwrap()
+        .itl_s
+}
+
+#[test]
+fn the_p99_token_gap_rises_with_load_and_leaves_the_mean_behind() {
+    let c = Catalog::embedded().unwrap();
+    let loads: [fn(f64) -> Condition; 2] = [
+        |x| Condition::Concurrency { clients: x },
+        |x| Condition::ArrivalRate { rps: x / 4.0 },
+    ];
+    for load in loads {
+        let p99: Vec<f64> = [8.0, 16.0, 32.0, 64.0]
+            .iter()
+            .map(|&x| itl_at(&c, load(x), Stat::P99))
+            .collect();
+        assert!(p99.windows(2).all(|w| w[1] > w[0]), "{p99:?}");
+        let heavy = load(64.0);
+        let mean = itl_at(&c, heavy, Stat::Mean);
+        assert!(p99[3] > 1.5 * mean, "p99 {} vs mean {mean}", p99[3]);
+        assert!(
+            itl_at(&c, heavy, Stat::P50) < mean,
+            "most gaps are a bare step"
+        );
+    }
+}
+
+#[test]
+fn a_lone_client_has_no_decode_tail() {
+    let c = Catalog::embedded().unwrap();
+    let one = Condition::Concurrency { clients: 1.0 };
+    let mean = itl_at(&c, one, Stat::Mean);
+    assert!((itl_at(&c, one, Stat::P99) - mean).abs() < 1e-15);
+}
+
+fn budgets(itl_budget_s: Option<f64>) -> Condition {
+    Condition::TtftBudget {
+        budget_s: 1.0,
+        target_rps: Some(50.0),
+        itl_budget_s,
+    }
+}
+
+#[test]
+fn an_itl_budget_holds_the_rate_to_where_the_tail_meets_it() {
+    let c = Catalog::embedded().unwrap();
+    for load in [BudgetLoad::ClosedLoop, BudgetLoad::Poisson] {
+        let mut model = ServingModel::default();
+        model.params.budget_load = load;
+        let predict = |itl| model.predict(&sla_scenario(&c, budgets(itl), Stat::P99));
+        let free = predict(None).unwrap();
+        let tight_s = free.itl_s * 0.7;
+        let held = predict(Some(tight_s)).unwrap();
+        assert!(
+            held.itl_s <= tight_s * (1.0 + 1e-9),
+            "{load:?}: {}",
+            held.itl_s
+        );
+        assert!(
+            held.itl_s > tight_s * 0.99,
+            "{load:?}: the most load within it"
+        );
+        assert!(held.req_per_s < free.req_per_s, "{load:?}");
+        let loose = predict(Some(free.itl_s * 2.0)).unwrap();
+        assert!((loose.req_per_s - free.req_per_s).abs() < 1e-12 * free.req_per_s);
+    }
+}
+
+#[test]
+fn an_itl_budget_below_one_decode_step_is_infeasible_and_says_so() {
+    let c = Catalog::embedded().unwrap();
+    let step_s = itl_at(&c, Condition::Concurrency { clients: 1.0 }, Stat::P99);
+    let err = ServingModel::default()
+        .predict(&sla_scenario(&c, budgets(Some(step_s * 0.5)), Stat::P99))
+        .unwrap_err();
+    assert!(
+        matches!(err, Infeasible::DecodeExceedsBudget { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ITL budget"), "{err}");
 }
