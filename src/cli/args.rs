@@ -81,25 +81,31 @@ pub enum Command {
 /// `infercal import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// trtllm-bench-dli (TensorRT-LLM 0.9.0 static-batch table), genai-perf
-    /// (profile_export_genai_perf .csv or .json), trtllm-perf-overview, or vllm-bench
-    /// (`vllm bench serve --save-result` JSON; one run per object or line).
+    /// The file format: vllm-bench (`vllm bench serve --save-result` JSON; one run per
+    /// object or line), sglang-bench (`python -m sglang.bench_serving --output-file`
+    /// JSONL), genai-perf (profile_export_genai_perf .csv or .json), trtllm-bench-dli
+    /// (TensorRT-LLM 0.9.0 static-batch table), trtllm-perf-overview (TensorRT-LLM's
+    /// max-throughput table, transcribed), trtllm-perf-doc (TensorRT-LLM's
+    /// perf-overview.md page) or argonne-llm-inference-bench (LLM-Inference-Bench result
+    /// tables).
     #[arg(value_name = "FORMAT")]
     pub format: Format,
     /// Files to convert.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
-    /// Model, for formats that do not record it (GenAI-Perf CSV), or to name the catalog's model
-    /// when a vLLM result names a path or hub id.
+    /// Model, for formats that do not record it (GenAI-Perf CSV, an SGLang run whose
+    /// server did not report itself), or to name the catalog's model when a vLLM or SGLang
+    /// result names a path or hub id.
     #[arg(long)]
     pub model: Option<String>,
-    /// GPU, for formats that do not record it (GenAI-Perf, vLLM).
+    /// GPU, for formats that do not record it (GenAI-Perf, vLLM, SGLang).
     #[arg(long)]
     pub gpu: Option<String>,
-    /// Tensor-parallel degree, for formats that do not record it (GenAI-Perf, vLLM).
+    /// Tensor-parallel degree, for formats that do not record it (GenAI-Perf, vLLM; SGLang
+    /// when its `server_info` is missing).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub tp: Option<u32>,
-    /// Weight precision, for formats that do not record it (GenAI-Perf, vLLM).
+    /// Weight precision, for formats that do not record it (GenAI-Perf, vLLM, SGLang).
     #[arg(long)]
     pub precision: Option<Precision>,
     /// Serving engine to record.

@@ -108,7 +108,9 @@ fn refuse_flags_the_format_records(format: Format, a: &ImportArgs) -> Result<()>
             "--engine",
             "--concurrency",
         ],
-        Format::VllmBench => &["--model", "--gpu", "--tp", "--precision", "--engine"],
+        Format::VllmBench | Format::SglangBench => {
+            &["--model", "--gpu", "--tp", "--precision", "--engine"]
+        }
         Format::TrtllmPerfDoc => &["--engine"],
         Format::TrtllmBenchDli | Format::TrtllmPerfOverview | Format::ArgonneBench => &[],
     };

@@ -213,6 +213,50 @@ fn vllm_results_import_to_rows_check_data_accepts() {
 }
 
 #[test]
+fn sglang_results_import_to_rows_check_data_accepts() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sglang-bench");
+    let target = scratch_dir().join("sglang.csv");
+    let t = target.display().to_string();
+    let closed = format!("{dir}/sglang-llama-3.1-8b-concurrency.jsonl");
+    let out = infercal(&[
+        "import",
+        "sglang-bench",
+        &closed,
+        "--gpu",
+        "h100-sxm",
+        "--precision",
+        "fp16",
+        "-o",
+        &t,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = infercal(&["check-data", &t]);
+    assert!(
+        check.status.success() && stdout(&check).contains("24 rows"),
+        "{}",
+        stdout(&check)
+    );
+    let rate = format!("{dir}/sglang-llama-3.1-8b-rate4.jsonl");
+    let err = assert_one_line_bad_input(&infercal(&[
+        "import",
+        "sglang-bench",
+        &rate,
+        "--gpu",
+        "h100-sxm",
+        "--precision",
+        "fp16",
+    ]));
+    assert!(
+        err.contains("server_info.model_path") && err.contains("--model"),
+        "{err}"
+    );
+}
+
+#[test]
 fn import_names_the_missing_flag_and_bad_formats() {
     let json = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -228,7 +272,7 @@ fn import_names_the_missing_flag_and_bad_formats() {
         "fp8",
     ]));
     assert!(err.contains("--gpu is required"), "{err}");
-    let err = assert_one_line_bad_input(&infercal(&["import", "sglang-bench", json]));
+    let err = assert_one_line_bad_input(&infercal(&["import", "tgi-benchmark", json]));
     assert!(err.contains("trtllm-bench-dli"), "{err}");
 }
 

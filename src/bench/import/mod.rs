@@ -1,8 +1,9 @@
 //! Importers: benchmark-tool outputs in their original formats converted into the tidy
 //! schema. Each format is one module: `trtllm_dli` (the TensorRT-LLM 0.9.0 static-batch
 //! table), `genai_perf` (GenAI-Perf `profile_export_genai_perf` CSV and JSON),
-//! `perf_overview` (TensorRT-LLM's published max-throughput table) and `vllm_bench`
-//! (`vllm bench serve --save-result` JSON). Fields a format does
+//! `perf_overview` (TensorRT-LLM's published max-throughput table), `vllm_bench`
+//! (`vllm bench serve --save-result` JSON) and `sglang_bench` (`sglang.bench_serving`
+//! JSONL, read in SGLang's dialect of vLLM's layout). Fields a format does
 //! not record come from [`Overrides`]; a missing one is an error naming the flag. Every
 //! rejection names the file, and for tables the line, column and what was expected.
 
@@ -10,6 +11,7 @@ pub mod argonne;
 pub mod genai_perf;
 pub mod perf_doc;
 pub mod perf_overview;
+pub mod sglang_bench;
 pub mod trtllm_dli;
 pub mod vllm_bench;
 
@@ -36,6 +38,8 @@ pub enum Format {
     ArgonneBench,
     /// TensorRT-LLM's `perf-overview.md` page, as Markdown.
     TrtllmPerfDoc,
+    /// `python -m sglang.bench_serving --output-file` JSONL.
+    SglangBench,
 }
 
 impl Format {
@@ -48,6 +52,7 @@ impl Format {
             Format::VllmBench => "vllm-bench",
             Format::ArgonneBench => "argonne-llm-inference-bench",
             Format::TrtllmPerfDoc => "trtllm-perf-doc",
+            Format::SglangBench => "sglang-bench",
         }
     }
 }
@@ -69,11 +74,13 @@ impl FromStr for Format {
             "vllm-bench" => Ok(Format::VllmBench),
             "argonne-llm-inference-bench" => Ok(Format::ArgonneBench),
             "trtllm-perf-doc" => Ok(Format::TrtllmPerfDoc),
+            "sglang-bench" => Ok(Format::SglangBench),
             other => Err(UnknownChoice {
                 what: "format",
                 given: other.to_string(),
                 expected: "expected trtllm-bench-dli, genai-perf, trtllm-perf-overview, \
-                           trtllm-perf-doc, vllm-bench or argonne-llm-inference-bench"
+                           trtllm-perf-doc, vllm-bench, sglang-bench or \
+                           argonne-llm-inference-bench"
                     .to_string(),
             }),
         }
@@ -146,6 +153,7 @@ fn convert(
         Format::GenaiPerf => genai_perf::import(file, text, catalog, overrides, skipped),
         Format::TrtllmPerfOverview => perf_overview::import(file, text, catalog, skipped),
         Format::VllmBench => vllm_bench::import(file, text, catalog, overrides, skipped),
+        Format::SglangBench => sglang_bench::import(file, text, catalog, overrides, skipped),
         Format::ArgonneBench => argonne::import(file, text, catalog, skipped),
         Format::TrtllmPerfDoc => perf_doc::import(file, text, catalog, overrides, skipped),
     }

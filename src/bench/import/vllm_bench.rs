@@ -25,15 +25,43 @@ use crate::catalog::Catalog;
 use crate::scenario::{Condition, Stat};
 use crate::textfile::SourcePos;
 
-const SOURCE: &str = "vllm-bench";
-const FORMAT: &str = "vLLM benchmark results";
+/// What differs between the serving benchmarks that write vLLM's result layout (SGLang's
+/// `bench_serving` began as a copy of vLLM's script): names, the end-to-end key and where
+/// the file records the model, TP and engine.
+pub(super) struct Dialect {
+    /// The rows' `source`.
+    pub source: &'static str,
+    /// What the files are called in errors ("vLLM benchmark results").
+    pub format: &'static str,
+    /// The key infix of the end-to-end latency: `mean_<infix>_ms`.
+    pub e2e_infix: &'static str,
+    /// The key naming the model, for errors.
+    pub model_key: &'static str,
+    /// The model the run records, if it does.
+    pub model: fn(&Value) -> Option<String>,
+    /// The tensor-parallel degree the run records, if it does.
+    pub tp: fn(&Value) -> Option<u32>,
+    /// The engine the run's backend names, if it does.
+    pub engine: fn(&Value) -> Option<String>,
+}
 
-/// (key infix, metric): `mean_ttft_ms`, `p99_itl_ms`, …
-const LATENCIES: [(&str, Metric); 3] = [
-    ("ttft", Metric::TtftS),
-    ("itl", Metric::ItlS),
-    ("e2el", Metric::E2eS),
-];
+/// vLLM's own layout.
+const VLLM: Dialect = Dialect {
+    source: "vllm-bench",
+    format: "vLLM benchmark results",
+    e2e_infix: "e2el",
+    model_key: "model_id",
+    model: |doc| {
+        doc.get("model_id")
+            .and_then(Value::as_str)
+            .map(String::from)
+    },
+    tp: |_| None,
+    engine: |doc| {
+        let backend = doc.get("backend").and_then(Value::as_str);
+        Some(backend.unwrap_or("vllm").to_string())
+    },
+};
 /// (key prefix, statistic).
 const STATS: [(&str, Stat); 5] = [
     ("mean", Stat::Mean),
@@ -53,8 +81,22 @@ pub fn import(
     text: &str,
     catalog: &Catalog,
     o: &Overrides,
+    skipped: Option<&mut Vec<DataError>>,
+) -> Result<Vec<BenchRow>, DataError> {
+    import_dialect(&VLLM, file, text, catalog, o, skipped)
+}
+
+/// Converts every run in `text` written in `dialect`. Python's `json.dumps` writes an
+/// unlimited rate as a bare `Infinity`, which is not JSON: it is read as `"inf"`.
+pub(super) fn import_dialect(
+    dialect: &Dialect,
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    o: &Overrides,
     mut skipped: Option<&mut Vec<DataError>>,
 ) -> Result<Vec<BenchRow>, DataError> {
+    let text = &*python_json(text);
     let mut rows = Vec::new();
     let mut runs = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut count = 0;
@@ -74,12 +116,57 @@ pub fn import(
         let start = offset + (rest.len() - rest.trim_start().len());
         let line = SourcePos::of_offset(file, text, start).line;
         count += 1;
-        rows.extend(run_rows(file, line, &doc, catalog, o, &mut skipped)?);
+        let run = Located {
+            file,
+            line,
+            doc: &doc,
+        };
+        rows.extend(run_rows(dialect, &run, catalog, o, &mut skipped)?);
     }
     if count == 0 {
-        return Err(at(file, 1, 1, "no run: an empty vLLM benchmark result"));
+        return Err(at(file, 1, 1, format!("no run: empty {}", dialect.format)));
     }
     Ok(rows)
+}
+
+/// `text` with Python's non-JSON number literals outside strings (`Infinity`,
+/// `-Infinity`, `NaN`) turned into JSON (`"inf"`, `"-inf"`, `null`). The infinities keep
+/// their width, so an error's column still points into the file.
+pub(super) fn python_json(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("Infinity") && !text.contains("NaN") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            (in_string, escaped) = (escaped || c != '"', !escaped && c == '\\');
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some((literal, json)) = [
+            ("-Infinity", "\"-inf\"   "),
+            ("Infinity", "\"inf\"   "),
+            ("NaN", "null"),
+        ]
+        .into_iter()
+        .find(|(literal, _)| rest.starts_with(literal))
+        {
+            out.push_str(json);
+            rest = &rest[literal.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out.into()
+}
+
+/// One run of a file: the file, the line it starts on and its object.
+struct Located<'a> {
+    file: &'a str,
+    line: u64,
+    doc: &'a Value,
 }
 
 /// The place of `key` in the run starting on `line`, for errors.
@@ -152,7 +239,7 @@ fn condition(file: &str, line: u64, doc: &Value) -> Result<Condition, DataError>
 }
 
 /// Mean input and output lengths of the completed requests.
-fn lengths(file: &str, line: u64, doc: &Value) -> Result<(u32, u32), DataError> {
+fn lengths(format: &str, file: &str, line: u64, doc: &Value) -> Result<(u32, u32), DataError> {
     let completed = number(file, line, doc, "completed")?
         .filter(|c| *c >= 1.0)
         .ok_or_else(|| {
@@ -165,33 +252,34 @@ fn lengths(file: &str, line: u64, doc: &Value) -> Result<(u32, u32), DataError> 
         })?;
     let mean = |key: &str| -> Result<u32, DataError> {
         let total = number(file, line, doc, key)?
-            .ok_or_else(|| fail(file, line, key, format!("missing: not a {FORMAT} file")))?;
+            .ok_or_else(|| fail(file, line, key, format!("missing: not a {format} file")))?;
         token_count(file, key, total / completed)
     };
     Ok((mean("total_input_tokens")?, mean("total_output_tokens")?))
 }
 
-/// The rows of the run `doc`, which starts on `line`.
+/// The rows of one run.
 fn run_rows(
-    file: &str,
-    line: u64,
-    doc: &Value,
+    dialect: &Dialect,
+    located: &Located<'_>,
     catalog: &Catalog,
     o: &Overrides,
     skipped: &mut Option<&mut Vec<DataError>>,
 ) -> Result<Vec<BenchRow>, DataError> {
+    let Located { file, line, doc } = *located;
+    let format = dialect.format;
     if !doc.is_object() {
         return Err(at(
             file,
             line,
             1,
-            format!("expected a JSON object: not a {FORMAT} file"),
+            format!("expected a JSON object: not a {format} file"),
         ));
     }
-    let run = run_of(file, line, doc, catalog, o)?;
+    let run = run_of(dialect, located, catalog, o)?;
     let name = file.rsplit('/').next().unwrap_or(file).to_string();
     let mut rows = Vec::new();
-    for (key, metric, stat, divisor) in measured(&run.condition) {
+    for (key, metric, stat, divisor) in measured(dialect, &run.condition) {
         let Some(v) = number(file, line, doc, &key)? else {
             continue;
         };
@@ -214,7 +302,7 @@ fn run_rows(
             file,
             line,
             1,
-            format!("no latency or throughput found: not a {FORMAT} file"),
+            format!("no latency or throughput found: not a {format} file"),
         ));
     }
     Ok(rows)
@@ -223,10 +311,15 @@ fn run_rows(
 /// (key, metric, statistic, divisor to the schema's unit) of every figure a run under
 /// `condition` is imported with: a burst of every prompt at once keeps its throughputs
 /// only.
-fn measured(condition: &Condition) -> Vec<(String, Metric, Stat, f64)> {
+fn measured(dialect: &Dialect, condition: &Condition) -> Vec<(String, Metric, Stat, f64)> {
+    let latencies = [
+        ("ttft", Metric::TtftS),
+        ("itl", Metric::ItlS),
+        (dialect.e2e_infix, Metric::E2eS),
+    ];
     let mut out = Vec::new();
     if !matches!(condition, Condition::Saturated) {
-        for (infix, metric) in LATENCIES {
+        for (infix, metric) in latencies {
             for (prefix, stat) in STATS {
                 out.push((format!("{prefix}_{infix}_ms"), metric, stat, 1000.0));
             }
@@ -238,42 +331,43 @@ fn measured(condition: &Condition) -> Vec<(String, Metric, Stat, f64)> {
     out
 }
 
-/// The catalog model `--model` or the file's `model_id` names.
+/// The catalog model `--model` or the file names.
 fn model_of<'c>(
-    file: &str,
-    line: u64,
+    dialect: &Dialect,
+    located: &Located<'_>,
     name: Option<String>,
     catalog: &'c Catalog,
 ) -> Result<&'c crate::catalog::Model, DataError> {
+    let Located { file, line, .. } = *located;
+    let key = dialect.model_key;
     let name = name.ok_or_else(|| {
         fail(
             file,
             line,
-            "model_id",
-            format!("missing: not a {FORMAT} file (or pass --model)"),
+            key,
+            "missing: the run names no model; pass --model",
         )
     })?;
     catalog
         .model(&name)
-        .map_err(|e| at(file, line, 1, format!("model_id: {e} (or pass --model)")))
+        .map_err(|e| at(file, line, 1, format!("{key}: {e} (or pass --model)")))
 }
 
 /// What every row of the run shares, from the file and the flags.
 fn run_of(
-    file: &str,
-    line: u64,
-    doc: &Value,
+    dialect: &Dialect,
+    located: &Located<'_>,
     catalog: &Catalog,
     o: &Overrides,
 ) -> Result<Run, DataError> {
-    let recorded = |key: &str| doc.get(key).and_then(Value::as_str).map(String::from);
+    let Located { file, line, doc } = *located;
     let model = model_of(
-        file,
-        line,
-        o.model.clone().or(recorded("model_id")),
+        dialect,
+        located,
+        o.model.clone().or((dialect.model)(doc)),
         catalog,
     )?;
-    let not_recorded = |what: &str| format!("{FORMAT} do not record {what}");
+    let not_recorded = |what: &str| format!("{} do not record {what}", dialect.format);
     let gpu = catalog
         .gpu(&required(
             o.gpu.clone(),
@@ -283,7 +377,7 @@ fn run_of(
         )?)
         .map_err(|e| at(file, 1, 1, e.to_string()))?;
     let tp = required(
-        o.tp,
+        o.tp.or((dialect.tp)(doc)),
         file,
         "--tp",
         &not_recorded("the tensor-parallel degree"),
@@ -294,14 +388,14 @@ fn run_of(
         "--precision",
         &not_recorded("the precision"),
     )?;
-    let (isl, osl) = lengths(file, line, doc)?;
+    let (isl, osl) = lengths(dialect.format, file, line, doc)?;
     let engine = o
         .engine
         .clone()
-        .or(recorded("backend"))
-        .unwrap_or_else(|| "vllm".to_string());
+        .or((dialect.engine)(doc))
+        .unwrap_or_default();
     Ok(Run {
-        source: SOURCE.to_string().into(),
+        source: dialect.source.to_string().into(),
         model: model.slug.clone().into(),
         gpu: gpu.slug.clone().into(),
         tp,
