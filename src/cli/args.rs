@@ -83,7 +83,8 @@ pub enum Command {
 pub struct ImportArgs {
     /// The file format: vllm-bench (`vllm bench serve --save-result` JSON; one run per
     /// object or line), sglang-bench (`python -m sglang.bench_serving --output-file`
-    /// JSONL), genai-perf (profile_export_genai_perf .csv or .json), trtllm-bench-dli
+    /// JSONL), llmperf (LLMPerf `*_summary.json`), genai-perf (profile_export_genai_perf
+    /// .csv or .json), trtllm-bench-dli
     /// (TensorRT-LLM 0.9.0 static-batch table), trtllm-perf-overview (TensorRT-LLM's
     /// max-throughput table, transcribed), trtllm-perf-doc (TensorRT-LLM's
     /// perf-overview.md page) or argonne-llm-inference-bench (LLM-Inference-Bench result

@@ -108,7 +108,7 @@ fn refuse_flags_the_format_records(format: Format, a: &ImportArgs) -> Result<()>
             "--engine",
             "--concurrency",
         ],
-        Format::VllmBench | Format::SglangBench => {
+        Format::VllmBench | Format::SglangBench | Format::Llmperf => {
             &["--model", "--gpu", "--tp", "--precision", "--engine"]
         }
         Format::TrtllmPerfDoc => &["--engine"],

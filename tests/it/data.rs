@@ -257,6 +257,40 @@ fn sglang_results_import_to_rows_check_data_accepts() {
 }
 
 #[test]
+fn llmperf_summaries_import_to_rows_check_data_accepts() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/llmperf");
+    let target = scratch_dir().join("llmperf.csv");
+    let t = target.display().to_string();
+    let vllm = format!("{dir}/vllm-yi-1.5-34b-chat-4xa10g-c16-summary.json");
+    let tgi = format!("{dir}/tgi-yi-1.5-34b-chat-4xa10g-c16-summary.json");
+    let out = infercal(&[
+        "import",
+        "llmperf",
+        &vllm,
+        &tgi,
+        "--gpu",
+        "a10g",
+        "--tp",
+        "4",
+        "--precision",
+        "fp16",
+        "-o",
+        &t,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = infercal(&["check-data", &t]);
+    assert!(
+        check.status.success() && stdout(&check).contains("24 rows"),
+        "{}",
+        stdout(&check)
+    );
+}
+
+#[test]
 fn import_names_the_missing_flag_and_bad_formats() {
     let json = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -425,3 +425,18 @@ fn import_sglang_bench() {
     };
     fuzz_import(Format::SglangBench, bases, overrides);
 }
+
+#[test]
+fn import_llmperf() {
+    let bases = vec![
+        fixture("llmperf/vllm-yi-1.5-34b-chat-4xa10g-c16-summary.json"),
+        fixture("llmperf/tgi-yi-1.5-34b-chat-4xa10g-c1-summary.json"),
+    ];
+    let overrides = Overrides {
+        gpu: Some("a10g".into()),
+        tp: Some(4),
+        precision: Some(infercal::precision::Precision::Fp16),
+        ..Overrides::default()
+    };
+    fuzz_import(Format::Llmperf, bases, overrides);
+}

@@ -2,13 +2,15 @@
 //! schema. Each format is one module: `trtllm_dli` (the TensorRT-LLM 0.9.0 static-batch
 //! table), `genai_perf` (GenAI-Perf `profile_export_genai_perf` CSV and JSON),
 //! `perf_overview` (TensorRT-LLM's published max-throughput table), `vllm_bench`
-//! (`vllm bench serve --save-result` JSON) and `sglang_bench` (`sglang.bench_serving`
-//! JSONL, read in SGLang's dialect of vLLM's layout). Fields a format does
+//! (`vllm bench serve --save-result` JSON), `sglang_bench` (`sglang.bench_serving`
+//! JSONL, read in SGLang's dialect of vLLM's layout) and `llmperf` (LLMPerf
+//! `*_summary.json`). Fields a format does
 //! not record come from [`Overrides`]; a missing one is an error naming the flag. Every
 //! rejection names the file, and for tables the line, column and what was expected.
 
 pub mod argonne;
 pub mod genai_perf;
+pub mod llmperf;
 pub mod perf_doc;
 pub mod perf_overview;
 pub mod sglang_bench;
@@ -40,6 +42,8 @@ pub enum Format {
     TrtllmPerfDoc,
     /// `python -m sglang.bench_serving --output-file` JSONL.
     SglangBench,
+    /// LLMPerf `token_benchmark_ray.py` `*_summary.json`.
+    Llmperf,
 }
 
 impl Format {
@@ -53,6 +57,7 @@ impl Format {
             Format::ArgonneBench => "argonne-llm-inference-bench",
             Format::TrtllmPerfDoc => "trtllm-perf-doc",
             Format::SglangBench => "sglang-bench",
+            Format::Llmperf => "llmperf",
         }
     }
 }
@@ -75,11 +80,12 @@ impl FromStr for Format {
             "argonne-llm-inference-bench" => Ok(Format::ArgonneBench),
             "trtllm-perf-doc" => Ok(Format::TrtllmPerfDoc),
             "sglang-bench" => Ok(Format::SglangBench),
+            "llmperf" => Ok(Format::Llmperf),
             other => Err(UnknownChoice {
                 what: "format",
                 given: other.to_string(),
                 expected: "expected trtllm-bench-dli, genai-perf, trtllm-perf-overview, \
-                           trtllm-perf-doc, vllm-bench, sglang-bench or \
+                           trtllm-perf-doc, vllm-bench, sglang-bench, llmperf or \
                            argonne-llm-inference-bench"
                     .to_string(),
             }),
@@ -154,6 +160,7 @@ fn convert(
         Format::TrtllmPerfOverview => perf_overview::import(file, text, catalog, skipped),
         Format::VllmBench => vllm_bench::import(file, text, catalog, overrides, skipped),
         Format::SglangBench => sglang_bench::import(file, text, catalog, overrides, skipped),
+        Format::Llmperf => llmperf::import(file, text, catalog, overrides, skipped),
         Format::ArgonneBench => argonne::import(file, text, catalog, skipped),
         Format::TrtllmPerfDoc => perf_doc::import(file, text, catalog, overrides, skipped),
     }
