@@ -157,6 +157,14 @@ pub struct CvArgs {
     #[arg(long, value_name = "N", default_value_t = infercal::cv::compare::DEFAULT_DRAWS,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub draws: u32,
+    /// Emulate new users instead: for the largest (GPU, engine) pair of each engine
+    /// family, fit the base on every other row, take RUNS of the pair's rows (drawn with
+    /// the seed; default 5) as the user's runs, and compare on the pair's other rows the
+    /// base alone, the base fine-tuned on the runs (what `calibrate --base` does) and the
+    /// same fine-tune fitted from scratch on the runs. Prints the table; writes nothing.
+    #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "5",
+          conflicts_with = "compare", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub new_user: Option<u32>,
     /// Output directory, replaced whole by this run's cv.md, cv.csv, cv.svg (or
     /// compare.md, compare.csv) and manifest.json. Default: out/cv-<experiment>-<scheme>,
     /// or out/compare-<scheme> with --compare.
@@ -200,8 +208,26 @@ pub struct CalibrateArgs {
     /// (source, kfold:K, gpu, engine, …; see `cv --help`) refitted after the fit, or
     /// `none` to skip it (then `predict` and `size` give no intervals). Default: source
     /// when the rows come from several sources, else kfold:5.
-    #[arg(long, value_name = "SCHEME")]
+    #[arg(long, value_name = "SCHEME", conflicts_with = "base")]
     pub intervals: Option<String>,
+    /// Fine-tune a calibration on your own runs instead of fitting an experiment:
+    /// `shipped` (the shipped calibration) or a calibration's fitted.json. Only what the
+    /// --data rows can determine moves — the prefill and decode efficiencies of their GPUs,
+    /// the factors and step overhead of their engines — each drawn towards the base's
+    /// value, so 3–10 runs correct the base without overfitting; everything else keeps
+    /// the base's values. Writes the same files (default: out/fine-tune), report.md saying
+    /// which parameters moved and by how much; `predict`/`size --params` take its
+    /// fitted.json. The intervals are the base's.
+    #[arg(
+        long,
+        value_name = "shipped|FILE",
+        requires = "data",
+        conflicts_with = "experiment"
+    )]
+    pub base: Option<String>,
+    /// With --base: your runs, as benchmark CSV files (what `infercal import` writes).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "base")]
+    pub data: Vec<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }

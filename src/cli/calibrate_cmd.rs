@@ -160,6 +160,9 @@ pub(super) const OUTPUTS: [&str; 5] = [
 /// An interrupted run writes its set beside `--out` and exits 130.
 pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     install_interrupt_handler();
+    if let Some(base) = &args.base {
+        return super::finetune_cmd::run(catalog, args, base);
+    }
     let (experiment, rows, files) = load(catalog, args.experiment.as_deref())?;
     let out = args
         .out
@@ -188,12 +191,15 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     };
     // Folds cut short by Ctrl-C would give residuals of half-fitted models.
     let intervals = intervals.filter(|_| !CANCEL.load(Ordering::SeqCst));
+    let intervals_section = match &intervals {
+        Some(i) => intervals_markdown(&i.table, &i.coverage),
+        None => "\n## Prediction intervals\n\nNot computed (`--intervals none`, or the run was interrupted).\n".to_string(),
+    };
     write_outputs(
         &mut set,
-        &experiment,
-        &calibration,
-        &files,
-        intervals.as_ref(),
+        (&experiment, &calibration, &files),
+        intervals.as_ref().map(|i| &i.table),
+        &intervals_section,
     )?;
     let interrupted = calibration.interrupted || CANCEL.load(Ordering::SeqCst);
     let (written, code) = set.finish("calibrate", interrupted)?;
@@ -247,30 +253,27 @@ fn intervals_line(i: &Intervals) -> String {
     )
 }
 
-fn write_outputs(
+/// Writes a calibration's files: `fitted.json` with `table`, and `report.md` ending in
+/// `report_tail`.
+pub(super) fn write_outputs(
     set: &mut ResultSet,
-    e: &ValidExperiment,
-    c: &Calibration,
-    files: &[DataFile],
-    intervals: Option<&Intervals>,
+    (e, c, files): (&ValidExperiment, &Calibration, &[DataFile]),
+    table: Option<&DiscrepancyTable>,
+    report_tail: &str,
 ) -> Result<()> {
     // One file at a time, each dropped before the next is built: on a million rows the
     // files are hundreds of megabytes between them.
-    let table = intervals.map(|i| &i.table);
     set.write(OUTPUTS[0], fitted_json(e, c, files, table)?.as_bytes())?;
     set.write_with(OUTPUTS[1], |w| Ok(write_residuals_csv(c, w)?))?;
     let mut report = report_markdown(e, c, files);
-    report.push_str(&match intervals {
-        Some(i) => intervals_markdown(&i.table, &i.coverage),
-        None => "\n## Prediction intervals\n\nNot computed (`--intervals none`, or the run was interrupted).\n".to_string(),
-    });
+    report.push_str(report_tail);
     set.write(OUTPUTS[2], report.as_bytes())?;
     set.write(OUTPUTS[3], plots::parity_svg(c)?.as_bytes())?;
     set.write(OUTPUTS[4], plots::residuals_svg(c)?.as_bytes())?;
     Ok(())
 }
 
-fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> String {
+pub(super) fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> String {
     let mut text = format!(
         "{} ({} model): {} rows, loss {}, {} evaluations in {:.2} s{}\n\n",
         e.name,

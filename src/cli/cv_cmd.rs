@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Result;
 use infercal::catalog::Catalog;
 use infercal::cv::compare::{compare, resolved_scheme};
-use infercal::cv::{Scheme, cross_validate};
+use infercal::cv::{Scheme, cross_validate, new_user};
 use infercal::experiment::{CHART_EXPERIMENTS, DEFAULT_EXPERIMENT};
 use infercal::fit::Options;
 use infercal::report::cv::{compare_csv, compare_markdown, cv_csv, cv_markdown, cv_svg};
@@ -32,6 +32,9 @@ pub fn run(catalog: &Catalog, args: &CvArgs) -> Result<CommandOutput> {
     let pool = thread_pool(args.run.threads)?;
     if let Some(names) = &args.compare {
         return rank(catalog, args, names, scheme, &options, &pool);
+    }
+    if let Some(runs) = args.new_user {
+        return new_users(catalog, args, runs as usize, &options, &pool);
     }
     let (e, rows, _) = load(
         catalog,
@@ -110,4 +113,36 @@ fn rank(
 /// `kfold:10` as a directory name.
 fn file_safe(scheme: &str) -> String {
     scheme.replace(':', "-")
+}
+
+/// `cv --new-user`: the new-user emulation on every chosen pair, as one table.
+fn new_users(
+    catalog: &Catalog,
+    args: &CvArgs,
+    runs: usize,
+    options: &Options<'_>,
+    pool: &rayon::ThreadPool,
+) -> Result<CommandOutput> {
+    let (e, rows, _) = load(
+        catalog,
+        Some(args.experiment.as_deref().unwrap_or(DEFAULT_EXPERIMENT)),
+    )?;
+    let rows = infercal::fit::filter_rows(&rows, &e.filter);
+    let mut results = Vec::new();
+    for (gpu, engine) in new_user::pairs(&rows) {
+        results.push(
+            pool.install(|| new_user::emulate(&e, &rows, catalog, options, (&gpu, engine), runs))?,
+        );
+    }
+    let stdout = format!(
+        "# New users of `{}`: {runs} runs of one (GPU, engine) pair held out\n\n{}",
+        e.name,
+        new_user::to_markdown(&results)
+    );
+    let code = if CANCEL.load(Ordering::SeqCst) {
+        super::INTERRUPTED
+    } else {
+        0
+    };
+    Ok(CommandOutput { stdout, code })
 }

@@ -12,6 +12,7 @@ mod cv_cmd;
 mod data_cmd;
 mod evaluate_cmd;
 mod findings_cmd;
+mod finetune_cmd;
 mod import_cmd;
 mod output;
 mod predict_cmd;

@@ -7,6 +7,7 @@
 //! the global value, and the fold says so.
 
 pub mod compare;
+pub mod new_user;
 mod scheme;
 
 pub use scheme::{LOO_MAX_CELLS, Scheme, folds};

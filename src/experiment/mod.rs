@@ -193,6 +193,23 @@ pub struct FreeSpec {
     pub kind: ParamKind,
 }
 
+impl FreeSpec {
+    /// This spec starting at, and with its prior centred on, `value` (brought just inside
+    /// the bounds): how a fine-tune draws a parameter towards its base calibration.
+    pub fn centred_on(self, value: f64) -> FreeSpec {
+        let margin = 1e-6 * (self.hi - self.lo);
+        let value = value.clamp(self.lo + margin, self.hi - margin);
+        FreeSpec {
+            init: value,
+            prior: Prior {
+                center: value,
+                width: self.prior.width,
+            },
+            ..self
+        }
+    }
+}
+
 /// Fixed or free.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]

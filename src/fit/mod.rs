@@ -6,6 +6,7 @@
 //! the number of threads: work is indexed, collected in order and ties break by index.
 //! The fitter does no IO; progress goes through the [`Progress`] trait.
 
+pub mod finetune;
 pub mod grid;
 mod grid_stage;
 pub mod objective;
@@ -30,7 +31,7 @@ use crate::experiment::{AssumptionSpace, Filter, PrecisionChoice, TpChoice, Vali
 use crate::perf::registry::{NotGroupable, Param, ParamSet, Tie};
 use objective::{Objective, RowFit};
 use refine::{Refined, nelder_mead};
-use space::ParamSpace;
+use space::{ParamSpace, Start};
 use uncertainty::Flag;
 use uncertainty::UncertaintyReport;
 
@@ -49,6 +50,9 @@ pub enum FitError {
     /// argmin refused its settings.
     #[error("optimiser: {0}")]
     Optimiser(String),
+    /// A generated experiment (a fine-tune's) failed its validation.
+    #[error("experiment: {0}")]
+    Experiment(String),
 }
 
 /// Where the fitter reports progress (the CLI draws bars; tests ignore it).
@@ -256,6 +260,16 @@ pub fn prepare<'c>(
     rows: &'c [BenchRow],
     catalog: &'c Catalog,
 ) -> Result<Objective<'c>, FitError> {
+    prepare_from(experiment, rows, catalog, None)
+}
+
+/// As [`prepare`], the space starting from a calibration when `start` is given.
+fn prepare_from<'c>(
+    experiment: &ValidExperiment,
+    rows: &'c [BenchRow],
+    catalog: &'c Catalog,
+    start: Option<&Start<'_>>,
+) -> Result<Objective<'c>, FitError> {
     let mut hypotheses = hypotheses(&experiment.assumptions, rows);
     // Rows that leave the engine empty (a sizing chart) are read as running the engine
     // most of the GPU's rows ran, as rows that leave the precision empty take the
@@ -267,8 +281,12 @@ pub fn prepare<'c>(
     for h in &mut hypotheses {
         h.engine = engines.clone();
     }
-    let space = ParamSpace::new(experiment, &|tie| groups(tie, rows, catalog, &hypotheses))
-        .map_err(FitError::Space)?;
+    let groups = |tie| groups(tie, rows, catalog, &hypotheses);
+    let space = match start {
+        None => ParamSpace::new(experiment, &groups),
+        Some(start) => ParamSpace::around(experiment, &groups, start),
+    }
+    .map_err(FitError::Space)?;
     Ok(Objective::new(
         experiment.perf_model,
         rows,
@@ -298,16 +316,40 @@ pub fn calibrate(
 /// the rest, so the rows exist once (what the CLI calls on files of a million rows).
 pub fn calibrate_owned(
     experiment: &ValidExperiment,
+    rows: Vec<BenchRow>,
+    catalog: &Catalog,
+    options: &Options<'_>,
+) -> Result<Calibration, FitError> {
+    fit_rows(experiment, rows, catalog, options, None)
+}
+
+/// Fine-tunes the calibration `start` on `rows`: only the experiment's free parameters
+/// for the groups the rows hold move, each drawn towards the calibration's value by its
+/// prior; everything else keeps the calibration's value, and the architecture and global
+/// values are not re-derived (a few rows of one GPU must not move every other GPU).
+pub fn fine_tune(
+    experiment: &ValidExperiment,
+    rows: Vec<BenchRow>,
+    catalog: &Catalog,
+    options: &Options<'_>,
+    start: &Start<'_>,
+) -> Result<Calibration, FitError> {
+    fit_rows(experiment, rows, catalog, options, Some(start))
+}
+
+fn fit_rows(
+    experiment: &ValidExperiment,
     mut rows: Vec<BenchRow>,
     catalog: &Catalog,
     options: &Options<'_>,
+    start: Option<&Start<'_>>,
 ) -> Result<Calibration, FitError> {
     let started = Instant::now();
     rows.retain(|r| experiment.filter.keeps(r));
     if rows.is_empty() {
         return Err(FitError::NoRows);
     }
-    let objective = prepare(experiment, &rows, catalog)?;
+    let objective = prepare_from(experiment, &rows, catalog, start)?;
     let seed = options.seed.unwrap_or(experiment.search.seed);
     let evaluations = AtomicU64::new(0);
     let grid = grid_stage(&objective, experiment, seed, options, &evaluations);
@@ -319,7 +361,9 @@ pub fn calibrate_owned(
     let uncertainty = uncertainty::estimate(&objective, best.hypothesis, &best.u);
     let estimates = estimates(experiment, &objective, &best.u, &uncertainty);
     let mut params = objective.space.params_at(&best.u);
-    lend_across_architectures(&mut params, &estimates, &rows, catalog);
+    if start.is_none() {
+        lend_across_architectures(&mut params, &estimates, &rows, catalog);
+    }
     let fits = objective.row_fits(best.hypothesis, &best.u);
     let weights = objective.weights().to_vec();
     let row_losses = objective.row_losses(best.hypothesis, &best.u);

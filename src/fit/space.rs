@@ -85,6 +85,17 @@ impl FreeParam {
     }
 }
 
+/// A calibration a space starts from (a fine-tune): its values are both where every
+/// free copy starts and the centre of its prior, and every parameter not freed keeps the
+/// calibration's value.
+pub struct Start<'a> {
+    /// The calibration's parameters.
+    pub base: ParamSet,
+    /// The value a placement (parameter, tie, group) has under the calibration, as a
+    /// prediction would use it (a GPU's own value, else its architecture's, else global).
+    pub centre: &'a (dyn Fn(Param, Tie, &str) -> f64 + Sync),
+}
+
 /// The search space of one experiment on one data set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpace {
@@ -105,8 +116,30 @@ impl ParamSpace {
         experiment: &ValidExperiment,
         groups: &dyn Fn(Tie) -> Vec<String>,
     ) -> Result<ParamSpace, NotGroupable> {
-        let mut base = ParamSet::default();
-        base.serving.concurrency_sweep = experiment.assumptions.concurrency_sweep.clone();
+        Self::build(experiment, groups, None)
+    }
+
+    /// The space of a fine-tune: `start`'s calibration with the experiment's free
+    /// parameters freed for the groups in the data only, each starting at and drawn
+    /// towards the calibration's value. Tied parameters get no free global copy (that
+    /// would move every GPU's or engine's answer on a few rows of one).
+    pub fn around(
+        experiment: &ValidExperiment,
+        groups: &dyn Fn(Tie) -> Vec<String>,
+        start: &Start<'_>,
+    ) -> Result<ParamSpace, NotGroupable> {
+        Self::build(experiment, groups, Some(start))
+    }
+
+    fn build(
+        experiment: &ValidExperiment,
+        groups: &dyn Fn(Tie) -> Vec<String>,
+        start: Option<&Start<'_>>,
+    ) -> Result<ParamSpace, NotGroupable> {
+        let mut base = start.map_or_else(ParamSet::default, |s| s.base.clone());
+        if start.is_none() {
+            base.serving.concurrency_sweep = experiment.assumptions.concurrency_sweep.clone();
+        }
         let mut free = Vec::new();
         for p in &experiment.parameters {
             match p.mode {
@@ -114,7 +147,7 @@ impl ParamSpace {
                 Mode::Free(spec) => {
                     // A group absent from the data (a GPU held out by cross-validation)
                     // falls back to the global value: the prior's centre.
-                    if p.tie != Tie::Global && p.tie != Tie::Engine {
+                    if start.is_none() && p.tie != Tie::Global && p.tie != Tie::Engine {
                         base.set(p.name, Tie::Global, "", spec.prior.center)?;
                     }
                     let mut copies = if p.tie == Tie::Global {
@@ -122,12 +155,19 @@ impl ParamSpace {
                     } else {
                         groups(p.tie)
                     };
+                    if start.is_some() && p.tie != Tie::Global {
+                        copies.retain(|g| !g.is_empty());
+                    }
                     // A factor relative to a reference (TensorRT-LLM, 16-bit weights) is 1
                     // for it by definition: freeing that copy too would trade it against
                     // every GPU's efficiency.
                     let reference = p.name.reference_groups();
                     copies.retain(|g| !reference.contains(&g.as_str()));
                     for group in copies {
+                        let spec = match start {
+                            Some(s) => spec.centred_on((s.centre)(p.name, p.tie, &group)),
+                            None => spec,
+                        };
                         base.set(p.name, p.tie, &group, spec.init)?;
                         free.push(FreeParam {
                             name: p.name,

@@ -3,7 +3,8 @@
 //! command (in a fresh directory, as a new user would) and compares its stdout with the
 //! block. Run times are masked; nothing else is. Blocks marked `output(slow)` or
 //! `output(union_comparison)` take minutes and are checked by the slow guards
-//! (`cargo test -- --ignored`).
+//! (`cargo test -- --ignored`). Blocks marked `output(walkthrough)` are one session: they
+//! run in order in one directory, each seeing the files the earlier ones wrote.
 //!
 //! To regenerate the blocks after a deliberate change, run the check with
 //! `INFERCAL_BLESS_README=1`: the README is rewritten with fresh outputs, so every pasted
@@ -114,13 +115,17 @@ fn with_repository_files(dir: &std::path::Path, args: &[&str]) {
     }
 }
 
-fn fresh_output(block: &Block) -> String {
+/// The group whose blocks share one directory, in order.
+const WALKTHROUGH: &str = "walkthrough";
+
+/// `block`'s command run in `dir` (a fresh directory when `None`).
+fn fresh_output(block: &Block, dir: Option<&std::path::Path>) -> String {
     let args: Vec<&str> = block.args.iter().map(String::as_str).collect();
     if args == ["calibrate"] {
         // The slowest command of the fast suite: run once for every test that needs it.
         return crate::calibrate::default_calibration().1.clone();
     }
-    let dir = scratch_dir();
+    let dir = dir.map_or_else(scratch_dir, std::path::Path::to_path_buf);
     with_repository_files(&dir, &args);
     let run = infercal_in(&dir, &args);
     assert!(
@@ -141,8 +146,13 @@ fn check(group: Option<&str>) {
     assert!(all.len() >= 5, "the README's pasted outputs are marked");
     let bless = std::env::var_os("INFERCAL_BLESS_README").is_some();
     let mut blessed = text.clone();
-    for block in all.iter().rev().filter(|b| b.group.as_deref() == group) {
-        let fresh = fresh_output(block);
+    let selected: Vec<&Block> = all.iter().filter(|b| b.group.as_deref() == group).collect();
+    let shared = (group == Some(WALKTHROUGH)).then(scratch_dir);
+    let outputs: Vec<String> = selected
+        .iter()
+        .map(|b| fresh_output(b, shared.as_deref()))
+        .collect();
+    for (block, fresh) in selected.into_iter().zip(outputs).rev() {
         let pasted = unfenced(&text[block.content.clone()], block.fence.as_ref());
         if bless {
             let body = match &block.fence {
@@ -161,7 +171,11 @@ fn check(group: Option<&str>) {
                  (regenerate: INFERCAL_BLESS_README=1 cargo test readme{})",
                 block.args.join(" "),
                 i + 1,
-                if group.is_some() { " -- --ignored" } else { "" }
+                if group.is_some_and(|g| g != WALKTHROUGH) {
+                    " -- --ignored"
+                } else {
+                    ""
+                }
             );
         }
         assert_eq!(
@@ -179,6 +193,11 @@ fn check(group: Option<&str>) {
 #[test]
 fn the_readme_outputs_match_a_fresh_run() {
     check(None);
+}
+
+#[test]
+fn the_readme_walkthrough_matches_a_fresh_session() {
+    check(Some(WALKTHROUGH));
 }
 
 #[test]

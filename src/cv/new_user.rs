@@ -1,0 +1,166 @@
+//! The new-user emulation: what fine-tuning on a handful of one's own runs buys. For a
+//! (GPU, engine) pair of the data, everything else is the base calibration's training
+//! set; a few of the pair's rows (drawn with a seed) play the user's runs and the rest are
+//! held out. Three answers are compared on the held-out rows: the base alone, the base
+//! fine-tuned on the runs, and the same fine-tune experiment fitted from scratch on the
+//! runs alone. It owns choosing the pairs, the split and the comparison; the fits are
+//! [`crate::fit`]'s.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::bench::BenchRow;
+use crate::catalog::Catalog;
+use crate::engine::Engine;
+use crate::evaluate::{Assumptions, evaluate_rows, summarize};
+use crate::experiment::ValidExperiment;
+use crate::fit::finetune::{self, Prior};
+use crate::fit::{Calibration, FitError, Options, calibrate, calibrate_owned, fine_tune};
+use crate::perf::PerfModelKind;
+use crate::perf::registry::{Param, ParamSet, Tie};
+
+/// A pair needs this many rows to give a handful of runs and a held-out rest worth a median.
+pub const MIN_PAIR_ROWS: usize = 50;
+
+/// One held-out pair's comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairResult {
+    /// The GPU.
+    pub gpu: String,
+    /// The engine family.
+    pub engine: Engine,
+    /// The runs fine-tuned on.
+    pub runs: usize,
+    /// The pair's other rows, predicted by each answer.
+    pub held_out: usize,
+    /// Median APE (%) of the base calibration alone.
+    pub base_ape: Option<f64>,
+    /// Median APE (%) of the base fine-tuned on the runs.
+    pub tuned_ape: Option<f64>,
+    /// Median APE (%) of the fine-tune experiment fitted on the runs alone.
+    pub scratch_ape: Option<f64>,
+}
+
+impl PairResult {
+    /// Whether the fine-tune beat both the base and the from-scratch fit.
+    pub fn tuned_wins(&self) -> bool {
+        match (self.tuned_ape, self.base_ape, self.scratch_ape) {
+            (Some(t), Some(b), Some(s)) => t < b && t < s,
+            _ => false,
+        }
+    }
+}
+
+/// The pairs to emulate: the largest (GPU, engine family) pair of each family with at
+/// least [`MIN_PAIR_ROWS`] rows whose GPU keeps as many rows of other engines (so the base
+/// still fits the GPU), largest first.
+pub fn pairs(rows: &[BenchRow]) -> Vec<(String, Engine)> {
+    let mut counts: std::collections::BTreeMap<(String, Engine), usize> = Default::default();
+    let mut per_gpu: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in rows {
+        *per_gpu.entry(r.gpu.to_string()).or_default() += 1;
+        if let Some(e) = Engine::family_of(&r.engine) {
+            *counts.entry((r.gpu.to_string(), e)).or_default() += 1;
+        }
+    }
+    let mut eligible: Vec<((String, Engine), usize)> = counts
+        .into_iter()
+        .filter(|((gpu, _), n)| *n >= MIN_PAIR_ROWS && per_gpu[gpu] - n >= MIN_PAIR_ROWS)
+        .collect();
+    eligible.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut chosen: Vec<(String, Engine)> = Vec::new();
+    for ((gpu, engine), _) in eligible {
+        if !chosen.iter().any(|(_, e)| *e == engine) {
+            chosen.push((gpu, engine));
+        }
+    }
+    chosen
+}
+
+/// Emulates a new user of `(gpu, engine)` with `runs` runs: the base fitted by
+/// `experiment` on every other row, then the three answers on the pair's other rows.
+pub fn emulate(
+    experiment: &ValidExperiment,
+    rows: &[BenchRow],
+    catalog: &Catalog,
+    options: &Options<'_>,
+    (gpu, engine): (&str, Engine),
+    runs: usize,
+) -> Result<PairResult, FitError> {
+    let in_pair =
+        |r: &BenchRow| r.gpu.as_str() == gpu && Engine::family_of(&r.engine) == Some(engine);
+    let (mut pair, rest): (Vec<BenchRow>, Vec<BenchRow>) =
+        rows.iter().cloned().partition(|r| in_pair(r));
+    let seed = options.seed.unwrap_or(experiment.search.seed);
+    pair.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let held_out = pair.split_off(runs.min(pair.len()));
+    let base = calibrate_owned(experiment, rest, catalog, options)?;
+    let tuned = tune(&base.params, &pair, catalog, options)?;
+    let scratch_experiment = finetune_experiment(Prior::Scratch, catalog)?;
+    let scratch = calibrate(&scratch_experiment, &pair, catalog, options)?;
+    Ok(PairResult {
+        gpu: gpu.to_string(),
+        engine,
+        runs: pair.len(),
+        held_out: held_out.len(),
+        base_ape: median_ape(&base, &held_out, catalog),
+        tuned_ape: median_ape(&tuned, &held_out, catalog),
+        scratch_ape: median_ape(&scratch, &held_out, catalog),
+    })
+}
+
+/// The fine-tune experiment on in-memory rows.
+fn finetune_experiment(prior: Prior, catalog: &Catalog) -> Result<ValidExperiment, FitError> {
+    finetune::experiment(&["new-user-runs".to_string()], prior, catalog, &|_| true)
+        .map_err(|e| FitError::Experiment(e.to_string()))
+}
+
+/// `base` fine-tuned on `runs`.
+fn tune(
+    base: &ParamSet,
+    runs: &[BenchRow],
+    catalog: &Catalog,
+    options: &Options<'_>,
+) -> Result<Calibration, FitError> {
+    let experiment = finetune_experiment(Prior::Base, catalog)?;
+    let centre = |p: Param, t: Tie, g: &str| finetune::centre(base, catalog, p, t, g);
+    let start = finetune::start(base, &centre);
+    fine_tune(&experiment, runs.to_vec(), catalog, options, &start)
+}
+
+/// Median APE (%) of `c`'s answers on `rows`, each read under its own engine.
+fn median_ape(c: &Calibration, rows: &[BenchRow], catalog: &Catalog) -> Option<f64> {
+    let model = PerfModelKind::Serving.with_params(&c.params);
+    let assumptions: &Assumptions = &c.assumptions;
+    let evaluated = evaluate_rows(rows, catalog, model.as_ref(), assumptions).ok()?;
+    summarize(&evaluated).median_ape
+}
+
+/// The comparison as a Markdown table, with how many pairs the fine-tune won.
+pub fn to_markdown(results: &[PairResult]) -> String {
+    let fmt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.1}"));
+    let mut text = String::from(
+        "| held-out pair | runs tuned on | rows predicted | base alone: median APE % | from scratch on the runs | base fine-tuned on the runs |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for r in results {
+        text.push_str(&format!(
+            "| {} / {} | {} | {} | {} | {} | {}{} |\n",
+            r.gpu,
+            r.engine,
+            r.runs,
+            r.held_out,
+            fmt(r.base_ape),
+            fmt(r.scratch_ape),
+            fmt(r.tuned_ape),
+            if r.tuned_wins() { " ✓" } else { "" }
+        ));
+    }
+    let wins = results.iter().filter(|r| r.tuned_wins()).count();
+    text.push_str(&format!(
+        "\nThe fine-tune beat both the base alone and the from-scratch fit on {wins} of {} held-out pairs (✓).\n",
+        results.len()
+    ));
+    text
+}
