@@ -86,25 +86,49 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     shown.truncate(a.top.map_or(usize::MAX, |n| n as usize));
     Ok(match a.format {
         TableFormat::Md => {
-            let mut text = format!(
-                "{}\nParameters: {}.\n{}",
-                sizing::to_markdown(&result, &shown),
-                params.origin,
-                sizing::plan_note(&result, confidence, a.ttft_budget)
-            );
-            if let Some(prices) = &prices {
-                text.push_str(&sizing::cost_note(prices, &shown));
-            }
-            text.push_str(&sizing::coverage_note(&shown, |slug| {
-                let gpu = catalog.gpu(slug).ok()?;
-                let serving = &loaded.params().serving;
-                Some(serving.coverage(&gpu.slug, &gpu.architecture))
-            }));
-            text
+            let notes = Notes {
+                origin: &params.origin,
+                confidence,
+                prices: prices.as_ref(),
+            };
+            markdown(catalog, a, &result, &shown, loaded.params(), &notes)
         }
         TableFormat::Csv => sizing::to_csv(&result, &shown),
         TableFormat::Json => sizing::to_json(&result, &shown)? + "\n",
     })
+}
+
+/// What the Markdown answer's notes say beside the table.
+struct Notes<'a> {
+    origin: &'a str,
+    confidence: infercal::interval::Confidence,
+    prices: Option<&'a Prices>,
+}
+
+/// The Markdown answer: the table, then where the parameters, the plan, the prices and
+/// each GPU's values come from.
+fn markdown(
+    catalog: &Catalog,
+    a: &SizeArgs,
+    result: &infercal::size::Sizing,
+    shown: &[&infercal::size::Deployable],
+    params: &infercal::perf::registry::ParamSet,
+    notes: &Notes<'_>,
+) -> String {
+    let mut text = format!(
+        "{}\nParameters: {}.\n{}",
+        sizing::to_markdown(result, shown),
+        notes.origin,
+        sizing::plan_note(result, notes.confidence, a.ttft_budget)
+    );
+    if let Some(prices) = notes.prices {
+        text.push_str(&sizing::cost_note(prices, shown));
+    }
+    text.push_str(&sizing::coverage_note(shown, |slug| {
+        let gpu = catalog.gpu(slug).ok()?;
+        Some(params.serving.coverage(&gpu.slug, &gpu.architecture))
+    }));
+    text
 }
 
 /// The price file at `path`, checked against the catalog.

@@ -164,3 +164,81 @@ pub fn to_markdown(results: &[PairResult]) -> String {
     ));
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{Name, Observed, Origin};
+    use crate::scenario::{Condition, Stat};
+
+    fn rows(spec: &[(&str, &str, usize)]) -> Vec<BenchRow> {
+        let mut out = Vec::new();
+        for &(gpu, engine, n) in spec {
+            for _ in 0..n {
+                out.push(BenchRow {
+                    source: "s".into(),
+                    model: "llama-3.1-8b".into(),
+                    gpu: gpu.into(),
+                    tp: Some(1),
+                    pp: Some(1),
+                    precision: None,
+                    engine: engine.into(),
+                    isl: 128,
+                    osl: 128,
+                    condition: Condition::StaticBatch { batch_size: 1 },
+                    metric: crate::bench::Metric::E2eS,
+                    stat: Stat::Mean,
+                    value: Observed::Value(1.0),
+                    note: Name::default(),
+                    origin: Origin {
+                        file: "f".into(),
+                        line: 1,
+                    },
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn one_pair_per_engine_family_whose_gpu_keeps_rows_of_others() {
+        let data = rows(&[
+            ("h100-sxm", "trtllm", 300),
+            ("h100-sxm", "vllm-0.6.1", 80),
+            ("a100-sxm-80gb", "vllm", 200),
+            ("l40s", "vllm", 500),
+            ("a100-sxm-80gb", "trtllm", 60),
+        ]);
+        // l40s/vllm is the largest vLLM pair but its GPU has no other rows: the base could
+        // not fit the GPU. a100/vllm is next; one pair per family.
+        assert_eq!(
+            pairs(&data),
+            vec![
+                ("h100-sxm".to_string(), Engine::Trtllm),
+                ("a100-sxm-80gb".to_string(), Engine::Vllm),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_fine_tune_wins_only_when_it_beats_both() {
+        let result = |t, b, s| PairResult {
+            gpu: "g".into(),
+            engine: Engine::Vllm,
+            runs: 5,
+            held_out: 10,
+            base_ape: b,
+            tuned_ape: t,
+            scratch_ape: s,
+        };
+        assert!(result(Some(10.0), Some(20.0), Some(15.0)).tuned_wins());
+        assert!(!result(Some(16.0), Some(20.0), Some(15.0)).tuned_wins());
+        assert!(!result(None, Some(20.0), Some(15.0)).tuned_wins());
+        let table = to_markdown(&[result(Some(10.0), Some(20.0), Some(15.0))]);
+        assert!(
+            table.contains("| g / vllm | 5 | 10 | 20.0 | 15.0 | 10.0 ✓ |"),
+            "{table}"
+        );
+        assert!(table.contains("on 1 of 1 held-out pairs"), "{table}");
+    }
+}

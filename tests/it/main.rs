@@ -7,6 +7,7 @@ mod compare;
 mod data;
 mod edges;
 mod findings;
+mod finetune;
 mod fuzz;
 mod intervals;
 mod layers;
