@@ -328,6 +328,11 @@ pub struct WorkloadArgs {
     /// parameters say (closed for the shipped calibration).
     #[arg(long, value_enum, value_name = "LOAD")]
     pub arrivals: Option<ArrivalsArg>,
+    /// The most sequences the engine runs at once (its max_num_seqs / max_batch_size), when
+    /// you have set it: the KV cache may still bind first. Default: the parameters' value
+    /// (fitted in the shipped calibration).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_running_batch: Option<u32>,
     /// Serving engine family: trtllm, vllm, sglang, llama.cpp or deepspeed-mii (a
     /// versioned name such as vllm-0.6.1 names its family). Its fitted factors and
     /// overheads apply. Default: the family with the most fitted rows on the GPU (what the

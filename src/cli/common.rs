@@ -53,18 +53,23 @@ pub fn confidence(value: f64) -> Result<infercal::interval::Confidence> {
         .map_err(|e| BadInput(format!("--confidence: {e}")))?)
 }
 
-/// The parameters a workload's flags name, with `--arrivals` applied.
+/// The parameters a workload's flags name, with `--arrivals` and `--max-running-batch`
+/// applied.
 pub fn workload_parameters(w: &WorkloadArgs, catalog: &Catalog) -> Result<Parameters> {
     let mut params = parameters(
         w.params.as_deref(),
         Fallback::unless_uncalibrated(w.uncalibrated),
         catalog,
     )?;
+    let serving = &mut params.loaded.params_mut().serving;
     if let Some(arrivals) = w.arrivals {
-        params.loaded.params_mut().serving.budget_load = match arrivals {
+        serving.budget_load = match arrivals {
             ArrivalsArg::Closed => BudgetLoad::ClosedLoop,
             ArrivalsArg::Poisson => BudgetLoad::Poisson,
         };
+    }
+    if let Some(batch) = w.max_running_batch {
+        serving.max_running_batch = f64::from(batch);
     }
     Ok(params)
 }

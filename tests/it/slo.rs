@@ -192,3 +192,31 @@ fn a_bad_price_file_is_refused_in_one_line_with_its_position() {
         );
     }
 }
+
+#[test]
+fn a_smaller_running_batch_cap_serves_less_per_gpu() {
+    let base = [
+        "size",
+        "--model",
+        "llama-3.1-8b",
+        "--isl",
+        "1000",
+        "--osl",
+        "250",
+        "--ttft-budget",
+        "5",
+        "--target-rps",
+        "50",
+        "--gpus",
+        "h100-sxm",
+    ];
+    let rate = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run_json(&args)["deployable"][0]["req_per_s_per_gpu"]
+            .as_f64()
+            .unwrap()
+    };
+    let (fitted, capped) = (rate(&[]), rate(&["--max-running-batch", "8"]));
+    assert!(capped < 0.5 * fitted, "{capped} vs {fitted}");
+}
