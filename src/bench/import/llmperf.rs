@@ -18,7 +18,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, Run, at, keep, required, token_count};
+use super::{Overrides, Run, at, deployment_from_flags, keep, token_count};
 use crate::bench::{BenchRow, DataError, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::scenario::{Condition, Stat};
@@ -184,27 +184,7 @@ fn run_of(s: &Summary<'_>, catalog: &Catalog, o: &Overrides) -> Result<Run, Data
             "expected at least one completed request",
         ));
     }
-    let not_recorded = |what: &str| format!("{FORMAT} do not record {what}");
-    let gpu = catalog
-        .gpu(&required(
-            o.gpu.clone(),
-            file,
-            "--gpu",
-            &not_recorded("the GPU"),
-        )?)
-        .map_err(|e| at(file, 1, 1, e.to_string()))?;
-    let tp = required(
-        o.tp,
-        file,
-        "--tp",
-        &not_recorded("the tensor-parallel degree"),
-    )?;
-    let precision = required(
-        o.precision,
-        file,
-        "--precision",
-        &not_recorded("the precision"),
-    )?;
+    let (gpu, tp, precision) = deployment_from_flags(FORMAT, file, o, None, catalog)?;
     let isl_key = "results_number_input_tokens_mean";
     let osl_key = "results_number_output_tokens_mean";
     Ok(Run {

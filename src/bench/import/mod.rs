@@ -294,6 +294,40 @@ pub(crate) fn required<T>(
     value.ok_or_else(|| at(file, 1, 1, format!("{flag} is required: {reason}")))
 }
 
+/// The GPU, TP and precision of runs in files of `format`, which record none of them
+/// (`recorded_tp` when the file does record the TP): from the flags, each missing one an
+/// error naming it.
+pub(crate) fn deployment_from_flags<'c>(
+    format: &str,
+    file: &str,
+    o: &Overrides,
+    recorded_tp: Option<u32>,
+    catalog: &'c Catalog,
+) -> Result<(&'c crate::catalog::Gpu, u32, Precision), DataError> {
+    let not_recorded = |what: &str| format!("{format} do not record {what}");
+    let gpu = catalog
+        .gpu(&required(
+            o.gpu.clone(),
+            file,
+            "--gpu",
+            &not_recorded("the GPU"),
+        )?)
+        .map_err(|e| at(file, 1, 1, e.to_string()))?;
+    let tp = required(
+        o.tp.or(recorded_tp),
+        file,
+        "--tp",
+        &not_recorded("the tensor-parallel degree"),
+    )?;
+    let precision = required(
+        o.precision,
+        file,
+        "--precision",
+        &not_recorded("the precision"),
+    )?;
+    Ok((gpu, tp, precision))
+}
+
 /// An error at a place in a file.
 pub(crate) fn at(file: &str, line: u64, column: usize, message: impl Into<String>) -> DataError {
     DataError::At {

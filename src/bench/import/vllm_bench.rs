@@ -19,7 +19,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, Run, at, keep, required, token_count};
+use super::{Overrides, Run, at, deployment_from_flags, keep, token_count};
 use crate::bench::{BenchRow, DataError, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::scenario::{Condition, Stat};
@@ -367,27 +367,8 @@ fn run_of(
         o.model.clone().or((dialect.model)(doc)),
         catalog,
     )?;
-    let not_recorded = |what: &str| format!("{} do not record {what}", dialect.format);
-    let gpu = catalog
-        .gpu(&required(
-            o.gpu.clone(),
-            file,
-            "--gpu",
-            &not_recorded("the GPU"),
-        )?)
-        .map_err(|e| at(file, 1, 1, e.to_string()))?;
-    let tp = required(
-        o.tp.or((dialect.tp)(doc)),
-        file,
-        "--tp",
-        &not_recorded("the tensor-parallel degree"),
-    )?;
-    let precision = required(
-        o.precision,
-        file,
-        "--precision",
-        &not_recorded("the precision"),
-    )?;
+    let (gpu, tp, precision) =
+        deployment_from_flags(dialect.format, file, o, (dialect.tp)(doc), catalog)?;
     let (isl, osl) = lengths(dialect.format, file, line, doc)?;
     let engine = o
         .engine
