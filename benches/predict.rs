@@ -42,7 +42,8 @@ fn predictions(c: &mut Criterion) {
             ..ServingParams::default()
         },
     };
-    // Both budgets at p99, the ITL one binding: the rate searched past the TTFT inversion.
+    // Both budgets at p99, the ITL one binding (the uncalibrated p99 gap at the TTFT
+    // budget is 19.4 ms closed-loop): the load searched past the TTFT inversion.
     let slo = |itl_budget_s| Condition::TtftBudget {
         budget_s: 3.0,
         target_rps: Some(10.0),
@@ -70,7 +71,7 @@ fn predictions(c: &mut Criterion) {
         ("serving/ttft_budget_closed_loop", &serving, budget),
         ("serving/ttft_budget_poisson", &poisson, budget),
         ("serving/ttft_budget_p90", &serving, budget),
-        ("serving/slo_budgets_p99_closed_loop", &serving, slo(0.015)),
+        ("serving/slo_budgets_p99_closed_loop", &serving, slo(0.0185)),
         ("serving/slo_budgets_p99_poisson", &poisson, slo(0.05)),
     ];
     for (name, model, condition) in cases {
