@@ -114,6 +114,8 @@ pub struct Deployable {
     pub ttft_s: f64,
     /// ITL at that rate, seconds (at the question's statistic).
     pub itl_s: f64,
+    /// Sequences decoding at once per instance at that load.
+    pub running_batch: f64,
     /// What limits the rate per GPU.
     pub binding: Binding,
     /// Dollars per hour for the whole GPUs, when the GPU is priced.
@@ -262,6 +264,7 @@ impl Deployable {
             whole_gpus: instances * u64::from(p.tp),
             ttft_s: p.ttft_s,
             itl_s: p.itl_s,
+            running_batch: p.running_batch,
             binding: Binding::Capacity,
             usd_per_hour: None,
             usd_per_million_tokens: None,

@@ -6,7 +6,7 @@ use crate::perf::params::Coverage;
 use crate::prices::Prices;
 use crate::size::{Deployable, PlanFor, Sizing};
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "rank",
     "gpu",
     "precision",
@@ -18,6 +18,7 @@ const HEADER: [&str; 12] = [
     "whole_gpus",
     "ttft_s",
     "itl_ms",
+    "batch",
     "binding",
 ];
 
@@ -74,6 +75,7 @@ fn cells(rank: usize, d: &Deployable, columns: Columns) -> Vec<String> {
         d.whole_gpus.to_string(),
         sig(d.ttft_s, 3),
         sig(d.itl_s * 1e3, 3),
+        sig(d.running_batch, 3),
         d.binding.to_string(),
     ];
     if columns.costs {
@@ -126,7 +128,7 @@ pub fn to_markdown(sizing: &Sizing, shown: &[&Deployable]) -> String {
         .collect();
     let header = columns.header();
     let mut right = vec![true; header.len()];
-    for text_column in [1, 2, 4, 11] {
+    for text_column in [1, 2, 4, 12] {
         right[text_column] = false;
     }
     let mut out = if rows.is_empty() {
