@@ -116,10 +116,10 @@ fn markdown(
     notes: &Notes<'_>,
 ) -> String {
     let mut text = format!(
-        "{}\nParameters: {}; running batch capped at {} sequences per instance (--max-running-batch), the KV cache binding first where it is smaller.\n{}",
+        "{}\nParameters: {}; running batch capped at {:.0} sequences per instance (--max-running-batch), the KV cache binding first where it is smaller.\n{}",
         sizing::to_markdown(result, shown),
         notes.origin,
-        format!("{:.0}", params.serving.max_running_batch),
+        params.serving.max_running_batch,
         sizing::plan_note(result, notes.confidence, a.ttft_budget)
     );
     if let Some(prices) = notes.prices {
