@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, Run, at, keep, token_count};
+use super::{Overrides, Run, at, json_error, keep, token_count};
 use crate::bench::{BenchRow, DataError, LineIndex, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::precision::Precision;
@@ -212,14 +212,7 @@ fn statistic_cells(
 }
 
 fn parse_json(file: &str, text: &str) -> Result<Export, DataError> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| {
-        at(
-            file,
-            e.line() as u64,
-            e.column(),
-            format!("not valid JSON: {e}"),
-        )
-    })?;
+    let doc: Value = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
     let missing = |key: &str| {
         at(
             file,

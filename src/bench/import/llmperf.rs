@@ -18,7 +18,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, Run, at, deployment_from_flags, keep, token_count};
+use super::{Overrides, Run, at, deployment_from_flags, json_error, keep, token_count};
 use crate::bench::{BenchRow, DataError, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::scenario::{Condition, Stat};
@@ -87,14 +87,7 @@ pub fn import(
     o: &Overrides,
     mut skipped: Option<&mut Vec<DataError>>,
 ) -> Result<Vec<BenchRow>, DataError> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| {
-        at(
-            file,
-            e.line() as u64,
-            e.column(),
-            format!("not valid JSON: {e}"),
-        )
-    })?;
+    let doc: Value = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
     if !doc.is_object() {
         return Err(at(
             file,

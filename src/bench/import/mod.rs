@@ -328,6 +328,16 @@ pub(crate) fn deployment_from_flags<'c>(
     Ok((gpu, tp, precision))
 }
 
+/// A JSON parser's error, at its line and column of `file`.
+pub(crate) fn json_error(file: &str, e: &serde_json::Error) -> DataError {
+    at(
+        file,
+        e.line() as u64,
+        e.column(),
+        format!("not valid JSON: {e}"),
+    )
+}
+
 /// An error at a place in a file.
 pub(crate) fn at(file: &str, line: u64, column: usize, message: impl Into<String>) -> DataError {
     DataError::At {

@@ -19,7 +19,7 @@
 
 use serde_json::Value;
 
-use super::{Overrides, Run, at, deployment_from_flags, keep, token_count};
+use super::{Overrides, Run, at, deployment_from_flags, json_error, keep, token_count};
 use crate::bench::{BenchRow, DataError, Metric, Observed, Origin};
 use crate::catalog::Catalog;
 use crate::scenario::{Condition, Stat};
@@ -103,14 +103,7 @@ pub(super) fn import_dialect(
     loop {
         let offset = runs.byte_offset();
         let Some(doc) = runs.next() else { break };
-        let doc = doc.map_err(|e| {
-            at(
-                file,
-                e.line() as u64,
-                e.column(),
-                format!("not valid JSON: {e}"),
-            )
-        })?;
+        let doc = doc.map_err(|e| json_error(file, &e))?;
         // The run starts at its first non-blank byte after the previous one.
         let rest = &text[offset..];
         let start = offset + (rest.len() - rest.trim_start().len());
