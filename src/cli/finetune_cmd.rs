@@ -9,18 +9,18 @@ use anyhow::Result;
 use infercal::bench::{BenchRow, load_file_with_provenance};
 use infercal::catalog::Catalog;
 use infercal::fit::finetune::{self, Moved, Prior};
+use infercal::fit::space::Start;
 use infercal::fit::{Calibration, Options, fine_tune};
 use infercal::perf::PerfModelKind;
 use infercal::perf::registry::{Param, Tie};
-use infercal::report::calibration::{DataFile, scope_summaries};
-use infercal::report::evaluation::summary_markdown;
+use infercal::report::calibration::DataFile;
 use infercal::report::sig;
 
 use super::CommandOutput;
 use super::args::CalibrateArgs;
-use super::calibrate_cmd::{Bars, CANCEL, OUTPUTS, write_outputs};
+use super::calibrate_cmd::{Bars, CANCEL, OUTPUTS, fit_and_files, write_outputs};
 use super::common::{Fallback, parameters, thread_pool};
-use super::output::{MANIFEST, ResultSet};
+use super::output::ResultSet;
 
 /// Runs the fine-tune of `base` (`shipped` or a fitted.json) on `--data`.
 pub(super) fn run(catalog: &Catalog, args: &CalibrateArgs, base: &str) -> Result<CommandOutput> {
@@ -38,9 +38,12 @@ pub(super) fn run(catalog: &Catalog, args: &CalibrateArgs, base: &str) -> Result
         .unwrap_or_else(|| PathBuf::from("out").join(finetune::NAME));
     let mut set = ResultSet::begin(&out, &OUTPUTS)?;
     let loaded = &base_params.loaded;
-    let base_set = loaded.params().clone();
-    let centre = |p: Param, t: Tie, g: &str| finetune::centre(&base_set, catalog, p, t, g);
-    let start = finetune::start(&base_set, &centre);
+    let base_set = loaded.params();
+    let centre = |p: Param, t: Tie, g: &str| finetune::centre(base_set, catalog, p, t, g);
+    let start = Start {
+        base: base_set,
+        centre: &centre,
+    };
     let bars = Bars::new(args.run.quiet);
     let options = Options {
         seed: args.seed,
@@ -54,7 +57,7 @@ pub(super) fn run(catalog: &Catalog, args: &CalibrateArgs, base: &str) -> Result
     let mut assumptions = loaded.assumptions().into_owned();
     assumptions.engine.extend(finetune::engines_of(&tuned));
     tuned.assumptions = assumptions;
-    let moved = finetune::moved(&tuned, &centre);
+    let moved = finetune::moved(&tuned, &experiment, &centre);
     let table = loaded.intervals(PerfModelKind::Serving);
     let tail = report_tail(&moved, &base_params.origin, table.is_some());
     write_outputs(&mut set, (&experiment, &tuned, &files), table, &tail)?;
@@ -137,19 +140,6 @@ fn summary(c: &Calibration, moved: &[Moved], origin: &str, out: &Path) -> String
         "\n  the runs determine {} of {free} parameter directions; the base's prior holds the rest\n\n",
         c.identified_directions
     ));
-    let scopes: Vec<(String, _)> = scope_summaries(c)
-        .per_metric
-        .iter()
-        .map(|(m, s)| (m.to_string(), s.summary()))
-        .collect();
-    text.push_str(&summary_markdown(
-        "metric",
-        scopes.iter().map(|(n, s)| (n.clone(), s)).collect(),
-    ));
-    text.push_str(&format!(
-        "\nwrote {}, {MANIFEST} in {}\n",
-        OUTPUTS.join(", "),
-        out.display()
-    ));
+    text.push_str(&fit_and_files(c, out));
     text
 }

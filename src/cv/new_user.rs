@@ -14,9 +14,10 @@ use serde::Serialize;
 use crate::bench::BenchRow;
 use crate::catalog::Catalog;
 use crate::engine::Engine;
-use crate::evaluate::{Assumptions, evaluate_rows, summarize};
+use crate::evaluate::{evaluate_rows, summarize};
 use crate::experiment::ValidExperiment;
 use crate::fit::finetune::{self, Prior};
+use crate::fit::space::Start;
 use crate::fit::{Calibration, FitError, Options, calibrate, calibrate_owned, fine_tune};
 use crate::perf::PerfModelKind;
 use crate::perf::registry::{Param, ParamSet, Tie};
@@ -126,15 +127,17 @@ fn tune(
 ) -> Result<Calibration, FitError> {
     let experiment = finetune_experiment(Prior::Base, catalog)?;
     let centre = |p: Param, t: Tie, g: &str| finetune::centre(base, catalog, p, t, g);
-    let start = finetune::start(base, &centre);
+    let start = Start {
+        base,
+        centre: &centre,
+    };
     fine_tune(&experiment, runs.to_vec(), catalog, options, &start)
 }
 
 /// Median APE (%) of `c`'s answers on `rows`, each read under its own engine.
 fn median_ape(c: &Calibration, rows: &[BenchRow], catalog: &Catalog) -> Option<f64> {
     let model = PerfModelKind::Serving.with_params(&c.params);
-    let assumptions: &Assumptions = &c.assumptions;
-    let evaluated = evaluate_rows(rows, catalog, model.as_ref(), assumptions).ok()?;
+    let evaluated = evaluate_rows(rows, catalog, model.as_ref(), &c.assumptions).ok()?;
     summarize(&evaluated).median_ape
 }
 

@@ -17,7 +17,6 @@
 
 use serde::Serialize;
 
-use super::space::Start;
 use super::{Calibration, Estimate};
 use crate::catalog::Catalog;
 use crate::engine::Engine;
@@ -33,17 +32,18 @@ pub const NAME: &str = "fine-tune";
 /// counts ½r² per row, so a prior of width w/σ weighs a parameter as a σ-noise row would.
 const RUN_NOISE: f64 = 0.1;
 
-/// How far the prior lets each parameter move, on its bounded coordinate, before the
-/// division by [`RUN_NOISE`]: about ±25–35 % at one standard deviation for every
-/// parameter (the step overhead's coordinate spans a wider range, so its width is
-/// smaller), so that rows which cannot tell a slower step from a slower decode split the
-/// difference instead of loading it all on one.
-const PRIOR_WIDTH: [(&str, f64); 5] = [
-    ("prefill_efficiency", 0.5),
-    ("decode_efficiency", 0.5),
-    ("engine_prefill_factor", 0.5),
-    ("engine_decode_factor", 0.5),
-    ("step_overhead_s", 0.2),
+/// Each freed parameter: its name, what it is tied to, its initial value and bounds, and
+/// how far the prior lets it move on its bounded coordinate before the division by
+/// [`RUN_NOISE`]: about ±25–35 % at one standard deviation for every parameter (the step
+/// overhead's coordinate spans a wider range, so its width is smaller), so that rows which
+/// cannot tell a slower step from a slower decode split the difference instead of loading
+/// it all on one.
+const FREED: [(&str, &str, &str, &str, f64); 5] = [
+    ("prefill_efficiency", "gpu", "0.5", "[0.02, 1.0]", 0.5),
+    ("decode_efficiency", "gpu", "0.7", "[0.02, 1.0]", 0.5),
+    ("engine_prefill_factor", "engine", "1.0", "[0.2, 3.0]", 0.5),
+    ("engine_decode_factor", "engine", "1.0", "[0.2, 3.0]", 0.5),
+    ("step_overhead_s", "engine", "0.002", "[0.0001, 0.05]", 0.2),
 ];
 
 /// Whether the experiment starts from a base calibration.
@@ -69,14 +69,7 @@ fn toml(data: &[String], prior: Prior) -> String {
         },
         files.join(", ")
     );
-    let specs = [
-        ("gpu", "0.5", "[0.02, 1.0]"),
-        ("gpu", "0.7", "[0.02, 1.0]"),
-        ("engine", "1.0", "[0.2, 3.0]"),
-        ("engine", "1.0", "[0.2, 3.0]"),
-        ("engine", "0.002", "[0.0001, 0.05]"),
-    ];
-    for ((name, width), (per, init, bounds)) in PRIOR_WIDTH.iter().zip(specs) {
+    for (name, per, init, bounds, width) in FREED {
         let width = width / RUN_NOISE;
         text.push_str(&format!(
             "\n[parameters.{name}]\nmode = \"free\"\nper = \"{per}\"\ninit = {init}\nbounds = {bounds}\nprior = {{ center = {init}, width = {width} }}\n"
@@ -136,17 +129,6 @@ pub fn centre(base: &ParamSet, catalog: &Catalog, param: Param, tie: Tie, group:
     }
 }
 
-/// A fine-tune's start: `base` and its placements' values.
-pub fn start<'a>(
-    base: &ParamSet,
-    centre: &'a (dyn Fn(Param, Tie, &str) -> f64 + Sync),
-) -> Start<'a> {
-    Start {
-        base: base.clone(),
-        centre,
-    }
-}
-
 /// One tuned parameter: where the base had it, where the fine-tune put it, and how sure
 /// the rows are.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,16 +152,27 @@ impl Moved {
     }
 }
 
-/// What the fine-tune `tuned` moved, each free parameter against the base value it was
-/// centred on.
-pub fn moved(tuned: &Calibration, centre: &dyn Fn(Param, Tie, &str) -> f64) -> Vec<Moved> {
+/// What the fine-tune `tuned` of `experiment` moved, each free parameter against the base
+/// value it was centred on.
+pub fn moved(
+    tuned: &Calibration,
+    experiment: &ValidExperiment,
+    centre: &dyn Fn(Param, Tie, &str) -> f64,
+) -> Vec<Moved> {
+    let tie_of = |name: Param| {
+        experiment
+            .parameters
+            .iter()
+            .find(|p| p.name == name)
+            .map_or(Tie::Global, |p| p.tie)
+    };
     tuned
         .estimates
         .iter()
         .filter(|e| e.free)
         .map(|e: &Estimate| Moved {
             label: e.label(),
-            base: centre(e.name, tie_of(e), &e.group),
+            base: centre(e.name, tie_of(e.name), &e.group),
             tuned: e.value,
             std_error: e.std_error,
             identified: !e.flags.contains(&super::uncertainty::Flag::NotIdentified),
@@ -187,27 +180,18 @@ pub fn moved(tuned: &Calibration, centre: &dyn Fn(Param, Tie, &str) -> f64) -> V
         .collect()
 }
 
-/// The tie of a fine-tune estimate: a GPU's efficiencies, else an engine's copy.
-fn tie_of(e: &Estimate) -> Tie {
-    match e.name {
-        Param::PrefillEfficiency | Param::DecodeEfficiency => Tie::Gpu,
-        _ => Tie::Engine,
-    }
-}
-
 /// The engine family the fine-tuned rows ran on each GPU: what `predict` and `size` then
 /// assume there by default.
 pub fn engines_of(tuned: &Calibration) -> Vec<(String, Engine)> {
-    let mut out: Vec<(String, Engine)> = crate::scenario::Assumptions::engines_by_gpu(
+    // Keyed by GPU in a sorted map: the pairs come out in GPU order.
+    crate::scenario::Assumptions::engines_by_gpu(
         tuned
             .rows
             .iter()
             .map(|r| (r.gpu.as_str(), Engine::family_of(&r.engine))),
     )
     .into_iter()
-    .collect();
-    out.sort();
-    out
+    .collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::*;
 use crate::bench::BenchRow;
+use crate::fit::space::Start;
 use crate::fit::tests::synthetic_rows;
 use crate::fit::{Options, Silent, calibrate, fine_tune};
 use crate::perf::params::EfficiencyOverride;
@@ -108,7 +109,10 @@ fn a_fine_tune_moves_the_runs_gpu_towards_them_and_nothing_else() {
         user_rows(),
         &c,
         &options(&cancel),
-        &start(&base, &centre),
+        &Start {
+            base: &base,
+            centre: &centre,
+        },
     )
     .unwrap();
     let h100 = tuned.params.serving.per_gpu["h100-sxm"];
@@ -124,7 +128,7 @@ fn a_fine_tune_moves_the_runs_gpu_towards_them_and_nothing_else() {
     assert!(
         (tuned.params.serving.decode_efficiency - base.serving.decode_efficiency).abs() < 1e-15
     );
-    let moved = moved(&tuned, &centre);
+    let moved = moved(&tuned, &e, &centre);
     let decode_move = moved
         .iter()
         .find(|m| m.label == "decode_efficiency[h100-sxm]")

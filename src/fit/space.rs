@@ -90,7 +90,7 @@ impl FreeParam {
 /// calibration's value.
 pub struct Start<'a> {
     /// The calibration's parameters.
-    pub base: ParamSet,
+    pub base: &'a ParamSet,
     /// The value a placement (parameter, tie, group) has under the calibration, as a
     /// prediction would use it (a GPU's own value, else its architecture's, else global).
     pub centre: &'a (dyn Fn(Param, Tie, &str) -> f64 + Sync),
