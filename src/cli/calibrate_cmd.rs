@@ -273,7 +273,7 @@ pub(super) fn write_outputs(
     Ok(())
 }
 
-pub(super) fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> String {
+fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> String {
     let mut text = format!(
         "{} ({} model): {} rows, loss {}, {} evaluations in {:.2} s{}\n\n",
         e.name,
@@ -311,16 +311,22 @@ pub(super) fn summary(e: &ValidExperiment, c: &Calibration, out: &Path) -> Strin
     if c.hypotheses.len() > 1 {
         text.push_str(&format!("  deployment: {}\n", c.assumptions.label()));
     }
+    text.push('\n');
+    text.push_str(&fit_and_files(c, out));
+    text
+}
+
+/// How a calibration's summary ends: the fit per metric, and where the files went.
+pub(super) fn fit_and_files(c: &Calibration, out: &Path) -> String {
     let scopes: Vec<(String, _)> = scope_summaries(c)
         .per_metric
         .iter()
         .map(|(m, s)| (m.to_string(), s.summary()))
         .collect();
-    text.push('\n');
-    text.push_str(&summary_markdown(
+    let mut text = summary_markdown(
         "metric",
         scopes.iter().map(|(n, s)| (n.clone(), s)).collect(),
-    ));
+    );
     text.push_str(&format!(
         "\nwrote {}, {MANIFEST} in {}\n",
         OUTPUTS.join(", "),
