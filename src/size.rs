@@ -207,6 +207,58 @@ impl SizingQuestion<'_> {
             stat: self.stat,
         }
     }
+
+    /// What binds the deployment `scenario` predicts at `rate`: the ITL budget if dropping
+    /// it raises the rate, else the TTFT budget if loosening it by 1 % does, else capacity.
+    fn binding(&self, model: &dyn PerfModel, scenario: &Scenario<'_>, rate: f64) -> Binding {
+        let Condition::TtftBudget {
+            budget_s,
+            target_rps,
+            itl_budget_s,
+        } = scenario.condition
+        else {
+            return Binding::Capacity;
+        };
+        let raises = |condition: Condition| {
+            let loosened = Scenario {
+                condition,
+                ..*scenario
+            };
+            model
+                .predict(&loosened)
+                .is_ok_and(|p| p.req_per_s > rate * (1.0 + 1e-9))
+        };
+        let without_itl = Condition::TtftBudget {
+            budget_s,
+            target_rps,
+            itl_budget_s: None,
+        };
+        if itl_budget_s.is_some() && raises(without_itl) {
+            return Binding::Itl;
+        }
+        let looser_ttft = Condition::TtftBudget {
+            budget_s: budget_s * 1.01,
+            target_rps,
+            itl_budget_s,
+        };
+        if raises(looser_ttft) {
+            Binding::Ttft
+        } else {
+            Binding::Capacity
+        }
+    }
+
+    /// `d` with its cost at the target rate, when its GPU is priced.
+    fn costed(&self, mut d: Deployable) -> Deployable {
+        let Some(usd_per_gpu_hour) = self.prices.and_then(|p| p.usd_per_gpu_hour(&d.gpu)) else {
+            return d;
+        };
+        let usd_per_hour = d.whole_gpus as f64 * usd_per_gpu_hour;
+        let million_tokens_per_hour = self.target_rps * f64::from(self.osl) * 3600.0 / 1e6;
+        d.usd_per_hour = Some(usd_per_hour);
+        d.usd_per_million_tokens = Some(usd_per_hour / million_tokens_per_hour);
+        d
+    }
 }
 
 impl SizingIntervals<'_> {
@@ -273,60 +325,6 @@ impl Deployable {
             meets_itl_budget: None,
             level: None,
         }
-    }
-}
-
-impl SizingQuestion<'_> {
-    /// What binds the deployment `scenario` predicts at `rate`: the ITL budget if dropping
-    /// it raises the rate, else the TTFT budget if loosening it by 1 % does, else capacity.
-    fn binding(&self, model: &dyn PerfModel, scenario: &Scenario<'_>, rate: f64) -> Binding {
-        let Condition::TtftBudget {
-            budget_s,
-            target_rps,
-            itl_budget_s,
-        } = scenario.condition
-        else {
-            return Binding::Capacity;
-        };
-        let raises = |condition: Condition| {
-            let loosened = Scenario {
-                condition,
-                ..*scenario
-            };
-            model
-                .predict(&loosened)
-                .is_ok_and(|p| p.req_per_s > rate * (1.0 + 1e-9))
-        };
-        let without_itl = Condition::TtftBudget {
-            budget_s,
-            target_rps,
-            itl_budget_s: None,
-        };
-        if itl_budget_s.is_some() && raises(without_itl) {
-            return Binding::Itl;
-        }
-        let looser_ttft = Condition::TtftBudget {
-            budget_s: budget_s * 1.01,
-            target_rps,
-            itl_budget_s,
-        };
-        if raises(looser_ttft) {
-            Binding::Ttft
-        } else {
-            Binding::Capacity
-        }
-    }
-
-    /// `d` with its cost at the target rate, when its GPU is priced.
-    fn costed(&self, mut d: Deployable) -> Deployable {
-        let Some(usd_per_gpu_hour) = self.prices.and_then(|p| p.usd_per_gpu_hour(&d.gpu)) else {
-            return d;
-        };
-        let usd_per_hour = d.whole_gpus as f64 * usd_per_gpu_hour;
-        let million_tokens_per_hour = self.target_rps * f64::from(self.osl) * 3600.0 / 1e6;
-        d.usd_per_hour = Some(usd_per_hour);
-        d.usd_per_million_tokens = Some(usd_per_hour / million_tokens_per_hour);
-        d
     }
 }
 

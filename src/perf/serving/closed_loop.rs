@@ -8,6 +8,8 @@
 //! `T_prefill(⌈q·C⌉·ISL)`. Clients beyond the batch limit wait for a slot (Little's law
 //! sets their E2E). The burst wait (first token of the k-th request minus a lone
 //! prefill) is scaled by `burst_factor`: 1 for lockstep clients, less as they drift apart.
+//! Mean ITL is the cycle's decode share per token; a percentile comes from the decode tail
+//! (`tail`), and an ITL budget caps the clients where it meets it (searched).
 
 use super::tail::{itl_at, stall_s};
 use super::{OperatingPoint, batch_limit, bisect, quantile_of};
@@ -143,13 +145,19 @@ impl<'p> ClosedLoop<'p> {
         let clients = if self.sweep.is_empty() {
             bisect(1.0, most, |c| self.at(c).itl_s <= budget_s)
         } else {
-            self.sweep
-                .iter()
-                .map(|&c| f64::from(c))
-                .filter(|&c| c <= most && self.at(c).itl_s <= budget_s)
-                .fold(1.0, f64::max)
+            self.most_swept(|c, at| c <= most && at.itl_s <= budget_s)
         };
         Ok(self.at(clients))
+    }
+
+    /// The highest level of the data's concurrency sweep whose clients and operating
+    /// point `meet` a budget (1 when none does): what a sweep reports as its answer.
+    fn most_swept(&self, meet: impl Fn(f64, &OperatingPoint) -> bool) -> f64 {
+        self.sweep
+            .iter()
+            .map(|&c| f64::from(c))
+            .filter(|&c| meet(c, &self.at(c)))
+            .fold(1.0, f64::max)
     }
 
     /// The most clients whose TTFT meets `budget_s` (see [`Self::under_budget`]).
@@ -163,12 +171,7 @@ impl<'p> ClosedLoop<'p> {
         }
         if !self.sweep.is_empty() {
             // The highest swept level that meets the budget (TTFT rises with clients).
-            let best = self
-                .sweep
-                .iter()
-                .map(|&c| f64::from(c))
-                .filter(|&c| self.at(c).ttft_s <= budget_s)
-                .fold(1.0, f64::max);
+            let best = self.most_swept(|_, at| at.ttft_s <= budget_s);
             return Ok(self.at(best));
         }
         // Concurrency is treated as continuous (a time-average of whole clients), so the

@@ -2,8 +2,10 @@
 //! batch solves `B·(1−u) = λ·S_out·T_step(B)`. `T_step` is the maximum of two lines in B
 //! (memory- and compute-bound), so the smallest root is the larger of the two lines'
 //! roots. TTFT = `T_pre + m·u·T_pre/(2(1−u)) + T_step/2` (M/D/1 wait, m from the statistic);
-//! ITL = `T_step/(1−u)`; E2E = TTFT + (S_out−1)·ITL. Saturation is where B reaches the
-//! batch limit: `λ = B_max / (B_max·T_pre + S_out·T_step(B_max))`.
+//! mean ITL = `T_step/(1−u)`, a percentile from the decode tail (`tail`); E2E = TTFT +
+//! (S_out−1)·mean ITL. Saturation is where B reaches the batch limit:
+//! `λ = B_max / (B_max·T_pre + S_out·T_step(B_max))`. An ITL budget caps the rate where the
+//! ITL at the statistic meets it (searched).
 
 use super::tail::{itl_at, stall_s};
 use super::{OperatingPoint, batch_limit, bisect, quantile_of, wait_multiplier};
