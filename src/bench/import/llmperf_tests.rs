@@ -1,5 +1,5 @@
 use super::*;
-use crate::bench::import::tests::{catalog, flags};
+use crate::bench::import::tests::{catalog, flags, value};
 use crate::bench::{import::to_csv, load_csv};
 
 // Real summaries committed to ray-project/llmperf (commit 85db0905, a pull request's
@@ -24,13 +24,6 @@ fn a10g_flags(engine: &str) -> Overrides {
 
 fn imported(text: &str) -> Result<Vec<BenchRow>, DataError> {
     import("summary.json", text, &catalog(), &a10g_flags("vllm"), None)
-}
-
-fn value(rows: &[BenchRow], metric: Metric, stat: Stat) -> f64 {
-    rows.iter()
-        .find(|r| r.metric == metric && r.stat == stat)
-        .and_then(|r| r.value.value())
-        .unwrap_or_else(|| panic!("no {metric} {stat}"))
 }
 
 #[test]

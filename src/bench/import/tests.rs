@@ -14,6 +14,14 @@ pub(super) fn catalog() -> Catalog {
     Catalog::embedded().unwrap()
 }
 
+/// The value of the first of `rows` with `metric` at `stat` (panics when there is none).
+pub(super) fn value(rows: &[BenchRow], metric: Metric, stat: Stat) -> f64 {
+    rows.iter()
+        .find(|r| r.metric == metric && r.stat == stat)
+        .and_then(|r| r.value.value())
+        .unwrap_or_else(|| panic!("no {metric} {stat}"))
+}
+
 pub(super) fn flags() -> Overrides {
     Overrides {
         gpu: Some("h100-sxm".into()),

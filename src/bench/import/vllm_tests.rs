@@ -1,5 +1,5 @@
 use super::*;
-use crate::bench::import::tests::{catalog, flags};
+use crate::bench::import::tests::{catalog, flags, value};
 use crate::bench::{import::to_csv, load_csv};
 
 const CLOSED: &str =
@@ -11,13 +11,6 @@ const RATE: &str = include_str!("../../../tests/fixtures/vllm-bench/vllm-llama-3
 
 fn imported(text: &str) -> Result<Vec<BenchRow>, DataError> {
     import("run.json", text, &catalog(), &flags(), None)
-}
-
-fn value(rows: &[BenchRow], metric: Metric, stat: Stat) -> f64 {
-    rows.iter()
-        .find(|r| r.metric == metric && r.stat == stat)
-        .and_then(|r| r.value.value())
-        .unwrap_or_else(|| panic!("no {metric} {stat}"))
 }
 
 #[test]
