@@ -68,6 +68,10 @@ pub struct EfficiencyOverride {
     pub precision_decode_factor: Option<f64>,
 }
 
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
 /// Parameters of the `roofline` and `serving` models.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -85,6 +89,12 @@ pub struct ServingParams {
     pub allreduce_latency_s: f64,
     /// τ_step: fixed overhead of one decode step (scheduling, sampling, launches), seconds.
     pub step_overhead_s: f64,
+    /// τ_layer: fixed cost of one layer in every forward pass (kernel launches and
+    /// synchronisation per layer), seconds; unlike the all-reduce latency it is paid on
+    /// one GPU too and does not shrink or grow with the tensor-parallel degree. 0 unless
+    /// an experiment frees it (written only when set, so files without it read the same).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub layer_overhead_s: f64,
     /// Prefill speed of an engine relative to the GPU's η_pre (1 = the engines the
     /// efficiencies were fitted on); only per-engine copies differ from 1.
     pub engine_prefill_factor: f64,
@@ -154,6 +164,7 @@ impl Default for ServingParams {
             link_efficiency: 0.8,
             allreduce_latency_s: 10e-6,
             step_overhead_s: 1e-3,
+            layer_overhead_s: 0.0,
             engine_prefill_factor: 1.0,
             engine_decode_factor: 1.0,
             precision_prefill_factor: 1.0,

@@ -176,6 +176,8 @@ parameters! {
         PHYSICAL, grouped: true;
     StepOverhead => serving.step_overhead_s, "s", Positive, Domain::UpTo(60.0),
         PHYSICAL, grouped: true;
+    LayerOverhead => serving.layer_overhead_s, "s per layer", Positive, Domain::UpTo(1.0),
+        PHYSICAL, grouped: false;
     EnginePrefillFactor => serving.engine_prefill_factor, "× η_pre", Positive,
         Domain::UpTo(10.0), PHYSICAL, grouped: true;
     EngineDecodeFactor => serving.engine_decode_factor, "× η_dec", Positive,

@@ -125,6 +125,8 @@ pub struct Instance {
     /// Fixed latency of the all-reduces of one forward pass.
     allreduce_fixed_s: f64,
     step_overhead_s: f64,
+    /// Fixed cost of every layer of one forward pass, whatever the tensor-parallel degree.
+    layers_fixed_s: f64,
     /// The engine's largest running batch.
     pub(crate) max_running_batch: f64,
     request_overhead_s: f64,
@@ -151,7 +153,10 @@ impl Instance {
         } else {
             0.0
         };
-        (compute.max(memory) + allreduce, allreduce)
+        (
+            compute.max(memory) + allreduce + iterations * self.layers_fixed_s,
+            allreduce,
+        )
     }
 
     /// Prefill of `batch` requests of `isl` tokens processed in one pass (a static batch
@@ -226,7 +231,7 @@ impl Instance {
             experts,
             compute: (0.0, flops_per_sequence / self.effective_flops),
             fixed: (
-                self.step_overhead_s + self.allreduce_fixed_s,
+                self.step_overhead_s + self.allreduce_fixed_s + self.layers_fixed_s,
                 self.allreduce_per_token_s,
             ),
         }

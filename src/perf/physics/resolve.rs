@@ -308,6 +308,7 @@ impl Instance {
             allreduce_per_token_s,
             allreduce_fixed_s,
             step_overhead_s: placed.step_overhead_s,
+            layers_fixed_s: d.layers * p.layer_overhead_s,
             max_running_batch: placed.max_running_batch,
             request_overhead_s: p.request_overhead_s,
         })

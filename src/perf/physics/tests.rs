@@ -186,3 +186,34 @@ fn a_moe_decode_step_reads_only_the_experts_its_tokens_touch() {
             .is_none()
     );
 }
+
+#[test]
+fn a_layer_overhead_lengthens_every_step_by_the_layers_whatever_the_tp() {
+    let c = Catalog::embedded().unwrap();
+    let base = ServingParams::default();
+    let with = ServingParams {
+        layer_overhead_s: 20e-6,
+        ..base.clone()
+    };
+    for (model, layers) in [("llama-3.1-8b", 32.0), ("llama-3.1-70b", 80.0)] {
+        for tp in [2, 4, 8] {
+            let s = scenario(&c, model, "h100-sxm", Precision::Fp8, Some(tp));
+            let step = |p: &ServingParams| {
+                Instance::resolve(&s, p)
+                    .unwrap()
+                    .step_line(5000.0)
+                    .at(8.0)
+                    .0
+            };
+            let added = step(&with) - step(&base);
+            assert!(
+                close(added, layers * 20e-6, 1e-9),
+                "{model} TP{tp}: {added}"
+            );
+            // Prefill pays it once per iteration: one iteration for a lone prompt.
+            let prefill =
+                |p: &ServingParams| Instance::resolve(&s, p).unwrap().prefill_s(5000.0, 1.0).0;
+            assert!(close(prefill(&with) - prefill(&base), layers * 20e-6, 1e-9));
+        }
+    }
+}
