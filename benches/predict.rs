@@ -92,7 +92,9 @@ fn predictions(c: &mut Criterion) {
 }
 
 /// A prediction as `predict` makes it with the shipped calibration: the figures and the
-/// interval around each of them.
+/// interval around each of them, with the parameters' part (one re-prediction per way the
+/// fitted parameters reach the scenario). The calibration's parameter uncertainty is read
+/// once, as `predict` reads it once per run.
 fn with_intervals(c: &mut Criterion) {
     use infercal::interval::{Confidence, Level};
     use infercal::perf::PerfModelKind;
@@ -102,6 +104,7 @@ fn with_intervals(c: &mut Criterion) {
         .intervals(PerfModelKind::Serving)
         .expect("the shipped calibration carries intervals");
     let model = PerfModelKind::Serving.with_params(shipped.params());
+    let uncertainty = shipped.parameter_uncertainty();
     let scenario = Scenario {
         condition: Condition::TtftBudget {
             budget_s: 3.0,
@@ -120,7 +123,9 @@ fn with_intervals(c: &mut Criterion) {
     c.bench_function("shipped/ttft_budget_with_intervals", |b| {
         b.iter(|| {
             let p = model.predict(black_box(&scenario)).unwrap();
-            table.for_prediction(&p, &scenario.condition, level, Confidence::default())
+            let spread = uncertainty.spread(PerfModelKind::Serving, shipped.params(), &scenario);
+            let confidence = Confidence::default();
+            table.for_prediction(&p, &scenario.condition, level, spread, confidence)
         })
     });
 }

@@ -96,6 +96,25 @@ pub fn evaluate_rows(
         .collect()
 }
 
+/// Each row's log spread from the fitted parameters (`uncertainty`) for its own metric
+/// under `kind` with `set`: the parameter part of its interval; 0 for a row whose scenario
+/// cannot be built or predicted.
+pub fn parameter_spreads(
+    rows: &[BenchRow],
+    catalog: &Catalog,
+    kind: crate::perf::PerfModelKind,
+    set: &crate::perf::registry::ParamSet,
+    assumptions: &Assumptions,
+    uncertainty: &crate::interval::ParameterUncertainty,
+) -> Vec<f64> {
+    rows.iter()
+        .map(|row| {
+            scenario_for(row, catalog, assumptions)
+                .map_or(0.0, |s| uncertainty.spread(kind, set, &s).of(row.metric))
+        })
+        .collect()
+}
+
 /// Error summary over a set of rows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::catalog::{Gpu, Model};
 use crate::engine::Engine;
-use crate::interval::{Confidence, DiscrepancyTable, Key, Level, Regime};
+use crate::interval::{Confidence, DiscrepancyTable, Key, Level, Regime, Spread};
 use crate::perf::physics::AUTO_TP_DEGREES;
 use crate::perf::{Infeasible, PerfModel, Prediction};
 use crate::precision::Precision;
@@ -77,6 +77,8 @@ pub struct SizingIntervals<'c> {
     pub confidence: Confidence,
     /// Where each GPU's efficiencies come from.
     pub level_of: &'c dyn Fn(&Gpu) -> Level,
+    /// How far the fitted parameters' uncertainty spreads each figure of a scenario.
+    pub spread_of: &'c dyn Fn(&Scenario<'_>) -> Spread,
 }
 
 /// The figure GPU counts are planned for.
@@ -174,20 +176,13 @@ impl Sizing {
 impl SizingQuestion<'_> {
     /// The question on `gpu` at `precision` and TP `tp`, with the TTFT budget the plan
     /// holds the prediction to: the budget itself, or for [`PlanFor::Upper`] the budget
-    /// shrunk by the TTFT interval's upper factor, so that the upper bound meets it.
+    /// shrunk by the TTFT interval's upper factor (its parameter part taken at the budget
+    /// itself), so that the upper bound meets it.
     fn scenario<'g>(&self, gpu: &'g Gpu, precision: Precision, tp: u32) -> Scenario<'g>
     where
         Self: 'g,
     {
-        let (budget_s, itl_budget_s) = match (self.plan_for, &self.intervals) {
-            (PlanFor::Upper, Some(i)) => (
-                self.budget_s / i.factors(gpu, Metric::TtftS).1,
-                self.itl_budget_s
-                    .map(|b| b / i.factors(gpu, Metric::ItlS).1),
-            ),
-            _ => (self.budget_s, self.itl_budget_s),
-        };
-        Scenario {
+        let point = Scenario {
             model: self.model,
             gpu,
             deployment: Deployment {
@@ -200,11 +195,24 @@ impl SizingQuestion<'_> {
             isl: self.isl,
             osl: self.osl,
             condition: Condition::TtftBudget {
-                budget_s,
+                budget_s: self.budget_s,
                 target_rps: Some(self.target_rps),
-                itl_budget_s,
+                itl_budget_s: self.itl_budget_s,
             },
             stat: self.stat,
+        };
+        let (PlanFor::Upper, Some(i)) = (self.plan_for, &self.intervals) else {
+            return point;
+        };
+        let spread = (i.spread_of)(&point);
+        let upper = |metric: Metric| i.factors(gpu, metric, &spread).1;
+        Scenario {
+            condition: Condition::TtftBudget {
+                budget_s: self.budget_s / upper(Metric::TtftS),
+                target_rps: Some(self.target_rps),
+                itl_budget_s: self.itl_budget_s.map(|b| b / upper(Metric::ItlS)),
+            },
+            ..point
         }
     }
 
@@ -270,32 +278,44 @@ impl SizingIntervals<'_> {
         }
     }
 
-    /// The (low, high) factors of `metric`'s interval on `gpu` (1, 1 without a group).
-    fn factors(&self, gpu: &Gpu, metric: Metric) -> (f64, f64) {
+    /// The (low, high) factors of `metric`'s interval on `gpu` with the parameters'
+    /// `spread` (1, 1 without a group).
+    fn factors(&self, gpu: &Gpu, metric: Metric, spread: &Spread) -> (f64, f64) {
         self.table
             .widest_cell(self.key(gpu, metric))
-            .map_or((1.0, 1.0), |(cell, _)| cell.factors(self.confidence))
+            .map_or((1.0, 1.0), |(cell, _)| {
+                cell.widened_factors(self.confidence, spread.of(metric))
+            })
     }
 
-    /// `d` with its interval, its probabilities of meeting the budgets, and for
-    /// [`PlanFor::Upper`] its GPU counts at the lower bound of throughput per GPU.
-    fn attach(&self, gpu: &Gpu, mut d: Deployable, q: &SizingQuestion<'_>) -> Deployable {
-        let (lo, hi) = self.factors(gpu, Metric::GpusForTarget);
+    /// `d` (the answer to `scenario`) with its interval, its probabilities of meeting the
+    /// budgets, and for [`PlanFor::Upper`] its GPU counts at the lower bound of throughput
+    /// per GPU.
+    fn attach(
+        &self,
+        gpu: &Gpu,
+        scenario: &Scenario<'_>,
+        mut d: Deployable,
+        q: &SizingQuestion<'_>,
+    ) -> Deployable {
+        let spread = (self.spread_of)(scenario);
+        let (lo, hi) = self.factors(gpu, Metric::GpusForTarget, &spread);
         d.gpus_interval = Some((d.gpus_for_target * lo, d.gpus_for_target * hi));
         if q.plan_for == PlanFor::Upper {
-            let (per_gpu_lo, _) = self.factors(gpu, Metric::ReqPerSPerGpu);
+            let (per_gpu_lo, _) = self.factors(gpu, Metric::ReqPerSPerGpu, &spread);
             d.req_per_s_per_gpu *= per_gpu_lo;
             d.gpus_for_target /= per_gpu_lo;
             d.instances = (d.gpus_for_target / f64::from(d.tp)).ceil() as u64;
             d.whole_gpus = d.instances * u64::from(d.tp);
         }
-        d.meets_budget =
-            self.table
-                .probability_under(self.key(gpu, Metric::TtftS), d.ttft_s, q.budget_s);
-        d.meets_itl_budget = q.itl_budget_s.and_then(|itl_budget_s| {
-            self.table
-                .probability_under(self.key(gpu, Metric::ItlS), d.itl_s, itl_budget_s)
-        });
+        let under = |metric: Metric, value: f64, limit: f64| {
+            let key = self.key(gpu, metric);
+            (self.table).probability_under(key, value, spread.of(metric), limit)
+        };
+        d.meets_budget = under(Metric::TtftS, d.ttft_s, q.budget_s);
+        d.meets_itl_budget = q
+            .itl_budget_s
+            .and_then(|itl_budget_s| under(Metric::ItlS, d.itl_s, itl_budget_s));
         d.level = Some((self.level_of)(gpu));
         d
     }
@@ -370,7 +390,7 @@ pub fn size(
                         let mut d = Deployable::new(gpu, precision, engine, &p);
                         d.binding = q.binding(model, &scenario, p.req_per_s);
                         if let Some(i) = &q.intervals {
-                            d = i.attach(gpu, d, q);
+                            d = i.attach(gpu, &scenario, d, q);
                         }
                         deployable.push(q.costed(d));
                     }

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use infercal::bench::for_each_row;
 use infercal::catalog::Catalog;
-use infercal::evaluate::{ScopeSummaries, evaluate_row};
-use infercal::interval::coverage::CoverageTally;
+use infercal::evaluate::{ScopeSummaries, evaluate_row, parameter_spreads};
+use infercal::interval::coverage::{CoverageTally, HeldOutError};
 use infercal::interval::{Key, Level, Regime};
 use infercal::perf::PerfModelKind;
 use infercal::report::evaluation::EvaluationReport;
@@ -24,6 +24,7 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
     // numbers per row are kept, so a file of millions of rows needs little memory.
     let mut scopes = ScopeSummaries::default();
     let table = loaded.intervals(kind);
+    let uncertainty = loaded.parameter_uncertainty();
     let mut coverage = CoverageTally::default();
     let mut kept = Vec::new();
     let mut failed = None;
@@ -44,7 +45,16 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
                         regime: Regime::of(&evaluation.row.condition),
                         level,
                     };
-                    coverage.add(table, &evaluation.row, key, -ratio.ln());
+                    let one = std::slice::from_ref(&evaluation.row);
+                    let (set, a) = (loaded.params(), &loaded.assumptions());
+                    let log_sd = parameter_spreads(one, catalog, kind, set, a, &uncertainty)[0];
+                    let residual = -ratio.ln();
+                    let held = HeldOutError {
+                        key,
+                        residual,
+                        log_sd,
+                    };
+                    coverage.add(table, &evaluation.row, held);
                 }
                 if a.rows {
                     kept.push(evaluation);

@@ -84,7 +84,10 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let confidence = confidence(w.confidence)?;
     let intervals = match (&outcome, loaded.intervals(kind)) {
         (Ok(p), Some(table)) => {
-            Ok(table.for_prediction(p, &scenario.condition, Level::of(&coverage), confidence))
+            let uncertainty = loaded.parameter_uncertainty();
+            let spread = uncertainty.spread(kind, loaded.params(), &scenario);
+            let level = Level::of(&coverage);
+            Ok(table.for_prediction(p, &scenario.condition, level, spread, confidence))
         }
         (_, Some(_)) => Err(prediction::NoIntervals::Infeasible),
         (_, None) => Err(prediction::NoIntervals::NoTable),

@@ -7,7 +7,7 @@ use infercal::perf::PerfModelKind;
 use infercal::precision::Precision;
 use infercal::prices::Prices;
 use infercal::report::sizing;
-use infercal::scenario::check_lengths;
+use infercal::scenario::{Scenario, check_lengths};
 use infercal::size::{SizingQuestion, size};
 
 use super::BadInput;
@@ -49,10 +49,13 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let serving = &loaded.params().serving;
     let level_of = |gpu: &Gpu| Level::of(&serving.coverage(&gpu.slug, &gpu.architecture));
     let confidence = confidence(w.confidence)?;
+    let uncertainty = loaded.parameter_uncertainty();
+    let spread_of = |s: &Scenario<'_>| uncertainty.spread(kind, loaded.params(), s);
     let intervals = loaded.intervals(kind).map(|table| SizingIntervals {
         table,
         confidence,
         level_of: &level_of,
+        spread_of: &spread_of,
     });
     let plan_for = plan_for(a.plan_for, intervals.is_some())?;
     let prices = a

@@ -18,11 +18,12 @@ use serde::Serialize;
 use crate::bench::BenchRow;
 use crate::catalog::Catalog;
 use crate::engine::Engine;
-use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows};
+use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows, parameter_spreads};
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate, filter_rows};
-use crate::interval::{DiscrepancyTable, Key, Level, Regime};
+use crate::interval::coverage::HeldOutError;
+use crate::interval::{DiscrepancyTable, Key, Level, ParameterUncertainty, Regime};
 use crate::perf::registry::{ParamSet, Tie};
 
 /// One fold's outcome.
@@ -61,6 +62,8 @@ pub struct CrossValidation {
     pub held_out: Vec<RowEvaluation>,
     /// Where each row's GPU efficiencies came from in the fold that predicted it.
     pub levels: Vec<Level>,
+    /// The log spread the fold's parameter uncertainty gave each row's prediction.
+    pub spreads: Vec<f64>,
     /// Each row predicted by the fit on all rows.
     pub in_sample: Vec<RowEvaluation>,
     /// The fit on all rows.
@@ -161,28 +164,35 @@ pub fn for_intervals(
     cross_validate_split(e, split, Some(c.clone()), catalog, scheme, options)
 }
 
-/// A fold's parameters, assumptions and training loss: a fit on `train`, or the initial
-/// parameters (loss NaN) when there is nothing to train on.
+/// What a fold predicts with: parameters, assumptions, training loss and the parameters'
+/// uncertainty.
+type FoldFit = (ParamSet, Assumptions, f64, ParameterUncertainty);
+
+/// A fold's fit on `train`, or the initial parameters (loss NaN, no uncertainty) when
+/// there is nothing to train on.
 fn fold_fit(
     e: &ValidExperiment,
     train: &[BenchRow],
     catalog: &Catalog,
     quiet: &Options<'_>,
-) -> Result<(ParamSet, Assumptions, f64), FitError> {
+) -> Result<FoldFit, FitError> {
     if train.is_empty() {
         let space = ParamSpace::new(e, &|_| Vec::new()).map_err(FitError::Space)?;
         return Ok((
             space.params_at(&space.initial()),
             Assumptions::default(),
             f64::NAN,
+            ParameterUncertainty::default(),
         ));
     }
     let fit = calibrate(e, train, catalog, quiet)?;
-    Ok((fit.params, fit.assumptions, fit.loss))
+    let uncertainty = fit.parameter_uncertainty();
+    Ok((fit.params, fit.assumptions, fit.loss, uncertainty))
 }
 
-/// A held-out row's prediction and the level its GPU was predicted at.
-type HeldOut = (RowEvaluation, Level);
+/// A held-out row's prediction, the level its GPU was predicted at and the log spread of
+/// its parameters.
+type HeldOut = (RowEvaluation, Level, f64);
 
 /// One fold of a split, as `run_fold` sees it.
 struct FoldInput<'a> {
@@ -218,8 +228,9 @@ fn run_fold(
         .map(|i| rows[i].clone())
         .collect();
     let held: Vec<BenchRow> = held_out.iter().map(|&i| rows[i].clone()).collect();
-    let (params, assumptions, loss) = if train.len() == trainable_rows {
-        (full.params.clone(), full.assumptions.clone(), full.loss)
+    let (params, assumptions, loss, uncertainty) = if train.len() == trainable_rows {
+        let u = full.parameter_uncertainty();
+        (full.params.clone(), full.assumptions.clone(), full.loss, u)
     } else {
         fold_fit(e, &train, catalog, quiet)?
     };
@@ -228,7 +239,11 @@ fn run_fold(
     let levels = held
         .iter()
         .map(|r| Level::of_gpu(&params.serving, catalog, &r.gpu));
-    let predicted = predicted.into_iter().zip(levels).collect();
+    let kind = e.perf_model;
+    let spreads = parameter_spreads(&held, catalog, kind, &params, &assumptions, &uncertainty);
+    let predicted = (predicted.into_iter().zip(levels).zip(spreads))
+        .map(|((p, level), spread)| (p, level, spread))
+        .collect();
     let fold = Fold {
         label: fold.label.to_string(),
         loss,
@@ -325,16 +340,23 @@ pub fn cross_validate_split(
         ..
     } = split;
     let in_sample = evaluate_rows(&rows, catalog, model.as_ref(), &full.assumptions)?;
-    let (held_out, levels) = held_out
-        .into_iter()
-        .zip(&in_sample)
+    let uncertainty = full.parameter_uncertainty();
+    let mut levels = Vec::with_capacity(rows.len());
+    let mut spreads = Vec::with_capacity(rows.len());
+    let held_out = (held_out.into_iter().zip(&in_sample))
         .map(|(h, i)| {
-            h.unwrap_or_else(|| {
+            let (evaluation, level, spread) = h.unwrap_or_else(|| {
                 let level = Level::of_gpu(&full.params.serving, catalog, &i.row.gpu);
-                (i.clone(), level)
-            })
+                let one = std::slice::from_ref(&i.row);
+                let (set, a) = (&full.params, &full.assumptions);
+                let spread = parameter_spreads(one, catalog, e.perf_model, set, a, &uncertainty);
+                (i.clone(), level, spread[0])
+            });
+            levels.push(level);
+            spreads.push(spread);
+            evaluation
         })
-        .unzip();
+        .collect();
     Ok(CrossValidation {
         experiment: e.name.clone(),
         scheme,
@@ -344,6 +366,7 @@ pub fn cross_validate_split(
         folds,
         held_out,
         levels,
+        spreads,
         in_sample,
         full,
         wall_time_s: started.elapsed().as_secs_f64(),
@@ -351,19 +374,21 @@ pub fn cross_validate_split(
 }
 
 impl CrossValidation {
-    /// Each row's interval key and held-out ln(measured / predicted) (`None` for a row
-    /// measured NA or predicted infeasible).
-    pub fn residuals(&self) -> Vec<Option<(Key, f64)>> {
-        self.held_out
-            .iter()
-            .zip(&self.levels)
-            .map(|(h, &level)| {
+    /// Each row's interval key, held-out ln(measured / predicted) and parameter spread
+    /// (`None` for a row measured NA or predicted infeasible).
+    pub fn residuals(&self) -> Vec<Option<HeldOutError>> {
+        (self.held_out.iter().zip(&self.levels).zip(&self.spreads))
+            .map(|((h, &level), &log_sd)| {
                 let key = Key {
                     metric: h.row.metric,
                     regime: Regime::of(&h.row.condition),
                     level,
                 };
-                h.ratio.map(|ratio| (key, -ratio.ln()))
+                h.ratio.map(|ratio| HeldOutError {
+                    key,
+                    residual: -ratio.ln(),
+                    log_sd,
+                })
             })
             .collect()
     }
@@ -371,7 +396,9 @@ impl CrossValidation {
     /// The discrepancy table of the held-out residuals: what `fitted.json` carries for
     /// prediction intervals.
     pub fn discrepancy(&self) -> DiscrepancyTable {
-        let residuals: Vec<(Key, f64)> = self.residuals().into_iter().flatten().collect();
+        let residuals: Vec<(Key, f64)> = (self.residuals().into_iter().flatten())
+            .map(|h| (h.key, h.residual))
+            .collect();
         DiscrepancyTable::from_residuals(&self.scheme.to_string(), &residuals)
     }
 

@@ -109,6 +109,16 @@ impl Estimate {
     }
 }
 
+impl Calibration {
+    /// The fitted parameters' uncertainty, as prediction intervals propagate it.
+    pub fn parameter_uncertainty(&self) -> crate::interval::ParameterUncertainty {
+        let correlation: Vec<Vec<Option<f64>>> = (self.correlation.iter())
+            .map(|row| row.iter().map(|x| x.is_finite().then_some(*x)).collect())
+            .collect();
+        uncertainty::parameter_uncertainty(&self.estimates, &correlation)
+    }
+}
+
 /// A hypothesis and the best loss found under it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::objective::Objective;
 use super::space::FreeParam;
+use crate::interval::{ParameterUncertainty, Uncertain};
 
 /// Central-difference step in the unbounded coordinates.
 const STEP: f64 = 1e-4;
@@ -315,4 +316,38 @@ fn invert(jtj: &DMatrix<f64>) -> (DMatrix<f64>, Vec<bool>) {
         .pseudo_inverse(RANK_TOLERANCE * largest)
         .unwrap_or_else(|_| DMatrix::from_element(n, n, f64::NAN));
     (pseudo, not_identified)
+}
+/// The free parameters of `estimates` as prediction intervals propagate them, with their
+/// `correlation` (indexed as `estimates`; `None` where a parameter is undetermined).
+pub fn parameter_uncertainty(
+    estimates: &[super::Estimate],
+    correlation: &[Vec<Option<f64>>],
+) -> ParameterUncertainty {
+    let free: Vec<usize> = (0..estimates.len())
+        .filter(|&i| estimates[i].free)
+        .collect();
+    let parameters: Vec<Uncertain> = free
+        .iter()
+        .map(|&i| Uncertain {
+            param: estimates[i].name,
+            group: estimates[i].group.clone(),
+            value: estimates[i].value,
+            interval_95: estimates[i].interval_95,
+        })
+        .collect();
+    let correlation: Vec<Vec<Option<f64>>> = free
+        .iter()
+        .map(|&i| {
+            free.iter()
+                .map(|&j| {
+                    correlation
+                        .get(i)
+                        .and_then(|row| row.get(j))
+                        .copied()
+                        .flatten()
+                })
+                .collect()
+        })
+        .collect();
+    ParameterUncertainty::new(&parameters, &correlation)
 }

@@ -141,6 +141,11 @@ impl FittedModel {
     pub fn predictor(&self) -> Box<dyn PerfModel> {
         self.perf_model.with_params(&self.params)
     }
+
+    /// The fitted parameters' uncertainty, as prediction intervals propagate it.
+    pub fn parameter_uncertainty(&self) -> crate::interval::ParameterUncertainty {
+        crate::fit::uncertainty::parameter_uncertainty(&self.parameters, &self.correlation)
+    }
 }
 
 #[cfg(test)]

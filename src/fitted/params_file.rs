@@ -76,6 +76,14 @@ impl ModelParams {
         }
     }
 
+    /// The fitted parameters' uncertainty (none for a bare parameter set).
+    pub fn parameter_uncertainty(&self) -> crate::interval::ParameterUncertainty {
+        match self {
+            ModelParams::Fitted(fitted) => fitted.parameter_uncertainty(),
+            ModelParams::Set(_) => crate::interval::ParameterUncertainty::default(),
+        }
+    }
+
     /// The parameters, to adjust (`compare --efficiency`).
     pub fn params_mut(&mut self) -> &mut ParamSet {
         match self {

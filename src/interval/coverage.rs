@@ -43,6 +43,18 @@ struct Tally {
     half_widths: [Vec<f64>; REPORTED.len()],
 }
 
+/// One row's held-out error: its group, ln(measured / predicted) and the log spread its
+/// parameters gave its prediction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeldOutError {
+    /// The row's group.
+    pub key: Key,
+    /// ln(measured / predicted).
+    pub residual: f64,
+    /// The parameters' log standard deviation for the row's figure.
+    pub log_sd: f64,
+}
+
 /// Coverage counted one row at a time, per scope (overall, source, GPU, metric, level).
 #[derive(Default)]
 pub struct CoverageTally {
@@ -50,13 +62,19 @@ pub struct CoverageTally {
 }
 
 impl CoverageTally {
-    /// Counts `row` (of group `key`, held-out ln(measured / predicted) `residual`) against
-    /// the intervals `table` draws at each reported confidence; a row the table has no
-    /// group for is not counted.
-    pub fn add(&mut self, table: &DiscrepancyTable, row: &BenchRow, key: Key, residual: f64) {
+    /// Counts `row` (of group `key`, held-out ln(measured / predicted) `residual`, the
+    /// parameters' log spread `log_sd`) against the intervals `table` draws at each
+    /// reported confidence; a row the table has no group for is not counted.
+    pub fn add(&mut self, table: &DiscrepancyTable, row: &BenchRow, held: HeldOutError) {
+        let HeldOutError {
+            key,
+            residual,
+            log_sd,
+        } = held;
         let Some((cell, _)) = table.widest_cell(key) else {
             return;
         };
+
         let scopes = [
             (0, "all".to_string()),
             (1, format!("source {}", row.source)),
@@ -69,7 +87,7 @@ impl CoverageTally {
             let tally = self.scopes.entry(scope).or_default();
             tally.rows += 1;
             for (c, &confidence) in REPORTED.iter().enumerate() {
-                let (lo, hi) = cell.factors(Confidence(confidence));
+                let (lo, hi) = cell.widened_factors(Confidence(confidence), log_sd);
                 tally.covered[c] += usize::from(lo <= measured && measured <= hi);
                 tally.half_widths[c].push((hi - lo) / 2.0);
             }
@@ -102,12 +120,12 @@ impl CoverageTally {
     }
 }
 
-/// Coverage of `residuals` (per row: its key and held-out ln(measured / predicted), `None`
-/// without one) when each fold's intervals come from the other folds' residuals.
+/// Coverage of `residuals` (per row: its held-out error, `None` without one) when each
+/// fold's intervals come from the other folds' residuals.
 pub fn leave_fold_out(
     rows: &[BenchRow],
     fold_of_row: &[usize],
-    residuals: &[Option<(Key, f64)>],
+    residuals: &[Option<HeldOutError>],
 ) -> CoverageReport {
     let folds = fold_of_row.iter().max().map_or(0, |&f| f + 1);
     let mut tally = CoverageTally::default();
@@ -116,14 +134,14 @@ pub fn leave_fold_out(
             .iter()
             .zip(fold_of_row)
             .filter(|(_, f)| **f != fold)
-            .filter_map(|(r, _)| *r)
+            .filter_map(|(r, _)| r.map(|r| (r.key, r.residual)))
             .collect();
         let table = DiscrepancyTable::from_residuals("", &others);
         for (i, row) in rows.iter().enumerate() {
             if fold_of_row[i] == fold
-                && let Some((key, residual)) = residuals[i]
+                && let Some(held) = residuals[i]
             {
-                tally.add(&table, row, key, residual);
+                tally.add(&table, row, held);
             }
         }
     }

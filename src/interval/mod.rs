@@ -26,6 +26,9 @@
 #![deny(clippy::float_cmp)]
 
 pub mod coverage;
+pub mod parameter;
+
+pub use parameter::{ParameterUncertainty, Spread, Uncertain};
 
 use std::fmt;
 
@@ -195,6 +198,34 @@ impl Cell {
         ((-q).exp(), q.exp())
     }
 
+    /// This cell's errors combined with an independent normal error of log standard
+    /// deviation `log_sd` (the parameters' part): each stored quantile q at probability p
+    /// becomes √(q² + (z·log_sd)²), z the p-quantile of |N(0, 1)| (see
+    /// [`Cell::widened_quantile`]).
+    pub fn widened(&self, log_sd: f64) -> Cell {
+        let mut cell = self.clone();
+        if log_sd > 0.0 {
+            for (q, &p) in cell.quantiles.iter_mut().zip(&PROBABILITIES) {
+                *q = combined(*q, p, log_sd);
+            }
+        }
+        cell
+    }
+
+    /// |ln(measured / predicted)| at probability `p` with the parameters' spread `log_sd`
+    /// added in quadrature: exact when both parts are normal; for the heavier-tailed
+    /// held-out errors it widens the tails no less than either part alone would.
+    pub fn widened_quantile(&self, p: f64, log_sd: f64) -> f64 {
+        combined(self.log_quantile(p), p, log_sd)
+    }
+
+    /// The factors an interval at `confidence` multiplies a prediction by when the
+    /// parameters spread it by `log_sd`.
+    pub fn widened_factors(&self, confidence: Confidence, log_sd: f64) -> (f64, f64) {
+        let q = self.widened_quantile(conformal_probability(confidence.get(), self.rows), log_sd);
+        ((-q).exp(), q.exp())
+    }
+
     /// The group the cell holds.
     pub fn group(&self) -> Group {
         Group {
@@ -260,6 +291,17 @@ impl Interval {
     /// Half the width relative to `value`.
     pub fn relative_half_width(&self, value: f64) -> f64 {
         (self.hi - self.lo) / (2.0 * value)
+    }
+}
+
+/// `q`, the errors' quantile at probability `p`, with a normal spread `log_sd` added in
+/// quadrature at the same probability.
+fn combined(q: f64, p: f64, log_sd: f64) -> f64 {
+    if log_sd > 0.0 {
+        let z = crate::stats::normal_quantile(0.5 + 0.5 * p) * log_sd;
+        (q * q + z * z).sqrt()
+    } else {
+        q
     }
 }
 
@@ -434,10 +476,17 @@ impl DiscrepancyTable {
         Some(widest)
     }
 
-    /// The interval at `confidence` around `value`, a prediction of group `key`.
-    pub fn interval(&self, key: Key, value: f64, confidence: Confidence) -> Option<Interval> {
+    /// The interval at `confidence` around `value`, a prediction of group `key` whose
+    /// parameters spread it by `log_sd` (see [`Cell::widened`]).
+    pub fn interval(
+        &self,
+        key: Key,
+        value: f64,
+        log_sd: f64,
+        confidence: Confidence,
+    ) -> Option<Interval> {
         let (cell, _) = self.widest_cell(key)?;
-        let (lo, hi) = cell.factors(confidence);
+        let (lo, hi) = cell.widened_factors(confidence, log_sd);
         Some(Interval {
             lo: value * lo,
             hi: value * hi,
@@ -448,11 +497,11 @@ impl DiscrepancyTable {
     /// The probability that the measured figure stays at or under `limit`, for a
     /// prediction `value` of group `key`, reading the errors as symmetric on the log scale
     /// (as the intervals do): ½ + ½·P(|r| ≤ x) above the prediction, ½ − ½·P(|r| ≤ −x)
-    /// below it, for x = ln(limit / value).
-    pub fn probability_under(&self, key: Key, value: f64, limit: f64) -> Option<f64> {
+    /// below it, for x = ln(limit / value); `log_sd` is the parameters' spread.
+    pub fn probability_under(&self, key: Key, value: f64, log_sd: f64, limit: f64) -> Option<f64> {
         let (cell, _) = self.widest_cell(key)?;
         let x = (limit / value).ln();
-        let within = cell.probability_within(x.abs());
+        let within = cell.widened(log_sd).probability_within(x.abs());
         Some(if x >= 0.0 {
             0.5 + 0.5 * within
         } else {
@@ -470,6 +519,9 @@ pub struct PredictionIntervals<'t> {
     pub level: Level,
     /// Each predicted figure's interval.
     pub figures: Vec<(Metric, Interval)>,
+    /// Each figure's log standard deviation from the fitted parameters, included in
+    /// its interval.
+    pub parameters: Spread,
     /// The cross-validation scheme behind the table.
     pub scheme: &'t str,
     /// Held-out residuals in the table.
@@ -494,13 +546,14 @@ fn imposed(condition: &Condition, metric: Metric) -> bool {
 }
 
 impl DiscrepancyTable {
-    /// The interval of every figure of `p`, predicted under `condition` at `level` (not of
-    /// the figures the condition itself sets).
+    /// The interval of every figure of `p`, predicted under `condition` at `level` with the
+    /// parameters' spread `parameters` (not of the figures the condition itself sets).
     pub fn for_prediction(
         &self,
         p: &crate::perf::Prediction,
         condition: &Condition,
         level: Level,
+        parameters: Spread,
         confidence: Confidence,
     ) -> PredictionIntervals<'_> {
         let regime = Regime::of(condition);
@@ -514,13 +567,15 @@ impl DiscrepancyTable {
                     regime,
                     level,
                 };
-                Some((metric, self.interval(key, value, confidence)?))
+                let spread = parameters.of(metric);
+                Some((metric, self.interval(key, value, spread, confidence)?))
             })
             .collect();
         PredictionIntervals {
             confidence,
             level,
             figures,
+            parameters,
             scheme: &self.scheme,
             residuals: self.rows,
         }

@@ -38,7 +38,7 @@ fn intervals_from_log_normal_residuals_cover_at_their_nominal_rate() {
     let fresh = normals(2, 20_000);
     for nominal in [0.5, 0.8, 0.95] {
         let interval = table
-            .interval(key(Level::Own), 1.0, Confidence::new(nominal).unwrap())
+            .interval(key(Level::Own), 1.0, 0.0, Confidence::new(nominal).unwrap())
             .unwrap();
         let inside = fresh
             .iter()
@@ -69,7 +69,7 @@ fn two_levels(
     }
     let width = |table: &DiscrepancyTable, level| {
         let i = table
-            .interval(key(level), 1.0, Confidence::default())
+            .interval(key(level), 1.0, 0.0, Confidence::default())
             .unwrap();
         i.relative_half_width(1.0)
     };
@@ -136,11 +136,17 @@ fn a_probability_within_inverts_the_quantiles() {
     assert!((cell.probability_within(-1.0) - 0.005).abs() < 1e-12);
     // A budget twice the prediction is met with a probability near Φ(ln 2 / 0.25) ≈ 0.997;
     // half of it, near 1 − 0.997.
-    let p = table.probability_under(key(Level::Own), 1.0, 2.0).unwrap();
+    let p = table
+        .probability_under(key(Level::Own), 1.0, 0.0, 2.0)
+        .unwrap();
     assert!(p > 0.99, "{p}");
-    let p = table.probability_under(key(Level::Own), 1.0, 0.5).unwrap();
+    let p = table
+        .probability_under(key(Level::Own), 1.0, 0.0, 0.5)
+        .unwrap();
     assert!(p < 0.01, "{p}");
-    let p = table.probability_under(key(Level::Own), 1.0, 1.0).unwrap();
+    let p = table
+        .probability_under(key(Level::Own), 1.0, 0.0, 1.0)
+        .unwrap();
     assert!((p - 0.5).abs() < 0.01, "{p}");
 }
 
@@ -228,4 +234,35 @@ fn cross_validated_intervals_cover_synthetic_noise_at_the_nominal_rate() {
         let covered = all.covered[c];
         assert!((covered - nominal).abs() <= 0.05, "{nominal}: {covered}");
     }
+}
+
+#[test]
+fn a_parameter_spread_combines_with_the_errors_as_independent_normals() {
+    // Normal errors of σ 0.25 and a parameter spread of 0.25: together σ 0.25·√2.
+    let table = table_of(Level::Own, 0.25, 4000, 11);
+    let (cell, _) = table.cell(key(Level::Own)).unwrap();
+    let wide = cell.widened(0.25);
+    for p in [0.5, 0.8, 0.95] {
+        let expected = crate::stats::normal_quantile(0.5 + 0.5 * p) * 0.25 * 2f64.sqrt();
+        let got = wide.log_quantile(p);
+        assert!(
+            (got / expected - 1.0).abs() < 0.05,
+            "{p}: {got} vs {expected}"
+        );
+    }
+    assert_eq!(cell.widened(0.0), *cell, "no spread, no change");
+    // Wider errors make a budget above the prediction less certain to be met.
+    let alone = table
+        .probability_under(key(Level::Own), 1.0, 0.0, 1.3)
+        .unwrap();
+    let with = table
+        .probability_under(key(Level::Own), 1.0, 0.25, 1.3)
+        .unwrap();
+    assert!(with < alone && with > 0.5, "{with} vs {alone}");
+    let at = |s: f64| {
+        table
+            .interval(key(Level::Own), 1.0, s, Confidence::default())
+            .unwrap()
+    };
+    assert!(at(0.25).hi > at(0.0).hi && at(0.25).lo < at(0.0).lo);
 }

@@ -314,6 +314,27 @@ impl PerfModelKind {
         }
     }
 
+    /// This model's prediction of `s`, deployed as `d` with placed values `placed`, under
+    /// the global values of `set` — without building a model, for callers that vary one
+    /// parameter at a time (the parameter part of prediction intervals).
+    pub fn predict_deployed_with(
+        self,
+        set: &registry::ParamSet,
+        s: &Scenario<'_>,
+        d: &physics::Deployed,
+        placed: &physics::PlacedParams,
+    ) -> Outcome {
+        let instance = || physics::Instance::assemble(d, &set.serving, placed);
+        match self {
+            PerfModelKind::Reference => reference::ReferenceModel {
+                params: set.reference.clone(),
+            }
+            .predict(s),
+            PerfModelKind::Roofline => roofline::on(s, &instance()?),
+            PerfModelKind::Serving => serving::on(&set.serving, s, &instance()?),
+        }
+    }
+
     /// This model with its parameters taken from `set`.
     pub fn with_params(self, set: &registry::ParamSet) -> Box<dyn PerfModel> {
         match self {

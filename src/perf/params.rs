@@ -297,6 +297,22 @@ impl ServingParams {
         self.overrides_of(at).iter().flatten().find_map(|o| pick(o))
     }
 
+    /// These parameters without their per-group overrides: the global values only, for
+    /// models that take each placement's values from a [`crate::perf::physics::PlacedParams`]
+    /// (copying the override maps would cost more than the prediction).
+    pub fn scalars(&self) -> ServingParams {
+        ServingParams {
+            concurrency_sweep: self.concurrency_sweep.clone(),
+            per_gpu: BTreeMap::new(),
+            per_gpu_precision: BTreeMap::new(),
+            per_architecture: BTreeMap::new(),
+            per_model: BTreeMap::new(),
+            per_engine: BTreeMap::new(),
+            per_precision: BTreeMap::new(),
+            ..*self
+        }
+    }
+
     /// The overrides that apply to `at`, most specific first: GPU×precision, GPU,
     /// architecture, model, engine, precision. Looked up once per placement, then read
     /// per field.

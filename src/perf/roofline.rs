@@ -66,54 +66,52 @@ impl PerfModel for RooflineModel {
     }
 
     fn predict(&self, s: &Scenario<'_>) -> Outcome {
-        self.on(s, &Instance::resolve(s, &self.params)?)
+        on(s, &Instance::resolve(s, &self.params)?)
     }
 
     fn predict_deployed(&self, s: &Scenario<'_>, d: &Deployed, placed: &PlacedParams) -> Outcome {
-        self.on(s, &Instance::assemble(d, &self.params, placed)?)
+        on(s, &Instance::assemble(d, &self.params, placed)?)
     }
 }
 
-impl RooflineModel {
-    /// The prediction for `s` on its resolved instance.
-    fn on(&self, s: &Scenario<'_>, inst: &Instance) -> Outcome {
-        let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
-        let batch = match s.condition {
-            Condition::StaticBatch { batch_size } => f64::from(batch_size),
-            _ => 1.0,
-        };
-        let b = inst.static_batch(isl, osl, batch)?;
-        let (prefill_s, allreduce_s, step_s, bound, service_s) =
-            (b.prefill_s, b.allreduce_s, b.step_s, b.bound, b.e2e_s);
-        let rate = batch / service_s;
-        // One at a time: C closed-loop clients each wait behind the C−1 others.
-        let queued = match s.condition {
-            Condition::Concurrency { clients } => (clients - 1.0).max(0.0) * service_s,
-            _ => 0.0,
-        };
-        let target = budget_target(s, prefill_s, step_s, rate)?;
-        let gpus = f64::from(inst.gpus);
-        Prediction {
-            tp: inst.tp,
-            precision: inst.weights,
-            ttft_s: prefill_s + queued,
-            itl_s: step_s,
-            e2e_s: service_s + queued,
-            output_tok_s: rate * osl,
-            req_per_s: rate,
-            req_per_s_per_gpu: rate / gpus,
-            gpus_for_target: target.map(|r| r / (rate / gpus)),
-            instances_for_target: target.map(|r| (r / rate).ceil() as u64),
-            running_batch: batch,
-            kv_capacity_tokens: Some(inst.kv_capacity_tokens),
-            breakdown: Breakdown {
-                prefill_s,
-                decode_step_s: step_s,
-                queue_wait_s: queued,
-                allreduce_s,
-                decode_bound: bound,
-            },
-        }
-        .checked()
+/// The prediction for `s` on its resolved instance.
+pub(crate) fn on(s: &Scenario<'_>, inst: &Instance) -> Outcome {
+    let (isl, osl) = (f64::from(s.isl), f64::from(s.osl));
+    let batch = match s.condition {
+        Condition::StaticBatch { batch_size } => f64::from(batch_size),
+        _ => 1.0,
+    };
+    let b = inst.static_batch(isl, osl, batch)?;
+    let (prefill_s, allreduce_s, step_s, bound, service_s) =
+        (b.prefill_s, b.allreduce_s, b.step_s, b.bound, b.e2e_s);
+    let rate = batch / service_s;
+    // One at a time: C closed-loop clients each wait behind the C−1 others.
+    let queued = match s.condition {
+        Condition::Concurrency { clients } => (clients - 1.0).max(0.0) * service_s,
+        _ => 0.0,
+    };
+    let target = budget_target(s, prefill_s, step_s, rate)?;
+    let gpus = f64::from(inst.gpus);
+    Prediction {
+        tp: inst.tp,
+        precision: inst.weights,
+        ttft_s: prefill_s + queued,
+        itl_s: step_s,
+        e2e_s: service_s + queued,
+        output_tok_s: rate * osl,
+        req_per_s: rate,
+        req_per_s_per_gpu: rate / gpus,
+        gpus_for_target: target.map(|r| r / (rate / gpus)),
+        instances_for_target: target.map(|r| (r / rate).ceil() as u64),
+        running_batch: batch,
+        kv_capacity_tokens: Some(inst.kv_capacity_tokens),
+        breakdown: Breakdown {
+            prefill_s,
+            decode_step_s: step_s,
+            queue_wait_s: queued,
+            allreduce_s,
+            decode_bound: bound,
+        },
     }
+    .checked()
 }

@@ -90,10 +90,29 @@ fn intervals_text(i: &PredictionIntervals) -> String {
         Level::Architecture => "values borrowed from its architecture: wider",
         Level::Pooled => "values pooled over every fitted GPU: widest",
     };
+    let spread = i.parameters.largest();
+    let parameters = if i.parameters.undetermined {
+        format!(
+            "; the fitted parameters add up to ±{} % (1σ), some of them not determined by the data and taken as uncertain as GPUs differ: wider",
+            percent(spread)
+        )
+    } else if spread > 0.0 {
+        format!(
+            "; the fitted parameters add up to ±{} % (1σ)",
+            percent(spread)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} ranges of {} held-out errors ({} cross-validation) for {level}",
+        "{} ranges of {} held-out errors ({} cross-validation) for {level}{parameters}",
         i.confidence, i.residuals, i.scheme
     )
+}
+
+/// A log standard deviation as a percentage, to two significant figures.
+fn percent(log_sd: f64) -> String {
+    crate::format::sig((log_sd.exp() - 1.0) * 100.0, 2)
 }
 
 /// The JSON document: the scenario, every predicted figure (or the reason it is
@@ -130,7 +149,14 @@ pub fn to_json(
                 .iter()
                 .map(|(m, interval)| (m.as_str().to_string(), json!(interval.group.label())))
                 .collect();
+            let parameter_log_sd: serde_json::Map<String, Value> = i
+                .figures
+                .iter()
+                .map(|(m, _)| (m.as_str().to_string(), json!(i.parameters.of(*m))))
+                .collect();
             doc["interval"] = json!({
+                "parameter_log_sd": parameter_log_sd,
+                "parameters_undetermined": i.parameters.undetermined,
                 "confidence": i.confidence.get(),
                 "level": i.level,
                 "scheme": i.scheme,

@@ -98,6 +98,41 @@ fn a_gpu_without_fitted_rows_gets_a_wider_interval_and_the_reason() {
     );
 }
 
+/// A GPU whose own efficiencies the shipped calibration fitted but the data did not
+/// determine (a flat direction of the loss).
+fn undetermined_gpu() -> String {
+    let shipped: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("data/calibrated/serving-real.json").unwrap(),
+    )
+    .unwrap();
+    let parameters = shipped["parameters"].as_array().unwrap();
+    let found = parameters.iter().find(|p| {
+        p["name"] == "prefill_efficiency" && p["group"] != "" && p["std_error"].is_null()
+    });
+    let found = found.expect("the shipped calibration has a GPU the data do not determine");
+    found["group"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn undetermined_parameters_widen_the_interval_and_say_so() {
+    let determined = predict_json("h100-sxm", &[]);
+    let gpu = undetermined_gpu();
+    let undetermined = predict_json(&gpu, &[]);
+    assert_eq!(undetermined["interval"]["level"], "own", "{gpu}");
+    assert_eq!(undetermined["interval"]["parameters_undetermined"], true);
+    assert_eq!(determined["interval"]["parameters_undetermined"], false);
+    for field in ["ttft_s", "itl_s"] {
+        let small = determined["interval"]["parameter_log_sd"][field].as_f64().unwrap();
+        let large = undetermined["interval"]["parameter_log_sd"][field].as_f64().unwrap();
+        assert!(small > 0.0 && large > 3.0 * small, "{field}: {small} vs {large}");
+        assert!(half_width(&undetermined, field) > half_width(&determined, field));
+    }
+    let mut args = vec!["predict", "--gpu", gpu.as_str()];
+    args.extend_from_slice(&SCENARIO[..8]);
+    let text = stdout(&infercal(&args));
+    assert!(text.contains("not determined by the data"), "{text}");
+}
+
 #[test]
 fn a_higher_confidence_widens_the_interval() {
     let eighty = predict_json("h100-sxm", &[]);

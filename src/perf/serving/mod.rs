@@ -164,53 +164,54 @@ impl PerfModel for ServingModel {
     }
 
     fn predict(&self, s: &Scenario<'_>) -> Outcome {
-        self.on(s, &Instance::resolve(s, &self.params)?)
+        on(&self.params, s, &Instance::resolve(s, &self.params)?)
     }
 
     #[inline]
     fn predict_deployed(&self, s: &Scenario<'_>, d: &Deployed, placed: &PlacedParams) -> Outcome {
-        self.on(s, &Instance::assemble(d, &self.params, placed)?)
+        on(
+            &self.params,
+            s,
+            &Instance::assemble(d, &self.params, placed)?,
+        )
     }
 }
 
-impl ServingModel {
-    /// The prediction for `s` on its resolved instance.
-    #[inline]
-    fn on(&self, s: &Scenario<'_>, inst: &Instance) -> Outcome {
-        let p = &self.params;
-        let (point, target) = match s.condition {
-            Condition::StaticBatch { batch_size } => {
-                (static_batch(inst, s, f64::from(batch_size))?, None)
-            }
-            Condition::Concurrency { clients } => (ClosedLoop::new(inst, s, p).at(clients), None),
-            Condition::TtftBudget {
-                budget_s,
-                target_rps,
-                itl_budget_s,
-            } => {
-                let point = match p.budget_load {
-                    BudgetLoad::ClosedLoop => {
-                        ClosedLoop::new(inst, s, p).under_budget(budget_s, itl_budget_s)?
-                    }
-                    BudgetLoad::Poisson => {
-                        OpenLoop::new(inst, s, p).under_budget(budget_s, itl_budget_s)?
-                    }
-                };
-                (point, target_rps)
-            }
-            Condition::ArrivalRate { rps } => {
-                let open = OpenLoop::new(inst, s, p);
-                let capacity_rps = open.saturation().rate;
-                let point = open.steady(rps).ok_or(Infeasible::Overloaded {
-                    offered_rps: rps,
-                    capacity_rps,
-                })?;
-                (point, None)
-            }
-            Condition::Saturated => (OpenLoop::new(inst, s, p).saturation(), None),
-        };
-        prediction(inst, f64::from(s.osl), &point, target).checked()
-    }
+/// The prediction for `s` on its resolved instance under parameters `p`.
+#[inline]
+pub(crate) fn on(p: &ServingParams, s: &Scenario<'_>, inst: &Instance) -> Outcome {
+    let (point, target) = match s.condition {
+        Condition::StaticBatch { batch_size } => {
+            (static_batch(inst, s, f64::from(batch_size))?, None)
+        }
+        Condition::Concurrency { clients } => (ClosedLoop::new(inst, s, p).at(clients), None),
+        Condition::TtftBudget {
+            budget_s,
+            target_rps,
+            itl_budget_s,
+        } => {
+            let point = match p.budget_load {
+                BudgetLoad::ClosedLoop => {
+                    ClosedLoop::new(inst, s, p).under_budget(budget_s, itl_budget_s)?
+                }
+                BudgetLoad::Poisson => {
+                    OpenLoop::new(inst, s, p).under_budget(budget_s, itl_budget_s)?
+                }
+            };
+            (point, target_rps)
+        }
+        Condition::ArrivalRate { rps } => {
+            let open = OpenLoop::new(inst, s, p);
+            let capacity_rps = open.saturation().rate;
+            let point = open.steady(rps).ok_or(Infeasible::Overloaded {
+                offered_rps: rps,
+                capacity_rps,
+            })?;
+            (point, None)
+        }
+        Condition::Saturated => (OpenLoop::new(inst, s, p).saturation(), None),
+    };
+    prediction(inst, f64::from(s.osl), &point, target).checked()
 }
 
 #[cfg(test)]

@@ -1,0 +1,626 @@
+//! The parameter part of a prediction interval: how far the fitted parameters' own
+//! uncertainty moves one prediction, by the delta method. Each free parameter a
+//! prediction reads has a spread on the log scale (from its fitted 95 % interval, which the
+//! fit maps back through its bounds transform); parameters that reach the model through
+//! the same placed value (a GPU's prefill efficiency and its engine's and precision's
+//! prefill factors all scale the placed prefill efficiency) share one *channel*, whose
+//! effect on every figure is measured with one re-prediction a channel-sized step away.
+//! The figure's log variance is `gᵀ Σ g` over the parameters read, Σ from the fitted
+//! correlation. A parameter the data do not determine (no standard error: a flat
+//! direction of the loss) gets the spread of the same parameter over the groups the data
+//! do determine — a GPU the fit could not place is as uncertain as GPUs differ — and no
+//! correlation: what the data do not determine widens the interval instead of vanishing.
+//! Values a calibration derives rather than fits (an architecture's mean) have no
+//! parameter part: the discrepancy table's level holds their error. It knows parameters
+//! and models, not fits or files; `fitted` builds it from `fitted.json`.
+//!
+//! ## References
+//! - The delta method, Var g(θ̂) ≈ ∇gᵀ Σ ∇g: Casella & Berger, *Statistical Inference*,
+//!   2nd ed. (2002), §5.5.4; for nonlinear least squares with the Gauss–Newton covariance:
+//!   Seber & Wild, *Nonlinear Regression* (1989), §5.1.
+//! - Secant (finite-difference) derivatives with a step of one standard error, so the
+//!   slope spans the range the parameter actually varies over: Bates & Watts, *Nonlinear
+//!   Regression Analysis and Its Applications* (1988), §2.3.
+
+use crate::perf::params::ServingParams;
+use crate::perf::physics::{Deployed, PlacedParams, placement};
+use crate::perf::reference::ReferenceParams;
+use crate::perf::registry::{PARAMETERS, Param, ParamKind, ParamSet, Tie};
+use crate::perf::{PerfModelKind, Prediction};
+use crate::scenario::{Metric, Scenario};
+
+/// 97.5 % point of the standard normal: a 95 % interval is ±1.96 standard deviations.
+const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The log-scale spread of a parameter with no standard error and no determined sibling.
+const UNDETERMINED_LOG_SD: f64 = std::f64::consts::LN_2;
+
+/// The parameters whose values reach an instance through [`PlacedParams`], each a channel.
+const PLACED: [Param; 5] = [
+    Param::PrefillEfficiency,
+    Param::DecodeEfficiency,
+    Param::StepOverhead,
+    Param::AllreduceLatency,
+    Param::MaxRunningBatch,
+];
+
+/// One fitted parameter as the delta method sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uncertain {
+    /// The parameter.
+    pub param: Param,
+    /// Its group (empty when global).
+    pub group: String,
+    /// Its fitted value.
+    pub value: f64,
+    /// Its 95 % interval, `None` when the data do not determine it.
+    pub interval_95: Option<[f64; 2]>,
+}
+
+/// The fitted parameters' spreads and correlations, ready to propagate.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParameterUncertainty {
+    /// (parameter, group, log spread, determined by the data).
+    entries: Vec<(Param, String, f64, bool)>,
+    /// The entries of each parameter, indexed by `Param as usize`.
+    by_param: Vec<Vec<usize>>,
+    /// Correlation between entries (0 where unknown), row-major.
+    correlation: Vec<f64>,
+}
+
+/// Each metric's log standard deviation from the parameters (0 where none).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Spread {
+    figures: [f64; Metric::ALL.len()],
+    /// Whether the prediction reads a parameter the data do not determine.
+    pub undetermined: bool,
+}
+
+impl Spread {
+    /// The log standard deviation of `metric`.
+    pub fn of(&self, metric: Metric) -> f64 {
+        Metric::ALL
+            .iter()
+            .position(|&m| m == metric)
+            .map_or(0.0, |i| self.figures[i])
+    }
+
+    /// The largest log standard deviation over the figures.
+    pub fn largest(&self) -> f64 {
+        self.figures.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+/// The log spread of each parameter: half its 95 % interval in log units over 1.96, or for
+/// one without an interval, the spread of its determined siblings' log values.
+fn log_spreads(parameters: &[Uncertain]) -> Vec<f64> {
+    let determined = |p: &Uncertain| {
+        p.interval_95
+            .filter(|[lo, hi]| *lo > 0.0 && hi >= lo && hi.is_finite())
+            .map(|[lo, hi]| (hi.ln() - lo.ln()) / (2.0 * Z_95))
+    };
+    parameters
+        .iter()
+        .map(|p| {
+            determined(p).unwrap_or_else(|| {
+                let logs: Vec<f64> = parameters
+                    .iter()
+                    .filter(|s| s.param == p.param && s.value > 0.0 && determined(s).is_some())
+                    .map(|s| s.value.ln())
+                    .collect();
+                sample_sd(&logs).unwrap_or(UNDETERMINED_LOG_SD)
+            })
+        })
+        .collect()
+}
+
+/// The sample standard deviation of at least two values.
+fn sample_sd(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let ss: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+    Some((ss / (n - 1.0)).sqrt())
+}
+
+impl ParameterUncertainty {
+    /// The uncertainty of `parameters` (the free ones of a calibration) with their
+    /// `correlation` (`None` where a parameter is not determined; its rows and columns
+    /// are then taken as uncorrelated).
+    pub fn new(parameters: &[Uncertain], correlation: &[Vec<Option<f64>>]) -> Self {
+        let spreads = log_spreads(parameters);
+        let n = parameters.len();
+        let mut matrix = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                let known = correlation
+                    .get(i)
+                    .and_then(|row| row.get(j))
+                    .copied()
+                    .flatten();
+                let both_determined =
+                    parameters[i].interval_95.is_some() && parameters[j].interval_95.is_some();
+                matrix[i * n + j] = match known {
+                    _ if i == j => 1.0,
+                    Some(r) if both_determined && r.is_finite() => r.clamp(-1.0, 1.0),
+                    _ => 0.0,
+                };
+            }
+        }
+        let mut by_param = vec![Vec::new(); PARAMETERS.len()];
+        for (i, p) in parameters.iter().enumerate() {
+            by_param[p.param as usize].push(i);
+        }
+        ParameterUncertainty {
+            entries: parameters
+                .iter()
+                .zip(spreads)
+                .map(|(p, s)| (p.param, p.group.clone(), s, p.interval_95.is_some()))
+                .collect(),
+            by_param,
+            correlation: matrix,
+        }
+    }
+
+    /// Whether there is any parameter to propagate.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry of `param` whose group `is_group` accepts, if the calibration fitted it.
+    fn entry(&self, param: Param, is_group: impl Fn(&str) -> bool) -> Option<usize> {
+        let of_param = self.by_param.get(param as usize)?;
+        of_param
+            .iter()
+            .copied()
+            .find(|&e| is_group(&self.entries[e].1))
+    }
+}
+
+/// Which placed value (index into [`PLACED`]) a grouped parameter scales.
+fn placed_channel(param: Param) -> Option<usize> {
+    match param {
+        Param::PrefillEfficiency | Param::EnginePrefillFactor | Param::PrecisionPrefillFactor => {
+            Some(0)
+        }
+        Param::DecodeEfficiency | Param::EngineDecodeFactor | Param::PrecisionDecodeFactor => {
+            Some(1)
+        }
+        other => PLACED.iter().position(|&p| p == other),
+    }
+}
+
+/// A way one or more parameters reach the model, and the entries that take it.
+#[derive(Debug)]
+struct Channel {
+    /// A placed value (index into [`PLACED`]) or a global parameter.
+    via: Result<usize, Param>,
+    entries: Vec<usize>,
+}
+
+/// `placed` with channel `index` scaled by `factor`.
+fn scaled(mut placed: PlacedParams, index: usize, factor: f64) -> PlacedParams {
+    let field = match index {
+        0 => &mut placed.prefill_efficiency,
+        1 => &mut placed.decode_efficiency,
+        2 => &mut placed.step_overhead_s,
+        3 => &mut placed.allreduce_latency_s,
+        _ => &mut placed.max_running_batch,
+    };
+    *field *= factor;
+    placed
+}
+
+impl ParameterUncertainty {
+    /// The channels through which `s` reads the fitted parameters under `serving`: each
+    /// grouped parameter at the group that supplies its value (the most specific override,
+    /// else the global value), each global one the model uses.
+    fn channels(
+        &self,
+        kind: PerfModelKind,
+        serving: &ServingParams,
+        s: &Scenario<'_>,
+    ) -> Vec<Channel> {
+        let at = placement(s);
+        let overrides = serving.overrides_of(&at);
+        // The group each override level is keyed by (level 0, GPU × precision, is matched
+        // without building its key: this runs for every prediction).
+        let names = [
+            "",
+            at.gpu,
+            at.architecture,
+            at.model,
+            at.engine.map_or("", |e| e.as_str()),
+            at.precision.as_str(),
+        ];
+        let gpu_precision = |g: &str| {
+            let rest = g.strip_prefix(at.gpu).and_then(|r| r.strip_prefix(':'));
+            rest == Some(at.precision.as_str())
+        };
+        let mut channels: Vec<Channel> = Vec::new();
+        for info in PARAMETERS.iter().filter(|i| i.models.contains(&kind)) {
+            let param = info.param;
+            let (via, level) = match placed_channel(param) {
+                Some(index) => {
+                    let level = overrides
+                        .iter()
+                        .position(|o| o.and_then(|o| param.grouped(o).flatten()).is_some());
+                    (Ok(index), level)
+                }
+                None => (Err(param), None),
+            };
+            let found = match level {
+                Some(0) => self.entry(param, gpu_precision),
+                Some(l) => self.entry(param, |g| g == names[l]),
+                None => self.entry(param, str::is_empty),
+            };
+            let Some(entry) = found else {
+                continue;
+            };
+            match channels.iter_mut().find(|c| c.via == via) {
+                Some(channel) => channel.entries.push(entry),
+                None => channels.push(Channel {
+                    via,
+                    entries: vec![entry],
+                }),
+            }
+        }
+        channels
+    }
+
+    /// Each figure's log standard deviation from the parameters for scenario `s` under
+    /// `set` with model `kind`; zero for every figure when `s` is infeasible.
+    pub fn spread(&self, kind: PerfModelKind, set: &ParamSet, s: &Scenario<'_>) -> Spread {
+        let Ok(deployed) = Deployed::new(s) else {
+            return Spread::default();
+        };
+        // The reference calculator's TFLOPS table is copied only for the model that reads it.
+        let reference = match kind {
+            PerfModelKind::Reference => set.reference.clone(),
+            _ => ReferenceParams {
+                efficiency: set.reference.efficiency,
+                tflops: Default::default(),
+            },
+        };
+        let mut bare = ParamSet {
+            serving: set.serving.scalars(),
+            reference,
+        };
+        let placed = PlacedParams::of(&set.serving, &placement(s));
+        let Ok(baseline) = kind.predict_deployed_with(&bare, s, &deployed, &placed) else {
+            return Spread::default();
+        };
+        let channels = self.channels(kind, &set.serving, s);
+        let mut predict_at = |channel: &Channel, step: f64| -> Option<Prediction> {
+            match channel.via {
+                Ok(index) => {
+                    let moved = scaled(placed, index, step.exp());
+                    kind.predict_deployed_with(&bare, s, &deployed, &moved).ok()
+                }
+                Err(param) => {
+                    // Moved in place and put back: a copy per channel would cost more
+                    // than the prediction.
+                    let value = bare.get(param, Tie::Global, "");
+                    // A global value is always settable; nothing to report.
+                    let _ = bare.set(param, Tie::Global, "", value * step.exp());
+                    let p = kind
+                        .predict_deployed_with(&bare, s, &deployed, &placed)
+                        .ok();
+                    let _ = bare.set(param, Tie::Global, "", value);
+                    p
+                }
+            }
+        };
+        let slopes: Vec<[f64; Metric::ALL.len()]> = channels
+            .iter()
+            .map(|c| self.slopes(c, &baseline, |step| predict_at(c, step)))
+            .collect();
+        self.combine(&channels, &slopes)
+    }
+
+    /// d ln(figure) / d ln(value) along `channel`, by a secant one channel spread long:
+    /// downwards for fractions (which sit near their cap of 1), upwards otherwise, and the
+    /// other way when that step makes the scenario infeasible.
+    fn slopes(
+        &self,
+        channel: &Channel,
+        baseline: &Prediction,
+        mut predict: impl FnMut(f64) -> Option<Prediction>,
+    ) -> [f64; Metric::ALL.len()] {
+        let spread: f64 = channel
+            .entries
+            .iter()
+            .map(|&e| self.entries[e].2.powi(2))
+            .sum::<f64>()
+            .sqrt()
+            .clamp(1e-3, 1.0);
+        let downwards = match channel.via {
+            Ok(index) => index < 2,
+            Err(param) => param.info().kind == ParamKind::Fraction,
+        };
+        let first = if downwards { -spread } else { spread };
+        let mut slopes = [0.0; Metric::ALL.len()];
+        let Some((step, moved)) = [first, -first]
+            .into_iter()
+            .find_map(|step| predict(step).map(|p| (step, p)))
+        else {
+            return slopes;
+        };
+        for (slope, &metric) in slopes.iter_mut().zip(&Metric::ALL) {
+            if let (Some(a), Some(b)) = (baseline.metric(metric), moved.metric(metric))
+                && a > 0.0
+                && b > 0.0
+                && (b / a).ln().is_finite()
+            {
+                *slope = (b / a).ln() / step;
+            }
+        }
+        slopes
+    }
+
+    /// `gᵀ Σ g` per figure over the channels' entries, as a standard deviation. Entries of
+    /// one channel share its slope, so Σ is first summed into a channel × channel matrix.
+    fn combine(&self, channels: &[Channel], slopes: &[[f64; Metric::ALL.len()]]) -> Spread {
+        let n = self.entries.len();
+        let k = channels.len();
+        let read: Vec<(usize, usize)> = (channels.iter().enumerate())
+            .flat_map(|(c, channel)| channel.entries.iter().map(move |&e| (e, c)))
+            .collect();
+        let mut between = vec![0.0; k * k];
+        for &(i, a) in &read {
+            let (row, spread_i) = (&self.correlation[i * n..(i + 1) * n], self.entries[i].2);
+            for &(j, b) in &read {
+                between[a * k + b] += row[j] * spread_i * self.entries[j].2;
+            }
+        }
+        // The figures innermost: seven independent sums rather than one long chain.
+        let mut variance = [0.0; Metric::ALL.len()];
+        for (a, slope_a) in slopes.iter().enumerate() {
+            for (b, slope_b) in slopes.iter().enumerate() {
+                let w = between[a * k + b];
+                for m in 0..Metric::ALL.len() {
+                    variance[m] += slope_a[m] * slope_b[m] * w;
+                }
+            }
+        }
+        let figures = variance.map(|v| v.max(0.0).sqrt());
+        let undetermined = (channels.iter())
+            .flat_map(|c| &c.entries)
+            .any(|&e| !self.entries[e].3);
+        Spread {
+            figures,
+            undetermined,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::precision::Precision;
+    use crate::scenario::{Condition, Deployment, Stat};
+
+    fn catalog() -> &'static Catalog {
+        static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        CATALOG.get_or_init(|| Catalog::embedded().expect("embedded catalog"))
+    }
+
+    /// A long prompt alone on one H100: TTFT is compute-bound prefill, ITL a decode step.
+    fn lone_prompt(gpu: &str) -> Scenario<'static> {
+        let c = catalog();
+        Scenario {
+            model: c.model("llama-3.1-8b").unwrap(),
+            gpu: c.gpu(gpu).unwrap(),
+            deployment: Deployment {
+                weights: Precision::Fp16,
+                kv_cache: None,
+                tp: Some(1),
+                pp: 1,
+                engine: None,
+            },
+            isl: 8000,
+            osl: 200,
+            condition: Condition::StaticBatch { batch_size: 1 },
+            stat: Stat::Mean,
+        }
+    }
+
+    fn set_with_gpu(gpu: &str, prefill: f64) -> ParamSet {
+        let mut set = ParamSet::default();
+        set.set(Param::PrefillEfficiency, Tie::Gpu, gpu, prefill)
+            .unwrap();
+        set
+    }
+
+    fn entry(param: Param, group: &str, value: f64, interval: Option<[f64; 2]>) -> Uncertain {
+        Uncertain {
+            param,
+            group: group.to_string(),
+            value,
+            interval_95: interval,
+        }
+    }
+
+    /// A 95 % interval of ±`log_sd` standard deviations on the log scale around `value`.
+    fn around(value: f64, log_sd: f64) -> Option<[f64; 2]> {
+        Some([
+            value * (-Z_95 * log_sd).exp(),
+            value * (Z_95 * log_sd).exp(),
+        ])
+    }
+
+    const KIND: PerfModelKind = PerfModelKind::Serving;
+
+    #[test]
+    fn a_compute_bound_prefill_moves_with_its_efficiency_one_for_one() {
+        let u = ParameterUncertainty::new(
+            &[entry(
+                Param::PrefillEfficiency,
+                "h100-sxm",
+                0.5,
+                around(0.5, 0.1),
+            )],
+            &[vec![Some(1.0)]],
+        );
+        let spread = u.spread(
+            KIND,
+            &set_with_gpu("h100-sxm", 0.5),
+            &lone_prompt("h100-sxm"),
+        );
+        let ttft = spread.of(Metric::TtftS);
+        // TTFT = FLOPs / (peak × η) + request overhead: slightly under one for one.
+        assert!((0.08..=0.1001).contains(&ttft), "{ttft}");
+        assert!(
+            spread.of(Metric::ItlS) < 1e-3,
+            "a decode step reads no FLOPs at batch 1"
+        );
+        assert!(!spread.undetermined);
+    }
+
+    #[test]
+    fn a_parameter_the_scenario_does_not_read_adds_nothing() {
+        let u = ParameterUncertainty::new(
+            &[entry(
+                Param::PrefillEfficiency,
+                "a100-sxm-80gb",
+                0.5,
+                around(0.5, 0.3),
+            )],
+            &[vec![Some(1.0)]],
+        );
+        let spread = u.spread(
+            KIND,
+            &set_with_gpu("a100-sxm-80gb", 0.5),
+            &lone_prompt("h100-sxm"),
+        );
+        assert!(spread.largest() < 1e-12, "{spread:?}");
+    }
+
+    #[test]
+    fn an_undetermined_parameter_is_as_uncertain_as_its_determined_siblings_differ() {
+        let parameters = [
+            entry(Param::PrefillEfficiency, "a", 0.2, around(0.2, 0.01)),
+            entry(Param::PrefillEfficiency, "b", 0.8, around(0.8, 0.01)),
+            entry(Param::PrefillEfficiency, "c", 0.5, None),
+            entry(Param::StepOverhead, "", 0.002, None),
+        ];
+        let spreads = log_spreads(&parameters);
+        assert!((spreads[0] - 0.01).abs() < 1e-12);
+        let siblings = (0.8f64.ln() - 0.2f64.ln()) / 2f64.sqrt();
+        assert!((spreads[2] - siblings).abs() < 1e-12, "{}", spreads[2]);
+        assert!(
+            (spreads[3] - UNDETERMINED_LOG_SD).abs() < 1e-12,
+            "no sibling: a factor of 2"
+        );
+    }
+
+    #[test]
+    fn an_undetermined_parameter_widens_and_says_so() {
+        let determined = ParameterUncertainty::new(
+            &[entry(
+                Param::PrefillEfficiency,
+                "h100-sxm",
+                0.5,
+                around(0.5, 0.02),
+            )],
+            &[vec![Some(1.0)]],
+        );
+        let undetermined = ParameterUncertainty::new(
+            &[
+                entry(Param::PrefillEfficiency, "h100-sxm", 0.5, None),
+                entry(
+                    Param::PrefillEfficiency,
+                    "a100-sxm-80gb",
+                    0.3,
+                    around(0.3, 0.02),
+                ),
+                entry(Param::PrefillEfficiency, "l40s", 0.6, around(0.6, 0.02)),
+            ],
+            &[
+                vec![None; 3],
+                vec![None, Some(1.0), None],
+                vec![None, None, Some(1.0)],
+            ],
+        );
+        let (set, s) = (set_with_gpu("h100-sxm", 0.5), lone_prompt("h100-sxm"));
+        let narrow = determined.spread(KIND, &set, &s);
+        let wide = undetermined.spread(KIND, &set, &s);
+        assert!(wide.undetermined && !narrow.undetermined);
+        assert!(
+            wide.of(Metric::TtftS) > 10.0 * narrow.of(Metric::TtftS),
+            "{wide:?}"
+        );
+    }
+
+    #[test]
+    fn correlated_parameters_of_one_channel_add_and_anti_correlated_ones_cancel() {
+        let parameters = [
+            entry(Param::PrefillEfficiency, "h100-sxm", 0.5, around(0.5, 0.05)),
+            entry(Param::PrecisionPrefillFactor, "fp8", 1.2, around(1.2, 0.05)),
+        ];
+        let mut set = set_with_gpu("h100-sxm", 0.5);
+        set.set(Param::PrecisionPrefillFactor, Tie::Precision, "fp8", 1.2)
+            .unwrap();
+        let s = Scenario {
+            deployment: Deployment {
+                weights: Precision::Fp8,
+                ..lone_prompt("h100-sxm").deployment
+            },
+            ..lone_prompt("h100-sxm")
+        };
+        let with = |rho: f64| {
+            let u = ParameterUncertainty::new(
+                &parameters,
+                &[vec![Some(1.0), Some(rho)], vec![Some(rho), Some(1.0)]],
+            );
+            u.spread(KIND, &set, &s).of(Metric::TtftS)
+        };
+        let (together, apart, opposed) = (with(1.0), with(0.0), with(-1.0));
+        assert!(
+            (together / apart - 2f64.sqrt()).abs() < 1e-9,
+            "{together} {apart}"
+        );
+        assert!(opposed < 1e-9 * together, "{opposed}");
+    }
+
+    #[test]
+    fn a_global_parameter_reaches_every_scenario() {
+        let u = ParameterUncertainty::new(
+            &[entry(Param::RequestOverhead, "", 0.05, around(0.05, 0.2))],
+            &[vec![Some(1.0)]],
+        );
+        let s = Scenario {
+            isl: 100,
+            ..lone_prompt("h100-sxm")
+        };
+        let mut set = ParamSet::default();
+        set.set(Param::RequestOverhead, Tie::Global, "", 0.05)
+            .unwrap();
+        // A 100-token prompt's TTFT is mostly the request overhead.
+        let ttft = u.spread(KIND, &set, &s).of(Metric::TtftS);
+        assert!(ttft > 0.1 && ttft < 0.2, "{ttft}");
+    }
+
+    #[test]
+    fn an_infeasible_scenario_has_no_spread() {
+        let u = ParameterUncertainty::new(
+            &[entry(
+                Param::PrefillEfficiency,
+                "h100-sxm",
+                0.5,
+                around(0.5, 0.1),
+            )],
+            &[vec![Some(1.0)]],
+        );
+        let c = catalog();
+        let s = Scenario {
+            model: c.model("llama-3.1-405b").unwrap(),
+            ..lone_prompt("h100-sxm")
+        };
+        let spread = u.spread(KIND, &set_with_gpu("h100-sxm", 0.5), &s);
+        assert!(spread.largest() < 1e-12);
+    }
+}
