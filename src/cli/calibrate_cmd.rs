@@ -16,8 +16,8 @@ use infercal::experiment::{
     DEFAULT_EXPERIMENT, EMBEDDED, ValidExperiment, content_hash, parse, validate,
 };
 use infercal::fit::{Calibration, Options, Progress, calibrate_owned};
-use infercal::interval::DiscrepancyTable;
 use infercal::interval::coverage::CoverageReport;
+use infercal::interval::{Confidence, DiscrepancyTable};
 use infercal::report::calibration::{
     DataFile, fitted_json, report_markdown, scope_summaries, write_residuals_csv,
 };
@@ -198,7 +198,7 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     write_outputs(
         &mut set,
         (&experiment, &calibration, &files),
-        intervals.as_ref().map(|i| &i.table),
+        (intervals.as_ref().map(|i| &i.table), catalog),
         &intervals_section,
     )?;
     let interrupted = calibration.interrupted || CANCEL.load(Ordering::SeqCst);
@@ -258,7 +258,7 @@ fn intervals_line(i: &Intervals) -> String {
 pub(super) fn write_outputs(
     set: &mut ResultSet,
     (e, c, files): (&ValidExperiment, &Calibration, &[DataFile]),
-    table: Option<&DiscrepancyTable>,
+    (table, catalog): (Option<&DiscrepancyTable>, &Catalog),
     report_tail: &str,
 ) -> Result<()> {
     // One file at a time, each dropped before the next is built: on a million rows the
@@ -268,7 +268,11 @@ pub(super) fn write_outputs(
     let mut report = report_markdown(e, c, files);
     report.push_str(report_tail);
     set.write(OUTPUTS[2], report.as_bytes())?;
-    set.write(OUTPUTS[3], plots::parity_svg(c)?.as_bytes())?;
+    let intervals = table.map(|t| c.row_intervals(t, e.perf_model, catalog, Confidence::default()));
+    set.write(
+        OUTPUTS[3],
+        plots::parity_svg(c, intervals.as_deref())?.as_bytes(),
+    )?;
     set.write(OUTPUTS[4], plots::residuals_svg(c)?.as_bytes())?;
     Ok(())
 }

@@ -60,7 +60,12 @@ pub(super) fn run(catalog: &Catalog, args: &CalibrateArgs, base: &str) -> Result
     let moved = finetune::moved(&tuned, &experiment, &centre);
     let table = loaded.intervals(PerfModelKind::Serving);
     let tail = report_tail(&moved, &base_params.origin, table.is_some());
-    write_outputs(&mut set, (&experiment, &tuned, &files), table, &tail)?;
+    write_outputs(
+        &mut set,
+        (&experiment, &tuned, &files),
+        (table, catalog),
+        &tail,
+    )?;
     let (written, code) = set.finish("calibrate", tuned.interrupted)?;
     Ok(CommandOutput {
         stdout: summary(&tuned, &moved, &base_params.origin, &written),

@@ -402,6 +402,22 @@ impl CrossValidation {
         DiscrepancyTable::from_residuals(&self.scheme.to_string(), &residuals)
     }
 
+    /// Each row's held-out interval at `confidence` around its held-out prediction, as the
+    /// leave-one-fold-out coverage judges it (`None` without a held-out error).
+    pub fn held_out_intervals(
+        &self,
+        confidence: crate::interval::Confidence,
+    ) -> Vec<Option<(f64, f64)>> {
+        let factors = crate::interval::coverage::leave_fold_out_factors(
+            &self.fold_of_row,
+            &self.residuals(),
+            confidence,
+        );
+        (factors.into_iter().zip(&self.held_out))
+            .map(|(f, h)| Some((f?, h.predicted?)).map(|((lo, hi), p)| (p * lo, p * hi)))
+            .collect()
+    }
+
     /// Leave-one-fold-out coverage of the intervals, per scope.
     pub fn coverage(&self) -> crate::interval::coverage::CoverageReport {
         crate::interval::coverage::leave_fold_out(&self.rows, &self.fold_of_row, &self.residuals())

@@ -110,6 +110,40 @@ impl Estimate {
 }
 
 impl Calibration {
+    /// Each row's interval at `confidence` around its prediction under this fit, from
+    /// `table` and the fit's own parameter uncertainty, as `predict` would draw it for the
+    /// row's scenario (`None` for a row without a prediction or a group).
+    pub fn row_intervals(
+        &self,
+        table: &crate::interval::DiscrepancyTable,
+        kind: crate::perf::PerfModelKind,
+        catalog: &Catalog,
+        confidence: crate::interval::Confidence,
+    ) -> Vec<Option<(f64, f64)>> {
+        use crate::interval::{Key, Level, Regime};
+        let (set, assumptions) = (&self.params, &self.assumptions);
+        let uncertainty = self.parameter_uncertainty();
+        let spreads = crate::evaluate::parameter_spreads(
+            &self.rows,
+            catalog,
+            kind,
+            set,
+            assumptions,
+            &uncertainty,
+        );
+        (self.rows.iter().zip(&self.fits).zip(spreads))
+            .map(|((row, fit), log_sd)| {
+                let key = Key {
+                    metric: row.metric,
+                    regime: Regime::of(&row.condition),
+                    level: Level::of_gpu(&set.serving, catalog, &row.gpu),
+                };
+                let interval = table.interval(key, fit.predicted?, log_sd, confidence)?;
+                Some((interval.lo, interval.hi))
+            })
+            .collect()
+    }
+
     /// The fitted parameters' uncertainty, as prediction intervals propagate it.
     pub fn parameter_uncertainty(&self) -> crate::interval::ParameterUncertainty {
         let correlation: Vec<Vec<Option<f64>>> = (self.correlation.iter())

@@ -120,15 +120,14 @@ impl CoverageTally {
     }
 }
 
-/// Coverage of `residuals` (per row: its held-out error, `None` without one) when each
-/// fold's intervals come from the other folds' residuals.
-pub fn leave_fold_out(
-    rows: &[BenchRow],
+/// Each fold's table of the other folds' residuals, visited with each of the fold's rows
+/// that has a held-out error (row index, error).
+fn per_fold(
     fold_of_row: &[usize],
     residuals: &[Option<HeldOutError>],
-) -> CoverageReport {
+    mut visit: impl FnMut(&DiscrepancyTable, usize, HeldOutError),
+) {
     let folds = fold_of_row.iter().max().map_or(0, |&f| f + 1);
-    let mut tally = CoverageTally::default();
     for fold in 0..folds {
         let others: Vec<(Key, f64)> = residuals
             .iter()
@@ -137,13 +136,42 @@ pub fn leave_fold_out(
             .filter_map(|(r, _)| r.map(|r| (r.key, r.residual)))
             .collect();
         let table = DiscrepancyTable::from_residuals("", &others);
-        for (i, row) in rows.iter().enumerate() {
-            if fold_of_row[i] == fold
+        for (i, &f) in fold_of_row.iter().enumerate() {
+            if f == fold
                 && let Some(held) = residuals[i]
             {
-                tally.add(&table, row, held);
+                visit(&table, i, held);
             }
         }
     }
+}
+
+/// Coverage of `residuals` (per row: its held-out error, `None` without one) when each
+/// fold's intervals come from the other folds' residuals.
+pub fn leave_fold_out(
+    rows: &[BenchRow],
+    fold_of_row: &[usize],
+    residuals: &[Option<HeldOutError>],
+) -> CoverageReport {
+    let mut tally = CoverageTally::default();
+    per_fold(fold_of_row, residuals, |table, i, held| {
+        tally.add(table, &rows[i], held)
+    });
     tally.report()
+}
+
+/// Each row's interval factors (low, high) at `confidence` as [`leave_fold_out`] judges
+/// them: from the other folds' residuals and the row's own parameter spread; `None` for a
+/// row without a held-out error or a group.
+pub fn leave_fold_out_factors(
+    fold_of_row: &[usize],
+    residuals: &[Option<HeldOutError>],
+    confidence: Confidence,
+) -> Vec<Option<(f64, f64)>> {
+    let mut factors = vec![None; residuals.len()];
+    per_fold(fold_of_row, residuals, |table, i, held| {
+        factors[i] = (table.widest_cell(held.key))
+            .map(|(cell, _)| cell.widened_factors(confidence, held.log_sd));
+    });
+    factors
 }

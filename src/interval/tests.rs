@@ -234,6 +234,18 @@ fn cross_validated_intervals_cover_synthetic_noise_at_the_nominal_rate() {
         let covered = all.covered[c];
         assert!((covered - nominal).abs() <= 0.05, "{nominal}: {covered}");
     }
+    // The per-row intervals the plot draws are the ones the coverage counted.
+    let intervals = cv.held_out_intervals(Confidence::default());
+    let inside = (intervals.iter().zip(&cv.held_out))
+        .filter(|(i, h)| {
+            let (lo, hi) = i.unwrap();
+            let measured = h.row.value.value().unwrap();
+            lo <= measured && measured <= hi
+        })
+        .count();
+    let at_80 = report.confidences.iter().position(|&c| (c - 0.8).abs() < 1e-12);
+    let covered_80 = all.covered[at_80.unwrap()];
+    assert!((inside as f64 / rows.len() as f64 - covered_80).abs() < 1e-12);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! `cv.csv` (every held-out prediction with its fold), `cv.svg` (held-out parity) and the
 //! model-comparison table.
 
+use super::plots::ParityPoint;
 use super::{condition_text, csv_table, markdown_table, plots, sig};
 use crate::cv::compare::Entry;
 use crate::cv::{CrossValidation, side_by_side};
@@ -159,15 +160,15 @@ pub fn cv_svg(cv: &CrossValidation) -> Result<String, plots::PlotError> {
     let mut gpus: Vec<String> = cv.rows.iter().map(|r| r.gpu.to_string()).collect();
     gpus.sort();
     gpus.dedup();
-    let points: Vec<(f64, f64, usize)> = cv
-        .held_out
-        .iter()
-        .filter_map(|h| {
-            Some((
-                h.row.value.value()?,
-                h.predicted?,
-                gpus.iter().position(|g| *g == h.row.gpu)?,
-            ))
+    let intervals = cv.held_out_intervals(crate::interval::Confidence::default());
+    let points: Vec<ParityPoint> = (cv.held_out.iter().zip(intervals))
+        .filter_map(|(h, interval)| {
+            Some(ParityPoint {
+                measured: h.row.value.value()?,
+                predicted: h.predicted?,
+                gpu: gpus.iter().position(|g| *g == h.row.gpu)?,
+                interval,
+            })
         })
         .collect();
     // The band is the 80 % interval of every held-out error pooled: where a prediction
@@ -193,7 +194,7 @@ pub fn cv_svg(cv: &CrossValidation) -> Result<String, plots::PlotError> {
     };
     plots::parity_points_svg(
         &format!(
-            "held-out ({}) predicted vs measured; band: {label}",
+            "held-out ({}) predicted vs measured; band: {label}; bars: each row's 80 % interval",
             cv.scheme
         ),
         &gpus,

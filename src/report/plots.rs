@@ -1,6 +1,7 @@
 //! SVG plots of a calibration, drawn with plotters' SVG backend into strings (no system
 //! fonts needed): `parity.svg` (predicted vs measured, log-log, one colour per GPU, the
-//! y = x line and a ±25 % band) and `residuals.svg` (log residual per row, grouped by GPU).
+//! y = x line, a band, and each row's prediction interval as a faint vertical bar when the
+//! calibration has intervals) and `residuals.svg` (log residual per row, grouped by GPU).
 //! Above [`MAX_PLOT_POINTS`] points a plot draws an evenly strided sample and says so in
 //! its title: every point is a few hundred bytes of SVG, and a million-row plot would be
 //! a file no browser opens.
@@ -39,6 +40,20 @@ fn thinned<T: Copy>(points: &[T]) -> (Vec<T>, String) {
     (kept, note)
 }
 
+/// One point of a parity plot: a row's measurement, its prediction, its GPU (an index
+/// into the plot's GPU list) and the prediction's interval, if it has one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParityPoint {
+    /// The measured value (x).
+    pub measured: f64,
+    /// The predicted value (y).
+    pub predicted: f64,
+    /// Index of the row's GPU.
+    pub gpu: usize,
+    /// The prediction's interval (low, high), drawn as a vertical bar.
+    pub interval: Option<(f64, f64)>,
+}
+
 fn gpus(c: &Calibration) -> Vec<String> {
     let mut g: Vec<String> = c.rows.iter().map(|r| r.gpu.to_string()).collect();
     g.sort();
@@ -46,14 +61,21 @@ fn gpus(c: &Calibration) -> Vec<String> {
     g
 }
 
-/// (measured, predicted, gpu index) of rows with both numbers.
-fn pairs(c: &Calibration, gpus: &[String]) -> Vec<(f64, f64, usize)> {
-    c.rows
-        .iter()
-        .zip(&c.fits)
-        .filter_map(|(r, f)| {
-            let index = gpus.iter().position(|g| *g == r.gpu)?;
-            Some((r.value.value()?, f.predicted?, index))
+/// The points of rows with both numbers, each with its interval from `intervals` (one
+/// per row, or none).
+fn pairs(
+    c: &Calibration,
+    gpus: &[String],
+    intervals: Option<&[Option<(f64, f64)>]>,
+) -> Vec<ParityPoint> {
+    (c.rows.iter().zip(&c.fits).enumerate())
+        .filter_map(|(i, (r, f))| {
+            Some(ParityPoint {
+                measured: r.value.value()?,
+                predicted: f.predicted?,
+                gpu: gpus.iter().position(|g| *g == r.gpu)?,
+                interval: intervals.and_then(|all| all.get(i).copied().flatten()),
+            })
         })
         .collect()
 }
@@ -62,8 +84,8 @@ type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The axes' common range: a factor of two beyond the smallest and largest value, at
 /// least a factor of eight wide.
-fn square_range(points: &[(f64, f64, usize)]) -> (f64, f64) {
-    let values = || points.iter().flat_map(|p| [p.0, p.1]);
+fn square_range(points: &[ParityPoint]) -> (f64, f64) {
+    let values = || points.iter().flat_map(|p| [p.measured, p.predicted]);
     let lo = values().fold(f64::INFINITY, f64::min).max(1e-9) / 2.0;
     let hi = values().fold(0.0, f64::max).max(lo * 4.0) * 2.0;
     (lo, hi)
@@ -72,7 +94,7 @@ fn square_range(points: &[(f64, f64, usize)]) -> (f64, f64) {
 fn draw_parity(
     title: &str,
     gpus: &[String],
-    points: &[(f64, f64, usize)],
+    points: &[ParityPoint],
     band: &[f64],
     out: &mut String,
 ) -> PlotResult {
@@ -104,14 +126,23 @@ fn draw_parity(
     for &k in band {
         chart.draw_series(diagonal(k, 0.3))?;
     }
+    // Bars first, faint, so the points stay readable over them; clamped to the square
+    // because plotters does not clip lines.
+    let bar = |p: &ParityPoint| {
+        let (low, high) = p.interval?;
+        let colour = PALETTE[p.gpu % PALETTE.len()].mix(0.25);
+        let ends = [(p.measured, low.max(lo)), (p.measured, high.min(hi))];
+        Some(PathElement::new(ends, colour))
+    };
+    chart.draw_series(points.iter().filter_map(bar))?;
     for (i, gpu) in gpus.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         chart
             .draw_series(
                 points
                     .iter()
-                    .filter(|p| p.2 == i)
-                    .map(|p| Circle::new((p.0, p.1), 4, colour.filled())),
+                    .filter(|p| p.gpu == i)
+                    .map(|p| Circle::new((p.measured, p.predicted), 4, colour.filled())),
             )?
             .label(gpu.as_str())
             .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
@@ -189,12 +220,12 @@ impl PlotError {
     }
 }
 
-/// A log-log parity plot of (measured, predicted, index into `gpus`) points, coloured by
-/// GPU, with y = x and a ±25 % band; or the plotting error as text.
+/// A log-log parity plot of `points`, coloured by GPU, with y = x, the lines y = k·x for
+/// each k of `band`, and each point's interval as a vertical bar; or the plotting error.
 pub fn parity_points_svg(
     title: &str,
     gpus: &[String],
-    points: &[(f64, f64, usize)],
+    points: &[ParityPoint],
     band: &[f64],
 ) -> Result<String, PlotError> {
     let (points, note) = thinned(points);
@@ -204,15 +235,18 @@ pub fn parity_points_svg(
     Ok(out)
 }
 
-/// `parity.svg`, or the plotting error as text.
-pub fn parity_svg(c: &Calibration) -> Result<String, PlotError> {
+/// `parity.svg` with each row's interval from `intervals` (one per row) when the
+/// calibration has them, or the plotting error as text.
+pub fn parity_svg(
+    c: &Calibration,
+    intervals: Option<&[Option<(f64, f64)>]>,
+) -> Result<String, PlotError> {
     let gpus = gpus(c);
-    parity_points_svg(
-        "predicted vs measured (log-log); band: ±25 %",
-        &gpus,
-        &pairs(c, &gpus),
-        &[1.25, 0.75],
-    )
+    let title = match intervals {
+        Some(_) => "predicted vs measured (log-log); band: ±25 %; bars: each row's 80 % interval",
+        None => "predicted vs measured (log-log); band: ±25 %",
+    };
+    parity_points_svg(title, &gpus, &pairs(c, &gpus, intervals), &[1.25, 0.75])
 }
 
 /// `residuals.svg`, or the plotting error as text.
@@ -235,5 +269,24 @@ mod tests {
         assert!(note.contains("of 120001 points (every 3th)"), "{note}");
         let (all, none) = thinned(&points[..MAX_PLOT_POINTS]);
         assert_eq!((all.len(), none.as_str()), (MAX_PLOT_POINTS, ""));
+    }
+
+    #[test]
+    fn a_parity_plot_draws_each_interval_as_a_faint_bar() {
+        let point = |measured: f64, interval| ParityPoint {
+            measured,
+            predicted: measured * 1.1,
+            gpu: 0,
+            interval,
+        };
+        let points = [
+            point(1.0, Some((0.8, 1.4))),
+            point(2.0, None),
+            point(4.0, Some((3.0, 6.0))),
+        ];
+        let gpus = ["h100-sxm".to_string()];
+        let svg = parity_points_svg("t", &gpus, &points, &[]).unwrap();
+        let bars = svg.matches("opacity=\"0.25\"").count();
+        assert_eq!(bars, 2, "{svg}");
     }
 }

@@ -122,9 +122,16 @@ fn undetermined_parameters_widen_the_interval_and_say_so() {
     assert_eq!(undetermined["interval"]["parameters_undetermined"], true);
     assert_eq!(determined["interval"]["parameters_undetermined"], false);
     for field in ["ttft_s", "itl_s"] {
-        let small = determined["interval"]["parameter_log_sd"][field].as_f64().unwrap();
-        let large = undetermined["interval"]["parameter_log_sd"][field].as_f64().unwrap();
-        assert!(small > 0.0 && large > 3.0 * small, "{field}: {small} vs {large}");
+        let small = determined["interval"]["parameter_log_sd"][field]
+            .as_f64()
+            .unwrap();
+        let large = undetermined["interval"]["parameter_log_sd"][field]
+            .as_f64()
+            .unwrap();
+        assert!(
+            small > 0.0 && large > 3.0 * small,
+            "{field}: {small} vs {large}"
+        );
         assert!(half_width(&undetermined, field) > half_width(&determined, field));
     }
     let mut args = vec!["predict", "--gpu", gpu.as_str()];
