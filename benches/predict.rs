@@ -125,7 +125,8 @@ fn with_intervals(c: &mut Criterion) {
             let p = model.predict(black_box(&scenario)).unwrap();
             let spread = uncertainty.spread(PerfModelKind::Serving, shipped.params(), &scenario);
             let confidence = Confidence::default();
-            table.for_prediction(&p, &scenario.condition, level, spread, confidence)
+            let question = (&scenario.condition, shipped.params().serving.budget_load);
+            table.for_prediction(&p, question, level, spread, confidence)
         })
     });
 }

@@ -79,6 +79,8 @@ pub struct SizingIntervals<'c> {
     pub level_of: &'c dyn Fn(&Gpu) -> Level,
     /// How far the fitted parameters' uncertainty spreads each figure of a scenario.
     pub spread_of: &'c dyn Fn(&Scenario<'_>) -> Spread,
+    /// The regime the budget is searched in (closed loop, or open under Poisson arrivals).
+    pub regime: Regime,
 }
 
 /// The figure GPU counts are planned for.
@@ -273,7 +275,7 @@ impl SizingIntervals<'_> {
     fn key(&self, gpu: &Gpu, metric: Metric) -> Key {
         Key {
             metric,
-            regime: Regime::ClosedLoop,
+            regime: self.regime,
             level: (self.level_of)(gpu),
         }
     }

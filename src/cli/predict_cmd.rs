@@ -87,7 +87,8 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
             let uncertainty = loaded.parameter_uncertainty();
             let spread = uncertainty.spread(kind, loaded.params(), &scenario);
             let level = Level::of(&coverage);
-            Ok(table.for_prediction(p, &scenario.condition, level, spread, confidence))
+            let question = (&scenario.condition, serving.budget_load);
+            Ok(table.for_prediction(p, question, level, spread, confidence))
         }
         (_, Some(_)) => Err(prediction::NoIntervals::Infeasible),
         (_, None) => Err(prediction::NoIntervals::NoTable),

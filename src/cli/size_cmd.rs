@@ -14,7 +14,7 @@ use super::BadInput;
 use super::args::PlanForArg;
 use super::args::{SizeArgs, TableFormat};
 use super::common::{confidence, model_kind, positive, workload_parameters};
-use infercal::interval::Level;
+use infercal::interval::{Level, Regime};
 use infercal::size::{PlanFor, SizingIntervals};
 
 /// Runs the sizing and renders it.
@@ -56,6 +56,7 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
         confidence,
         level_of: &level_of,
         spread_of: &spread_of,
+        regime: Regime::of_budget(serving.budget_load),
     });
     let plan_for = plan_for(a.plan_for, intervals.is_some())?;
     let prices = a

@@ -35,7 +35,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::perf::params::{Coverage, ServingParams};
+use crate::perf::params::{BudgetLoad, Coverage, ServingParams};
 use crate::scenario::{Condition, Metric};
 
 /// The probabilities at which a table stores its quantiles: the tails densely, so 95 % and
@@ -77,6 +77,24 @@ impl Regime {
             Condition::Concurrency { .. } | Condition::TtftBudget { .. } => Regime::ClosedLoop,
             Condition::ArrivalRate { .. } => Regime::OpenLoop,
             Condition::Saturated => Regime::Saturated,
+        }
+    }
+
+    /// The regime a question's prediction runs in: a TTFT budget is searched under the
+    /// load `load` generates (a closed-loop sweep, or Poisson arrivals: open loop); any
+    /// other condition as [`Regime::of`].
+    pub fn of_question(condition: &Condition, load: BudgetLoad) -> Regime {
+        match condition {
+            Condition::TtftBudget { .. } => Regime::of_budget(load),
+            _ => Regime::of(condition),
+        }
+    }
+
+    /// The regime a TTFT budget is searched in under `load`.
+    pub fn of_budget(load: BudgetLoad) -> Regime {
+        match load {
+            BudgetLoad::ClosedLoop => Regime::ClosedLoop,
+            BudgetLoad::Poisson => Regime::OpenLoop,
         }
     }
 
@@ -546,17 +564,18 @@ fn imposed(condition: &Condition, metric: Metric) -> bool {
 }
 
 impl DiscrepancyTable {
-    /// The interval of every figure of `p`, predicted under `condition` at `level` with the
-    /// parameters' spread `parameters` (not of the figures the condition itself sets).
+    /// The interval of every figure of `p`, predicted under `condition` (a budget searched
+    /// under `load`) at `level` with the parameters' spread `parameters` (not of the
+    /// figures the condition itself sets).
     pub fn for_prediction(
         &self,
         p: &crate::perf::Prediction,
-        condition: &Condition,
+        (condition, load): (&Condition, BudgetLoad),
         level: Level,
         parameters: Spread,
         confidence: Confidence,
     ) -> PredictionIntervals<'_> {
-        let regime = Regime::of(condition);
+        let regime = Regime::of_question(condition, load);
         let figures = Metric::ALL
             .iter()
             .filter(|&&metric| !imposed(condition, metric))

@@ -193,6 +193,22 @@ fn each_load_condition_has_its_regime() {
     assert_eq!(Regime::of(&Condition::Saturated), Regime::Saturated);
 }
 
+#[test]
+fn a_budget_searched_under_poisson_arrivals_is_an_open_loop_question() {
+    use crate::perf::params::BudgetLoad;
+    let budget = Condition::TtftBudget {
+        budget_s: 1.0,
+        target_rps: None,
+        itl_budget_s: None,
+    };
+    let closed = Regime::of_question(&budget, BudgetLoad::ClosedLoop);
+    assert_eq!(closed, Regime::ClosedLoop);
+    let poisson = Regime::of_question(&budget, BudgetLoad::Poisson);
+    assert_eq!(poisson, Regime::OpenLoop);
+    let batch = Condition::StaticBatch { batch_size: 4 };
+    assert_eq!(Regime::of_question(&batch, BudgetLoad::Poisson), Regime::Static);
+}
+
 /// The whole path on data the model generates at known parameters with known log-normal
 /// noise: fit, cross-validate, and count how many held-out rows land inside intervals
 /// built from the other folds.
@@ -243,7 +259,10 @@ fn cross_validated_intervals_cover_synthetic_noise_at_the_nominal_rate() {
             lo <= measured && measured <= hi
         })
         .count();
-    let at_80 = report.confidences.iter().position(|&c| (c - 0.8).abs() < 1e-12);
+    let at_80 = report
+        .confidences
+        .iter()
+        .position(|&c| (c - 0.8).abs() < 1e-12);
     let covered_80 = all.covered[at_80.unwrap()];
     assert!((inside as f64 / rows.len() as f64 - covered_80).abs() < 1e-12);
 }
