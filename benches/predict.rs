@@ -123,7 +123,8 @@ fn with_intervals(c: &mut Criterion) {
     c.bench_function("shipped/ttft_budget_with_intervals", |b| {
         b.iter(|| {
             let p = model.predict(black_box(&scenario)).unwrap();
-            let spread = uncertainty.spread(PerfModelKind::Serving, shipped.params(), &scenario);
+            let spread =
+                uncertainty.spread_around(PerfModelKind::Serving, shipped.params(), &scenario, &p);
             let confidence = Confidence::default();
             let question = (&scenario.condition, shipped.params().serving.budget_load);
             table.for_prediction(&p, question, level, spread, confidence)

@@ -85,7 +85,7 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let intervals = match (&outcome, loaded.intervals(kind)) {
         (Ok(p), Some(table)) => {
             let uncertainty = loaded.parameter_uncertainty();
-            let spread = uncertainty.spread(kind, loaded.params(), &scenario);
+            let spread = uncertainty.spread_around(kind, loaded.params(), &scenario, p);
             let level = Level::of(&coverage);
             let question = (&scenario.condition, serving.budget_load);
             Ok(table.for_prediction(p, question, level, spread, confidence))

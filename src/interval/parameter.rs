@@ -192,12 +192,24 @@ fn placed_channel(param: Param) -> Option<usize> {
     }
 }
 
-/// A way one or more parameters reach the model, and the entries that take it.
+/// Most parameters one channel carries: a GPU's efficiency with its engine's and its
+/// precision's factors.
+const MOST_PER_CHANNEL: usize = 3;
+
+/// A way one or more parameters reach the model, and the entries that take it (held
+/// inline: this is built for every prediction).
 #[derive(Debug)]
 struct Channel {
     /// A placed value (index into [`PLACED`]) or a global parameter.
     via: Result<usize, Param>,
-    entries: Vec<usize>,
+    slots: [usize; MOST_PER_CHANNEL],
+    count: usize,
+}
+
+impl Channel {
+    fn entries(&self) -> &[usize] {
+        &self.slots[..self.count]
+    }
 }
 
 /// `placed` with channel `index` scaled by `factor`.
@@ -239,7 +251,7 @@ impl ParameterUncertainty {
             let rest = g.strip_prefix(at.gpu).and_then(|r| r.strip_prefix(':'));
             rest == Some(at.precision.as_str())
         };
-        let mut channels: Vec<Channel> = Vec::new();
+        let mut channels: Vec<Channel> = Vec::with_capacity(PARAMETERS.len());
         for info in PARAMETERS.iter().filter(|i| i.models.contains(&kind)) {
             let param = info.param;
             let (via, level) = match placed_channel(param) {
@@ -260,10 +272,17 @@ impl ParameterUncertainty {
                 continue;
             };
             match channels.iter_mut().find(|c| c.via == via) {
-                Some(channel) => channel.entries.push(entry),
+                Some(channel) if channel.count < MOST_PER_CHANNEL => {
+                    channel.slots[channel.count] = entry;
+                    channel.count += 1;
+                }
+                // No channel carries more: `placed_channel` maps at most three parameters
+                // to one.
+                Some(_) => {}
                 None => channels.push(Channel {
                     via,
-                    entries: vec![entry],
+                    slots: [entry; MOST_PER_CHANNEL],
+                    count: 1,
                 }),
             }
         }
@@ -273,6 +292,21 @@ impl ParameterUncertainty {
     /// Each figure's log standard deviation from the parameters for scenario `s` under
     /// `set` with model `kind`; zero for every figure when `s` is infeasible.
     pub fn spread(&self, kind: PerfModelKind, set: &ParamSet, s: &Scenario<'_>) -> Spread {
+        match kind.with_params(set).predict(s) {
+            Ok(baseline) => self.spread_around(kind, set, s, &baseline),
+            Err(_) => Spread::default(),
+        }
+    }
+
+    /// As [`ParameterUncertainty::spread`], for a caller that already has the scenario's
+    /// prediction `baseline` under `set`.
+    pub fn spread_around(
+        &self,
+        kind: PerfModelKind,
+        set: &ParamSet,
+        s: &Scenario<'_>,
+        baseline: &Prediction,
+    ) -> Spread {
         let Ok(deployed) = Deployed::new(s) else {
             return Spread::default();
         };
@@ -289,9 +323,6 @@ impl ParameterUncertainty {
             reference,
         };
         let placed = PlacedParams::of(&set.serving, &placement(s));
-        let Ok(baseline) = kind.predict_deployed_with(&bare, s, &deployed, &placed) else {
-            return Spread::default();
-        };
         let channels = self.channels(kind, &set.serving, s);
         let mut predict_at = |channel: &Channel, step: f64| -> Option<Prediction> {
             match channel.via {
@@ -315,7 +346,7 @@ impl ParameterUncertainty {
         };
         let slopes: Vec<[f64; Metric::ALL.len()]> = channels
             .iter()
-            .map(|c| self.slopes(c, &baseline, |step| predict_at(c, step)))
+            .map(|c| self.slopes(c, baseline, |step| predict_at(c, step)))
             .collect();
         self.combine(&channels, &slopes)
     }
@@ -330,7 +361,7 @@ impl ParameterUncertainty {
         mut predict: impl FnMut(f64) -> Option<Prediction>,
     ) -> [f64; Metric::ALL.len()] {
         let spread: f64 = channel
-            .entries
+            .entries()
             .iter()
             .map(|&e| self.entries[e].2.powi(2))
             .sum::<f64>()
@@ -366,7 +397,7 @@ impl ParameterUncertainty {
         let n = self.entries.len();
         let k = channels.len();
         let read: Vec<(usize, usize)> = (channels.iter().enumerate())
-            .flat_map(|(c, channel)| channel.entries.iter().map(move |&e| (e, c)))
+            .flat_map(|(c, channel)| channel.entries().iter().map(move |&e| (e, c)))
             .collect();
         let mut between = vec![0.0; k * k];
         for &(i, a) in &read {
@@ -386,9 +417,7 @@ impl ParameterUncertainty {
             }
         }
         let figures = variance.map(|v| v.max(0.0).sqrt());
-        let undetermined = (channels.iter())
-            .flat_map(|c| &c.entries)
-            .any(|&e| !self.entries[e].3);
+        let undetermined = read.iter().any(|&(e, _)| !self.entries[e].3);
         Spread {
             figures,
             undetermined,

@@ -206,7 +206,10 @@ fn a_budget_searched_under_poisson_arrivals_is_an_open_loop_question() {
     let poisson = Regime::of_question(&budget, BudgetLoad::Poisson);
     assert_eq!(poisson, Regime::OpenLoop);
     let batch = Condition::StaticBatch { batch_size: 4 };
-    assert_eq!(Regime::of_question(&batch, BudgetLoad::Poisson), Regime::Static);
+    assert_eq!(
+        Regime::of_question(&batch, BudgetLoad::Poisson),
+        Regime::Static
+    );
 }
 
 /// The whole path on data the model generates at known parameters with known log-normal
