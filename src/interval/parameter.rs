@@ -483,22 +483,17 @@ mod tests {
 
     const KIND: PerfModelKind = PerfModelKind::Serving;
 
+    /// One GPU's prefill efficiency of 0.5, determined to a log spread `log_sd`.
+    fn one_prefill(gpu: &str, log_sd: f64) -> ParameterUncertainty {
+        let prefill = entry(Param::PrefillEfficiency, gpu, 0.5, around(0.5, log_sd));
+        ParameterUncertainty::new(&[prefill], &[vec![Some(1.0)]])
+    }
+
     #[test]
     fn a_compute_bound_prefill_moves_with_its_efficiency_one_for_one() {
-        let u = ParameterUncertainty::new(
-            &[entry(
-                Param::PrefillEfficiency,
-                "h100-sxm",
-                0.5,
-                around(0.5, 0.1),
-            )],
-            &[vec![Some(1.0)]],
-        );
-        let spread = u.spread(
-            KIND,
-            &set_with_gpu("h100-sxm", 0.5),
-            &lone_prompt("h100-sxm"),
-        );
+        let u = one_prefill("h100-sxm", 0.1);
+        let set = set_with_gpu("h100-sxm", 0.5);
+        let spread = u.spread(KIND, &set, &lone_prompt("h100-sxm"));
         let ttft = spread.of(Metric::TtftS);
         // TTFT = FLOPs / (peak × η) + request overhead: slightly under one for one.
         assert!((0.08..=0.1001).contains(&ttft), "{ttft}");
@@ -511,20 +506,9 @@ mod tests {
 
     #[test]
     fn a_parameter_the_scenario_does_not_read_adds_nothing() {
-        let u = ParameterUncertainty::new(
-            &[entry(
-                Param::PrefillEfficiency,
-                "a100-sxm-80gb",
-                0.5,
-                around(0.5, 0.3),
-            )],
-            &[vec![Some(1.0)]],
-        );
-        let spread = u.spread(
-            KIND,
-            &set_with_gpu("a100-sxm-80gb", 0.5),
-            &lone_prompt("h100-sxm"),
-        );
+        let u = one_prefill("a100-sxm-80gb", 0.3);
+        let set = set_with_gpu("a100-sxm-80gb", 0.5);
+        let spread = u.spread(KIND, &set, &lone_prompt("h100-sxm"));
         assert!(spread.largest() < 1e-12, "{spread:?}");
     }
 
@@ -548,15 +532,7 @@ mod tests {
 
     #[test]
     fn an_undetermined_parameter_widens_and_says_so() {
-        let determined = ParameterUncertainty::new(
-            &[entry(
-                Param::PrefillEfficiency,
-                "h100-sxm",
-                0.5,
-                around(0.5, 0.02),
-            )],
-            &[vec![Some(1.0)]],
-        );
+        let determined = one_prefill("h100-sxm", 0.02);
         let undetermined = ParameterUncertainty::new(
             &[
                 entry(Param::PrefillEfficiency, "h100-sxm", 0.5, None),
@@ -635,15 +611,7 @@ mod tests {
 
     #[test]
     fn an_infeasible_scenario_has_no_spread() {
-        let u = ParameterUncertainty::new(
-            &[entry(
-                Param::PrefillEfficiency,
-                "h100-sxm",
-                0.5,
-                around(0.5, 0.1),
-            )],
-            &[vec![Some(1.0)]],
-        );
+        let u = one_prefill("h100-sxm", 0.1);
         let c = catalog();
         let s = Scenario {
             model: c.model("llama-3.1-405b").unwrap(),
