@@ -95,6 +95,16 @@ pub enum PlanFor {
     Upper,
 }
 
+impl PlanFor {
+    /// Its name as `--plan-for` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanFor::Point => "point",
+            PlanFor::Upper => "upper",
+        }
+    }
+}
+
 /// One feasible deployment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deployable {

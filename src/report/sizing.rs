@@ -155,15 +155,21 @@ pub fn to_markdown(sizing: &Sizing, shown: &[&Deployable]) -> String {
     out
 }
 
-/// CSV: the ranked deployments.
+/// CSV: the ranked deployments; with intervals, a last column says which figures the GPU
+/// counts were planned for (`point` or `upper`), since a CSV carries no note.
 pub fn to_csv(sizing: &Sizing, shown: &[&Deployable]) -> String {
     let columns = Columns::of(sizing, shown);
-    let rows: Vec<Vec<String>> = shown
-        .iter()
-        .enumerate()
-        .map(|(i, d)| cells(i + 1, d, columns))
+    let plan_for = columns.intervals.then_some(sizing.plan_for.as_str());
+    let rows: Vec<Vec<String>> = (shown.iter().enumerate())
+        .map(|(i, d)| {
+            let mut row = cells(i + 1, d, columns);
+            row.extend(plan_for.map(str::to_string));
+            row
+        })
         .collect();
-    csv_table(&columns.header(), &rows)
+    let mut header = columns.header();
+    header.extend(plan_for.map(|_| "plan_for"));
+    csv_table(&header, &rows)
 }
 
 /// Where the prices come from, how the costs are figured, and the shown GPUs without one.

@@ -210,6 +210,22 @@ fn size(extra: &[&str]) -> serde_json::Value {
 }
 
 #[test]
+fn a_sizing_csv_says_what_it_planned_for() {
+    for plan in ["point", "upper"] {
+        let run = run_size(&["--format", "csv", "--plan-for", plan]);
+        let text = stdout(&run);
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(header.last(), Some(&"plan_for"), "{text}");
+        for line in lines {
+            assert!(line.ends_with(&format!(",{plan}")), "{line}");
+        }
+    }
+    let bare = stdout(&run_size(&["--format", "csv", "--uncalibrated"]));
+    assert!(!bare.contains("plan_for"), "no intervals, no plan: {bare}");
+}
+
+#[test]
 fn planning_for_the_upper_end_needs_more_gpus_and_meets_the_budget_more_often() {
     let point = size(&[]);
     let upper = size(&["--plan-for", "upper"]);
