@@ -92,30 +92,43 @@ impl Prediction {
     /// This prediction if every figure in it is finite and the GPUs it asks for are within
     /// [`MAX_GPUS`]; the reason otherwise. Every model returns through here, so NaN or
     /// infinity never reaches a report and no count overflows.
-    #[inline]
+    #[inline(always)]
     pub fn checked(self) -> Outcome {
         let b = &self.breakdown;
-        let figures = [
-            ("TTFT", self.ttft_s),
-            ("ITL", self.itl_s),
-            ("end-to-end latency", self.e2e_s),
-            ("output tok/s", self.output_tok_s),
-            ("req/s", self.req_per_s),
-            ("req/s per GPU", self.req_per_s_per_gpu),
-            ("running batch", self.running_batch),
-            ("KV capacity", self.kv_capacity_tokens.unwrap_or(0.0)),
-            ("prefill time", b.prefill_s),
-            ("decode step", b.decode_step_s),
-            ("queue wait", b.queue_wait_s),
-            ("all-reduce time", b.allreduce_s),
-        ];
-        // One sum is finite only if every figure is: the search for the culprit runs
-        // only when one is not (this check runs for every row of every evaluation).
-        let all_finite = figures.iter().map(|(_, v)| v).sum::<f64>().is_finite();
-        if !all_finite && let Some((what, _)) = figures.iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Infeasible::NotFinite {
-                what: (*what).to_string(),
-            });
+        // One sum is finite only if every figure is: the named list is built only when it
+        // is not (this check runs for every row of every evaluation).
+        let sum = self.ttft_s
+            + self.itl_s
+            + self.e2e_s
+            + self.output_tok_s
+            + self.req_per_s
+            + self.req_per_s_per_gpu
+            + self.running_batch
+            + self.kv_capacity_tokens.unwrap_or(0.0)
+            + b.prefill_s
+            + b.decode_step_s
+            + b.queue_wait_s
+            + b.allreduce_s;
+        if !sum.is_finite() {
+            let figures = [
+                ("TTFT", self.ttft_s),
+                ("ITL", self.itl_s),
+                ("end-to-end latency", self.e2e_s),
+                ("output tok/s", self.output_tok_s),
+                ("req/s", self.req_per_s),
+                ("req/s per GPU", self.req_per_s_per_gpu),
+                ("running batch", self.running_batch),
+                ("KV capacity", self.kv_capacity_tokens.unwrap_or(0.0)),
+                ("prefill time", b.prefill_s),
+                ("decode step", b.decode_step_s),
+                ("queue wait", b.queue_wait_s),
+                ("all-reduce time", b.allreduce_s),
+            ];
+            if let Some((what, _)) = figures.iter().find(|(_, v)| !v.is_finite()) {
+                return Err(Infeasible::NotFinite {
+                    what: (*what).to_string(),
+                });
+            }
         }
         if let Some(gpus) = self.gpus_for_target
             && !(gpus.is_finite() && gpus <= MAX_GPUS)
