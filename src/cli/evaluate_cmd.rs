@@ -5,7 +5,7 @@ use infercal::bench::for_each_row;
 use infercal::catalog::Catalog;
 use infercal::evaluate::{ScopeSummaries, evaluate_row, parameter_spreads};
 use infercal::interval::coverage::{CoverageTally, HeldOutError};
-use infercal::interval::{Key, Level, Regime};
+use infercal::interval::{Key, Level};
 use infercal::perf::PerfModelKind;
 use infercal::report::evaluation::EvaluationReport;
 
@@ -38,21 +38,14 @@ pub fn evaluate(catalog: &Catalog, a: &EvaluateArgs) -> Result<String> {
             Ok(evaluation) => {
                 scopes.add(&evaluation);
                 if let (Some(table), Some(ratio)) = (table, evaluation.ratio) {
-                    let serving = &loaded.params().serving;
-                    let level = Level::of_gpu(serving, catalog, &evaluation.row.gpu);
-                    let key = Key {
-                        metric: evaluation.row.metric,
-                        regime: Regime::of(&evaluation.row.condition),
-                        level,
-                    };
+                    let level =
+                        Level::of_gpu(&loaded.params().serving, catalog, &evaluation.row.gpu);
                     let one = std::slice::from_ref(&evaluation.row);
                     let (set, a) = (loaded.params(), &loaded.assumptions());
-                    let log_sd = parameter_spreads(one, catalog, kind, set, a, &uncertainty)[0];
-                    let residual = -ratio.ln();
                     let held = HeldOutError {
-                        key,
-                        residual,
-                        log_sd,
+                        key: Key::of_row(&evaluation.row, level),
+                        residual: -ratio.ln(),
+                        log_sd: parameter_spreads(one, catalog, kind, set, a, &uncertainty)[0],
                     };
                     coverage.add(table, &evaluation.row, held);
                 }

@@ -10,7 +10,9 @@ use infercal::scenario::{Condition, Deployment, Scenario, check_lengths, check_t
 use super::BadInput;
 use super::args::{PredictArgs, RecordFormat};
 use super::common::{confidence, model_kind, positive, workload_parameters};
-use infercal::interval::Level;
+use infercal::fitted::params_file::ModelParams;
+use infercal::interval::{Confidence, Level, PredictionIntervals};
+use infercal::perf::Outcome;
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
     Ok(if let Some(batch_size) = a.batch {
@@ -40,6 +42,27 @@ fn condition(a: &PredictArgs) -> Result<Condition> {
     } else {
         Condition::Saturated
     })
+}
+
+/// The intervals of `outcome`, the prediction of `scenario` by `kind` under `loaded`, at
+/// `level` and `confidence`; or why there are none.
+fn intervals_of<'t>(
+    loaded: &'t ModelParams,
+    kind: PerfModelKind,
+    scenario: &Scenario<'_>,
+    outcome: &Outcome,
+    (level, confidence): (Level, Confidence),
+) -> Result<PredictionIntervals<'t>, prediction::NoIntervals> {
+    let table = loaded
+        .intervals(kind)
+        .ok_or(prediction::NoIntervals::NoTable)?;
+    let p = outcome
+        .as_ref()
+        .map_err(|_| prediction::NoIntervals::Infeasible)?;
+    let uncertainty = loaded.parameter_uncertainty();
+    let spread = uncertainty.spread_around(kind, loaded.params(), scenario, p);
+    let question = (&scenario.condition, loaded.params().serving.budget_load);
+    Ok(table.for_prediction(p, question, level, spread, confidence))
 }
 
 /// Runs the prediction and renders it.
@@ -82,17 +105,8 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let serving = &loaded.params().serving;
     let coverage = serving.coverage(&gpu.slug, &gpu.architecture);
     let confidence = confidence(w.confidence)?;
-    let intervals = match (&outcome, loaded.intervals(kind)) {
-        (Ok(p), Some(table)) => {
-            let uncertainty = loaded.parameter_uncertainty();
-            let spread = uncertainty.spread_around(kind, loaded.params(), &scenario, p);
-            let level = Level::of(&coverage);
-            let question = (&scenario.condition, serving.budget_load);
-            Ok(table.for_prediction(p, question, level, spread, confidence))
-        }
-        (_, Some(_)) => Err(prediction::NoIntervals::Infeasible),
-        (_, None) => Err(prediction::NoIntervals::NoTable),
-    };
+    let level = Level::of(&coverage);
+    let intervals = intervals_of(loaded, kind, &scenario, &outcome, (level, confidence));
     let sources = prediction::Sources {
         parameters: &params.origin,
         gpu: coverage,

@@ -8,7 +8,7 @@ use infercal::precision::Precision;
 use infercal::prices::Prices;
 use infercal::report::sizing;
 use infercal::scenario::{Scenario, check_lengths};
-use infercal::size::{SizingQuestion, size};
+use infercal::size::{Deployable, Sizing, SizingQuestion, size};
 
 use super::BadInput;
 use super::args::PlanForArg;
@@ -34,6 +34,18 @@ fn candidates<'c>(catalog: &'c Catalog, a: &SizeArgs) -> Result<(Vec<&'c Gpu>, V
         a.precisions.clone()
     };
     Ok((gpus, precisions))
+}
+
+/// The deployments a table shows: every one with `--all`, else each GPU's best; at most
+/// `--top`.
+fn shown<'s>(result: &'s Sizing, a: &SizeArgs) -> Vec<&'s Deployable> {
+    let mut shown = if a.all {
+        result.deployable.iter().collect()
+    } else {
+        result.best_per_gpu()
+    };
+    shown.truncate(a.top.map_or(usize::MAX, |n| n as usize));
+    shown
 }
 
 pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
@@ -82,12 +94,7 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     };
     let model = kind.with_params(loaded.params());
     let result = size(&question, &gpus, &precisions, model.as_ref());
-    let mut shown = if a.all {
-        result.deployable.iter().collect()
-    } else {
-        result.best_per_gpu()
-    };
-    shown.truncate(a.top.map_or(usize::MAX, |n| n as usize));
+    let shown = shown(&result, a);
     Ok(match a.format {
         TableFormat::Md => {
             let notes = Notes {

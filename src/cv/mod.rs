@@ -23,7 +23,7 @@ use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
 use crate::fit::{Calibration, FitError, Options, Silent, calibrate, filter_rows};
 use crate::interval::coverage::HeldOutError;
-use crate::interval::{DiscrepancyTable, Key, Level, ParameterUncertainty, Regime};
+use crate::interval::{DiscrepancyTable, Key, Level, ParameterUncertainty};
 use crate::perf::registry::{ParamSet, Tie};
 
 /// One fold's outcome.
@@ -303,6 +303,36 @@ fn run_folds(
     Ok((folds, held_out))
 }
 
+/// Each row's held-out prediction, level and parameter spread, split apart; a row no fold
+/// held out takes its in-sample prediction under `full`.
+fn fill_in(
+    held_out: Vec<Option<HeldOut>>,
+    in_sample: &[RowEvaluation],
+    e: &ValidExperiment,
+    full: &Calibration,
+    catalog: &Catalog,
+) -> (Vec<RowEvaluation>, Vec<Level>, Vec<f64>) {
+    let uncertainty = full.parameter_uncertainty();
+    let (set, assumptions) = (&full.params, &full.assumptions);
+    let mut levels = Vec::with_capacity(in_sample.len());
+    let mut spreads = Vec::with_capacity(in_sample.len());
+    let held_out = (held_out.into_iter().zip(in_sample))
+        .map(|(h, i)| {
+            let (evaluation, level, spread) = h.unwrap_or_else(|| {
+                let level = Level::of_gpu(&set.serving, catalog, &i.row.gpu);
+                let one = std::slice::from_ref(&i.row);
+                let kind = e.perf_model;
+                let spread = parameter_spreads(one, catalog, kind, set, assumptions, &uncertainty);
+                (i.clone(), level, spread[0])
+            });
+            levels.push(level);
+            spreads.push(spread);
+            evaluation
+        })
+        .collect();
+    (held_out, levels, spreads)
+}
+
 /// Cross-validates `e` over a prepared split. A fold's training set is the trainable rows
 /// outside it: when that is every trainable row the full fit is reused (the fit is
 /// deterministic, so refitting would give the same answer), and when it is empty the
@@ -340,23 +370,7 @@ pub fn cross_validate_split(
         ..
     } = split;
     let in_sample = evaluate_rows(&rows, catalog, model.as_ref(), &full.assumptions)?;
-    let uncertainty = full.parameter_uncertainty();
-    let mut levels = Vec::with_capacity(rows.len());
-    let mut spreads = Vec::with_capacity(rows.len());
-    let held_out = (held_out.into_iter().zip(&in_sample))
-        .map(|(h, i)| {
-            let (evaluation, level, spread) = h.unwrap_or_else(|| {
-                let level = Level::of_gpu(&full.params.serving, catalog, &i.row.gpu);
-                let one = std::slice::from_ref(&i.row);
-                let (set, a) = (&full.params, &full.assumptions);
-                let spread = parameter_spreads(one, catalog, e.perf_model, set, a, &uncertainty);
-                (i.clone(), level, spread[0])
-            });
-            levels.push(level);
-            spreads.push(spread);
-            evaluation
-        })
-        .collect();
+    let (held_out, levels, spreads) = fill_in(held_out, &in_sample, e, &full, catalog);
     Ok(CrossValidation {
         experiment: e.name.clone(),
         scheme,
@@ -379,13 +393,8 @@ impl CrossValidation {
     pub fn residuals(&self) -> Vec<Option<HeldOutError>> {
         (self.held_out.iter().zip(&self.levels).zip(&self.spreads))
             .map(|((h, &level), &log_sd)| {
-                let key = Key {
-                    metric: h.row.metric,
-                    regime: Regime::of(&h.row.condition),
-                    level,
-                };
                 h.ratio.map(|ratio| HeldOutError {
-                    key,
+                    key: Key::of_row(&h.row, level),
                     residual: -ratio.ln(),
                     log_sd,
                 })

@@ -120,7 +120,7 @@ impl Calibration {
         catalog: &Catalog,
         confidence: crate::interval::Confidence,
     ) -> Vec<Option<(f64, f64)>> {
-        use crate::interval::{Key, Level, Regime};
+        use crate::interval::{Key, Level};
         let (set, assumptions) = (&self.params, &self.assumptions);
         let uncertainty = self.parameter_uncertainty();
         let spreads = crate::evaluate::parameter_spreads(
@@ -133,11 +133,7 @@ impl Calibration {
         );
         (self.rows.iter().zip(&self.fits).zip(spreads))
             .map(|((row, fit), log_sd)| {
-                let key = Key {
-                    metric: row.metric,
-                    regime: Regime::of(&row.condition),
-                    level: Level::of_gpu(&set.serving, catalog, &row.gpu),
-                };
+                let key = Key::of_row(row, Level::of_gpu(&set.serving, catalog, &row.gpu));
                 let interval = table.interval(key, fit.predicted?, log_sd, confidence)?;
                 Some((interval.lo, interval.hi))
             })

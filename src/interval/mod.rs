@@ -25,12 +25,12 @@
 
 #![deny(clippy::float_cmp)]
 
+mod confidence;
 pub mod coverage;
 pub mod parameter;
 
+pub use confidence::{BadConfidence, Confidence};
 pub use parameter::{ParameterUncertainty, Spread, Uncertain};
-
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -158,6 +158,17 @@ pub struct Key {
     pub regime: Regime,
     /// The level the GPU's efficiencies came from in the fold that predicted the row.
     pub level: Level,
+}
+
+impl Key {
+    /// The group of a benchmark row whose GPU was predicted at `level`.
+    pub fn of_row(row: &crate::bench::BenchRow, level: Level) -> Key {
+        Key {
+            metric: row.metric,
+            regime: Regime::of(&row.condition),
+            level,
+        }
+    }
 }
 
 /// The held-out log ratios of one group (`None` fields match every value).
@@ -332,43 +343,6 @@ fn conformal_probability(confidence: f64, n: usize) -> f64 {
     }
     let k = ((n + 1) as f64 * confidence).ceil();
     ((k - 1.0) / (n as f64 - 1.0)).clamp(0.0, 1.0)
-}
-
-/// Why a confidence is refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("confidence {0} is outside 0.01–0.99 (0.8 is an 80 % interval)")]
-pub struct BadConfidence(pub f64);
-
-/// A confidence in 0.01–0.99, checked once.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Confidence(f64);
-
-impl Confidence {
-    /// `value` if it is in 0.01–0.99.
-    pub fn new(value: f64) -> Result<Confidence, BadConfidence> {
-        if (0.01..=0.99).contains(&value) {
-            Ok(Confidence(value))
-        } else {
-            Err(BadConfidence(value))
-        }
-    }
-
-    /// The confidence.
-    pub fn get(self) -> f64 {
-        self.0
-    }
-}
-
-impl Default for Confidence {
-    fn default() -> Self {
-        Confidence(DEFAULT_CONFIDENCE)
-    }
-}
-
-impl fmt::Display for Confidence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} %", (self.0 * 1000.0).round() / 10.0)
-    }
 }
 
 impl DiscrepancyTable {

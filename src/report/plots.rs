@@ -91,6 +91,21 @@ fn square_range(points: &[ParityPoint]) -> (f64, f64) {
     (lo, hi)
 }
 
+/// Each point's interval as a vertical bar in its GPU's colour, faint (drawn before the
+/// points, which stay readable over them) and clamped to the plot's square `[lo, hi]`,
+/// because plotters does not clip lines.
+fn interval_bars(
+    points: &[ParityPoint],
+    (lo, hi): (f64, f64),
+) -> impl Iterator<Item = PathElement<(f64, f64)>> + '_ {
+    points.iter().filter_map(move |p| {
+        let (low, high) = p.interval?;
+        let colour = PALETTE[p.gpu % PALETTE.len()].mix(0.25);
+        let ends = [(p.measured, low.max(lo)), (p.measured, high.min(hi))];
+        Some(PathElement::new(ends, colour))
+    })
+}
+
 fn draw_parity(
     title: &str,
     gpus: &[String],
@@ -126,15 +141,7 @@ fn draw_parity(
     for &k in band {
         chart.draw_series(diagonal(k, 0.3))?;
     }
-    // Bars first, faint, so the points stay readable over them; clamped to the square
-    // because plotters does not clip lines.
-    let bar = |p: &ParityPoint| {
-        let (low, high) = p.interval?;
-        let colour = PALETTE[p.gpu % PALETTE.len()].mix(0.25);
-        let ends = [(p.measured, low.max(lo)), (p.measured, high.min(hi))];
-        Some(PathElement::new(ends, colour))
-    };
-    chart.draw_series(points.iter().filter_map(bar))?;
+    chart.draw_series(interval_bars(points, (lo, hi)))?;
     for (i, gpu) in gpus.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         chart
