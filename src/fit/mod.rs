@@ -142,10 +142,15 @@ impl Calibration {
 
     /// The fitted parameters' uncertainty, as prediction intervals propagate it.
     pub fn parameter_uncertainty(&self) -> crate::interval::ParameterUncertainty {
-        let correlation: Vec<Vec<Option<f64>>> = (self.correlation.iter())
+        uncertainty::parameter_uncertainty(&self.estimates, &self.known_correlation())
+    }
+
+    /// The correlation matrix with `None` where a parameter is undetermined (NaN), as
+    /// `fitted.json` stores it.
+    pub fn known_correlation(&self) -> Vec<Vec<Option<f64>>> {
+        (self.correlation.iter())
             .map(|row| row.iter().map(|x| x.is_finite().then_some(*x)).collect())
-            .collect();
-        uncertainty::parameter_uncertainty(&self.estimates, &correlation)
+            .collect()
     }
 }
 

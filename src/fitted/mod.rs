@@ -110,11 +110,7 @@ impl FittedModel {
             perf_model: e.perf_model,
             parameters: c.estimates.clone(),
             identified_directions: c.identified_directions,
-            correlation: c
-                .correlation
-                .iter()
-                .map(|row| row.iter().map(|x| x.is_finite().then_some(*x)).collect())
-                .collect(),
+            correlation: c.known_correlation(),
             params: c.params.clone(),
             assumptions: c.assumptions.clone(),
             hypotheses: c.hypotheses.clone(),

@@ -223,8 +223,7 @@ impl Cell {
     /// The factors an interval at `confidence` multiplies a prediction by: e^∓q for q the
     /// conformal quantile of this group's errors.
     pub fn factors(&self, confidence: Confidence) -> (f64, f64) {
-        let q = self.log_quantile(conformal_probability(confidence.get(), self.rows));
-        ((-q).exp(), q.exp())
+        self.widened_factors(confidence, 0.0)
     }
 
     /// This cell's errors combined with an independent normal error of log standard

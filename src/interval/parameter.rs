@@ -164,11 +164,6 @@ impl ParameterUncertainty {
         }
     }
 
-    /// Whether there is any parameter to propagate.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The entry of `param` whose group `is_group` accepts, if the calibration fitted it.
     fn entry(&self, param: Param, is_group: impl Fn(&str) -> bool) -> Option<usize> {
         let of_param = self.by_param.get(param as usize)?;
