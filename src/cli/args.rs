@@ -65,7 +65,8 @@ pub enum Command {
     Size(SizeArgs),
     /// Predict every row of benchmark files and summarise the errors.
     Evaluate(EvaluateArgs),
-    /// Fit a performance model's parameters to benchmark rows (grid + Nelder-Mead) and
+    /// Fit a performance model's parameters to benchmark rows (a grid, then
+    /// Levenberg-Marquardt or Nelder-Mead from its best points) and
     /// write fitted.json, residuals.csv, report.md, parity.svg and residuals.svg.
     Calibrate(CalibrateArgs),
     /// Cross-validate an experiment (every fold refits from scratch), or rank several by

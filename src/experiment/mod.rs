@@ -282,16 +282,29 @@ pub enum GridKind {
     Cartesian,
 }
 
+/// How stage 2 refines the best grid points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefineMethod {
+    /// Nelder-Mead: derivative-free, thousands of evaluations for tens of parameters.
+    NelderMead,
+    /// Levenberg-Marquardt on the loss as a sum of squares: `n + 2` evaluations an
+    /// iteration, tens of iterations.
+    LevenbergMarquardt,
+}
+
 /// The search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Search {
     /// Grid design.
     pub grid: GridKind,
+    /// Stage 2's algorithm.
+    pub method: RefineMethod,
     /// Grid points per hypothesis.
     pub points: usize,
-    /// Nelder-Mead runs from the best grid points.
+    /// Stage-2 runs from the best grid points.
     pub refine: usize,
-    /// Nelder-Mead iteration cap.
+    /// Iteration cap of a stage-2 run (a Levenberg-Marquardt iteration is one Jacobian).
     pub max_iters: u64,
     /// Stop when the simplex's cost spread falls below this.
     pub sd_tolerance: f64,

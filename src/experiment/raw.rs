@@ -123,6 +123,7 @@ impl Default for RawLoss {
 #[serde(deny_unknown_fields, default)]
 pub struct RawSearch {
     pub grid: String,
+    pub method: String,
     pub points: usize,
     pub refine: usize,
     pub max_iters: u64,
@@ -136,6 +137,7 @@ impl Default for RawSearch {
     fn default() -> Self {
         RawSearch {
             grid: "sobol".into(),
+            method: "nelder-mead".into(),
             points: 512,
             refine: 4,
             max_iters: 800,

@@ -264,6 +264,15 @@ fn rule_cartesian_at_most_three() {
 }
 
 #[test]
+fn rule_refine_method_known() {
+    rejected(&with("[search]\nmethod = \"newton\""), "search.method");
+    rejected(
+        &with("[search]\nmethod = \"newton\""),
+        "levenberg-marquardt",
+    );
+}
+
+#[test]
 fn rule_points_positive() {
     rejected(&with("[search]\npoints = 0"), "search.points");
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::raw::{RawLoss, RawSearch};
 use super::validate::{Check, broken};
-use super::{GridKind, Loss, LossKind, NaPolicy, Search};
+use super::{GridKind, Loss, LossKind, NaPolicy, RefineMethod, Search};
 use crate::bench::Metric;
 
 /// The most grid points a search may ask for (per hypothesis).
@@ -81,6 +81,18 @@ fn weight(field: &str, w: f64) -> Check<f64> {
             field.to_string(),
             format!("{w} must be a finite number ≥ 0"),
         ))
+    }
+}
+
+/// Stage 2's algorithm, by name.
+fn refine_method(raw: &RawSearch) -> Check<RefineMethod> {
+    match raw.method.as_str() {
+        "nelder-mead" => Ok(RefineMethod::NelderMead),
+        "levenberg-marquardt" => Ok(RefineMethod::LevenbergMarquardt),
+        other => Err(broken(
+            "search.method",
+            format!("expected nelder-mead or levenberg-marquardt, found `{other}`"),
+        )),
     }
 }
 
@@ -163,6 +175,7 @@ pub(super) fn search(raw: &RawSearch, free: usize) -> Check<Search> {
     optimiser_limits(raw)?;
     Ok(Search {
         grid,
+        method: refine_method(raw)?,
         points: raw.points,
         refine: raw.refine,
         max_iters: raw.max_iters,

@@ -9,6 +9,7 @@
 pub mod finetune;
 pub mod grid;
 mod grid_stage;
+pub mod levenberg;
 pub mod objective;
 pub mod refine;
 pub mod space;
@@ -27,8 +28,11 @@ use crate::bench::BenchRow;
 use crate::catalog::{Catalog, CatalogError};
 use crate::engine::Engine;
 use crate::evaluate::{Assumptions, scenario_for};
-use crate::experiment::{AssumptionSpace, Filter, PrecisionChoice, TpChoice, ValidExperiment};
+use crate::experiment::{
+    AssumptionSpace, Filter, PrecisionChoice, RefineMethod, TpChoice, ValidExperiment,
+};
 use crate::perf::registry::{NotGroupable, Param, ParamSet, Tie};
+use levenberg::levenberg_marquardt;
 use objective::{Objective, RowFit};
 use refine::{Refined, nelder_mead};
 use space::{ParamSpace, Start};
@@ -436,7 +440,7 @@ fn fit_rows(
     })
 }
 
-/// Stage 2: Nelder-Mead from the grid's best points, in parallel.
+/// Stage 2: the experiment's refinement from the grid's best points, in parallel.
 fn refine_stage(
     objective: &Objective<'_>,
     experiment: &ValidExperiment,
@@ -449,14 +453,25 @@ fn refine_stage(
     let refined = starts
         .par_iter()
         .map(|start| {
-            let run = nelder_mead(
-                objective,
-                start.hypothesis,
-                &start.u,
-                &experiment.search,
-                evaluations,
-                options.cancel,
-            );
+            let search = &experiment.search;
+            let run = match search.method {
+                RefineMethod::NelderMead => nelder_mead(
+                    objective,
+                    start.hypothesis,
+                    &start.u,
+                    search,
+                    evaluations,
+                    options.cancel,
+                ),
+                RefineMethod::LevenbergMarquardt => Ok(levenberg_marquardt(
+                    objective,
+                    start.hypothesis,
+                    &start.u,
+                    search.max_iters,
+                    evaluations,
+                    options.cancel,
+                )),
+            };
             options.progress.advance(1);
             run
         })

@@ -18,8 +18,9 @@ use crate::bench::{BenchRow, Observed};
 use crate::catalog::{Catalog, CatalogError};
 use crate::evaluate::{Assumptions, scenario_for};
 use crate::experiment::{Loss, LossKind, NaPolicy};
-use crate::perf::params::{Placement, ServingParams};
+use crate::perf::params::{Placement, ServingParams, gpu_precision_key};
 use crate::perf::physics::{Deployed, PlacedParams, placement};
+use crate::perf::registry::Tie;
 use crate::perf::{Infeasible, Outcome, PerfModel, PerfModelKind};
 use crate::scenario::{Deployment, Scenario};
 
@@ -37,6 +38,45 @@ pub fn robust(kind: LossKind, s: f64, r: f64) -> f64 {
         LossKind::Huber => s * (r.abs() - 0.5 * s),
         LossKind::Cauchy => 0.5 * s * s * (1.0 + (r / s).powi(2)).ln(),
     }
+}
+
+/// Whether placement `at` reads the override of `group` under `tie`.
+fn reads(at: &Placement<'_>, tie: Tie, group: &str) -> bool {
+    match tie {
+        Tie::Global => true,
+        Tie::Gpu => at.gpu == group,
+        Tie::GpuPrecision => gpu_precision_key(at.gpu, at.precision) == group,
+        Tie::Model => at.model == group,
+        Tie::Engine => at.engine.is_some_and(|e| e.as_str() == group),
+        Tie::Precision => at.precision.as_str() == group,
+    }
+}
+
+/// A row's contribution: a log residual with a slope, a fixed feasibility residual (a
+/// step: flat except where the prediction's feasibility flips), or nothing.
+#[derive(Clone, Copy)]
+enum Term {
+    Skipped,
+    Slope(f64),
+    Step(f64),
+}
+
+impl Term {
+    #[inline(always)]
+    fn residual(self) -> Option<f64> {
+        match self {
+            Term::Skipped => None,
+            Term::Slope(r) | Term::Step(r) => Some(r),
+        }
+    }
+}
+
+/// Root residuals of some rows (see [`Objective::root_residuals`]).
+pub struct RootResiduals {
+    /// `sign(r)·√(2·w·ρ(r))` per row.
+    pub z: Vec<f64>,
+    /// Whether the row's term is a step (no slope).
+    pub step: Vec<bool>,
 }
 
 /// One row under one parameter set.
@@ -216,6 +256,7 @@ impl<'c> Objective<'c> {
     }
 
     /// Residual of row `i` under hypothesis `h` with `model` (`None` = skipped).
+    #[inline(always)]
     fn residual(
         &self,
         model: &dyn PerfModel,
@@ -223,6 +264,12 @@ impl<'c> Objective<'c> {
         h: usize,
         i: usize,
     ) -> Option<f64> {
+        self.term(model, placed, h, i).residual()
+    }
+
+    /// Row `i`'s term under hypothesis `h` with `model`: a slope, a step or nothing.
+    #[inline(always)]
+    fn term(&self, model: &dyn PerfModel, placed: &[PlacedParams], h: usize, i: usize) -> Term {
         let row = &self.rows[i];
         let compiled = &self.compiled[h][i];
         let predicted = match &self.deployments[compiled.deployed as usize] {
@@ -239,12 +286,12 @@ impl<'c> Objective<'c> {
         let miss = self.loss.infeasible_residual;
         match (row.value, predicted) {
             (Observed::Value(_), Some(p)) if p.is_finite() && p > 0.0 => {
-                self.log_measured[i].map(|m| p.ln() - m)
+                self.log_measured[i].map_or(Term::Skipped, |m| Term::Slope(p.ln() - m))
             }
-            (Observed::Value(_), _) => Some(miss),
-            (Observed::NotAchievable, _) if self.loss.na == NaPolicy::Skip => None,
-            (Observed::NotAchievable, None) => Some(0.0),
-            (Observed::NotAchievable, Some(_)) => Some(miss),
+            (Observed::Value(_), _) => Term::Step(miss),
+            (Observed::NotAchievable, _) if self.loss.na == NaPolicy::Skip => Term::Skipped,
+            (Observed::NotAchievable, None) => Term::Step(0.0),
+            (Observed::NotAchievable, Some(_)) => Term::Step(miss),
         }
     }
 
@@ -276,6 +323,67 @@ impl<'c> Objective<'c> {
             .sum();
         let total = data + self.space.prior_penalty(u);
         if total.is_finite() { total } else { PENALTY }
+    }
+
+    /// The loss as a sum of squares, for Levenberg-Marquardt: each row's
+    /// `sign(r)·√(2·w·ρ(r))` (0 for a skipped row), so that with the priors' residuals
+    /// ([`ParamSpace::prior_residuals`]) `½·‖z‖²` is [`Objective::cost`] wherever that is
+    /// finite. The sign keeps each term smooth through `r = 0`, where `√(2ρ)` behaves like
+    /// `|r|`. The flag marks a step term (a feasibility penalty, or its absence for a row
+    /// measured not achievable): flat almost everywhere, so it has no slope for a
+    /// Jacobian. `rows` picks the rows (`None`: all of them, in order).
+    pub fn root_residuals(&self, h: usize, u: &[f64], rows: Option<&[u32]>) -> RootResiduals {
+        let params = self.space.params_at(u);
+        let placed = self.placed(&params.serving);
+        let model = self.kind.with_params(&params);
+        let model = model.as_ref();
+        let (kind, scale) = (self.loss.kind, self.loss.scale);
+        let root = |i: usize| {
+            let term = self.term(model, &placed, h, i);
+            let z = term.residual().map_or(0.0, |r| {
+                (2.0 * self.weights[i] * robust(kind, scale, r))
+                    .sqrt()
+                    .copysign(r)
+            });
+            (z, matches!(term, Term::Step(_)))
+        };
+        let (z, step) = match rows {
+            Some(rows) if rows.len() >= PARALLEL_ROWS => {
+                rows.par_iter().map(|&i| root(i as usize)).unzip()
+            }
+            Some(rows) => rows.iter().map(|&i| root(i as usize)).unzip(),
+            None if self.rows.len() >= PARALLEL_ROWS => {
+                (0..self.rows.len()).into_par_iter().map(root).unzip()
+            }
+            None => (0..self.rows.len()).map(root).unzip(),
+        };
+        RootResiduals { z, step }
+    }
+
+    /// The rows under hypothesis `h` that free parameter `j` can move, in order, or `None`
+    /// for all of them. A copy tied to a group (a GPU, an engine, a precision, …) reaches
+    /// the model only through the overrides of the placements of that group, so it moves
+    /// exactly their rows (or none of them where a more specific override shadows it); a
+    /// global one moves every row. Decided by the keys, not by probing values: a clamp
+    /// (an efficiency times its factors is at most 1) can hide a parameter at one point
+    /// and not at the next.
+    pub fn rows_moved_by(&self, h: usize, j: usize) -> Option<Vec<u32>> {
+        let free = &self.space.free[j];
+        if free.group.is_empty() {
+            return None;
+        }
+        let moved: Vec<bool> = self
+            .placements
+            .iter()
+            .map(|at| reads(at, free.tie, &free.group))
+            .collect();
+        let rows = self.compiled[h]
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| moved[row.placement as usize])
+            .map(|(i, _)| i as u32)
+            .collect();
+        Some(rows)
     }
 
     /// Each row's loss term at `u` (for shares of the loss in reports).

@@ -219,6 +219,12 @@ impl ParamSpace {
     /// ½·Σ((u − u₀)/w)²: the priors' contribution to the loss, u₀ being the parent's
     /// coordinate for an engine's copy with a free global value.
     pub fn prior_penalty(&self, u: &[f64]) -> f64 {
+        self.prior_residuals(u).map(|z| 0.5 * z * z).sum()
+    }
+
+    /// Each free parameter's `(u − u₀)/w`: the priors as residuals of a sum of squares
+    /// (zero for a parameter without a prior, whose width is infinite).
+    pub fn prior_residuals<'a>(&'a self, u: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
         self.free
             .iter()
             .zip(u)
@@ -226,9 +232,8 @@ impl ParamSpace {
             .map(|((f, &x), parent)| {
                 let (center, width) = f.prior();
                 let center = parent.map_or(center, |i| u[i]);
-                0.5 * ((x - center) / width).powi(2)
+                (x - center) / width
             })
-            .sum()
     }
 }
 

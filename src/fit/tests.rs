@@ -63,6 +63,29 @@ fn same_seed_same_parameters_on_one_two_and_sixteen_threads() {
     assert_eq!(one.evaluations, sixteen.evaluations);
 }
 
+/// `text` with its search refined by Levenberg-Marquardt.
+fn by_levenberg_marquardt(text: &str) -> ValidExperiment {
+    experiment(&text.replace("[search]\n", "[search]\nmethod = \"levenberg-marquardt\"\n"))
+}
+
+#[test]
+fn levenberg_marquardt_gives_the_same_parameters_on_one_two_and_sixteen_threads() {
+    let (_, text) = crate::experiment::EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == "serving-per-gpu")
+        .unwrap();
+    let e = by_levenberg_marquardt(text);
+    assert_eq!(e.search.method, RefineMethod::LevenbergMarquardt);
+    let rows = chart();
+    let one = in_pool(1, || run(&e, &rows));
+    let two = in_pool(2, || run(&e, &rows));
+    let sixteen = in_pool(16, || run(&e, &rows));
+    let json = |c: &Calibration| serde_json::to_string(&c.params).unwrap();
+    assert_eq!(json(&one), json(&two));
+    assert_eq!(json(&one), json(&sixteen));
+    assert_eq!(one.evaluations, sixteen.evaluations);
+}
+
 #[test]
 fn refinement_never_loses_to_the_grid() {
     let c = run(&shipped("serving-global"), &chart());
@@ -275,6 +298,28 @@ fn recovers_per_gpu_parameters_from_noise_free_rows() {
     }
     let rows = synthetic_rows(&truth, &["h100-sxm", "l40s"], &RECOVERY_SHAPES);
     let c = run(&recovery_experiment("gpu"), &rows);
+    assert_recovered(&c, &truth);
+}
+
+#[test]
+fn levenberg_marquardt_recovers_per_gpu_parameters_from_noise_free_rows() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    let mut truth = ParamSet::default();
+    truth.serving.step_overhead_s = rng.random_range(0.0005..0.005);
+    truth.serving.request_overhead_s = rng.random_range(0.002..0.05);
+    for gpu in ["h100-sxm", "l40s", "a100-sxm-80gb"] {
+        for param in [Param::PrefillEfficiency, Param::DecodeEfficiency] {
+            let value = rng.random_range(0.2..0.9);
+            truth.set(param, Tie::Gpu, gpu, value).unwrap();
+        }
+    }
+    let gpus = ["h100-sxm", "l40s", "a100-sxm-80gb"];
+    let rows = synthetic_rows(&truth, &gpus, &RECOVERY_SHAPES);
+    let mut e = recovery_experiment("gpu");
+    e.search.method = RefineMethod::LevenbergMarquardt;
+    e.search.refine = 2;
+    let c = run(&e, &rows);
     assert_recovered(&c, &truth);
 }
 

@@ -1,0 +1,310 @@
+//! Stage 2 by Levenberg-Marquardt: the loss written as a sum of squares (each row's
+//! robust loss as one squared root residual, each prior as one residual; see
+//! [`Objective::root_residuals`]), its Jacobian by forward differences in the unbounded
+//! coordinates, the damped Gauss-Newton step with Marquardt's diagonal scaling, and the
+//! damping updated from the gain ratio. A step is kept only when the loss itself falls,
+//! so the robust loss's curvature that Gauss-Newton leaves out can cost iterations but not
+//! correctness. It needs `n + 2` evaluations an iteration and tens of iterations where
+//! Nelder-Mead needs thousands of evaluations for the same 46 parameters.
+//!
+//! A step term (a feasibility penalty) has no slope; where a difference crosses a row's
+//! feasibility edge, that row's column entry is zero rather than the jump over the step.
+//!
+//! ## References
+//! - Levenberg, "A method for the solution of certain non-linear problems in least
+//!   squares" (1944); Marquardt, "An algorithm for least-squares estimation of nonlinear
+//!   parameters" (1963): the damped normal equations with diagonal scaling.
+//! - Nielsen, "Damping parameter in Marquardt's method", IMM-REP-1999-05; Madsen,
+//!   Nielsen & Tingleff, *Methods for non-linear least squares problems* (2004), §3.2:
+//!   the gain ratio, the damping update and the stopping rules used here.
+//! - Triggs, McLauchlan, Hartley & Fitzgibbon, "Bundle adjustment — a modern synthesis"
+//!   (2000), §4.3: a robust loss minimised as squared root residuals.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+
+use super::objective::{Objective, PENALTY, RootResiduals};
+use super::refine::Refined;
+
+/// Forward-difference step in the unbounded coordinates: about √ε times the coordinates'
+/// scale (they are logs and logits of order one), above the model's rounding.
+const DIFFERENCE_STEP: f64 = 1e-6;
+/// Stop when the gradient's largest component falls below this.
+const GRADIENT_TOLERANCE: f64 = 1e-10;
+/// Stop when a step is this small relative to the coordinates.
+const STEP_TOLERANCE: f64 = 1e-10;
+/// Stop when an accepted step lowers the loss by less than this share of it. Past that
+/// point the runs creep along the kinks of the model (on the default experiment, 80 more
+/// iterations moved the loss by 0.02 %), and the next start is a better use of the time.
+const COST_TOLERANCE: f64 = 1e-6;
+/// Initial damping relative to the largest diagonal entry of `JᵀJ` (Nielsen's τ).
+const INITIAL_DAMPING: f64 = 1e-3;
+/// Damping past which no step can lower the loss: the point is a minimum to rounding.
+const MAX_DAMPING: f64 = 1e16;
+
+/// The loss at one point as Levenberg-Marquardt sees it.
+struct Point {
+    u: Vec<f64>,
+    rows: RootResiduals,
+    prior: Vec<f64>,
+    cost: f64,
+}
+
+/// One column of the Jacobian: its entries on the rows the coordinate moves (all rows
+/// when `rows` is `None`) and on the priors.
+struct Column<'a> {
+    rows: Option<&'a [u32]>,
+    data: Vec<f64>,
+    prior: Vec<f64>,
+}
+
+impl Column<'_> {
+    /// The dot product with a full-length vector (rows, then priors).
+    fn dot_full(&self, data: &[f64], prior: &[f64]) -> f64 {
+        let on_rows: f64 = match self.rows {
+            None => self.data.iter().zip(data).map(|(a, b)| a * b).sum(),
+            Some(rows) => rows
+                .iter()
+                .zip(&self.data)
+                .map(|(&i, a)| a * data[i as usize])
+                .sum(),
+        };
+        on_rows
+            + self
+                .prior
+                .iter()
+                .zip(prior)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+    }
+
+    /// The dot product with another column (both sparse: a merge of sorted row lists).
+    fn dot(&self, other: &Column<'_>) -> f64 {
+        let (Some(mine), Some(theirs)) = (self.rows, other.rows) else {
+            return match self.rows {
+                None => other.dot_full(&self.data, &self.prior),
+                Some(_) => self.dot_full(&other.data, &other.prior),
+            };
+        };
+        let (mut a, mut b, mut on_rows) = (0, 0, 0.0);
+        while a < mine.len() && b < theirs.len() {
+            match mine[a].cmp(&theirs[b]) {
+                std::cmp::Ordering::Less => a += 1,
+                std::cmp::Ordering::Greater => b += 1,
+                std::cmp::Ordering::Equal => {
+                    on_rows += self.data[a] * other.data[b];
+                    a += 1;
+                    b += 1;
+                }
+            }
+        }
+        on_rows
+            + self
+                .prior
+                .iter()
+                .zip(&other.prior)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+    }
+}
+
+/// Evaluates the root residuals under one hypothesis, counting evaluations. `moved[j]`
+/// lists the rows coordinate `j` can move (`None`: all), so a column costs those rows.
+struct Surface<'a, 'c> {
+    objective: &'a Objective<'c>,
+    hypothesis: usize,
+    moved: Vec<Option<Vec<u32>>>,
+    evaluations: &'a AtomicU64,
+}
+
+impl Surface<'_, '_> {
+    fn at(&self, u: Vec<f64>) -> Point {
+        self.evaluations.fetch_add(1, Ordering::Relaxed);
+        let rows = self.objective.root_residuals(self.hypothesis, &u, None);
+        let prior: Vec<f64> = self.objective.space.prior_residuals(&u).collect();
+        let squares = rows.z.iter().chain(&prior).map(|z| z * z).sum::<f64>();
+        let cost = if squares.is_finite() {
+            0.5 * squares
+        } else {
+            PENALTY
+        };
+        Point {
+            u,
+            rows,
+            prior,
+            cost,
+        }
+    }
+
+    /// Column `j` of the Jacobian at `point`: a forward difference over the rows the
+    /// coordinate moves, zero for a row whose term is a step on either side.
+    fn column(&self, point: &Point, j: usize) -> Column<'_> {
+        self.evaluations.fetch_add(1, Ordering::Relaxed);
+        let mut u = point.u.clone();
+        u[j] += DIFFERENCE_STEP;
+        let rows = self.moved[j].as_deref();
+        let moved = self.objective.root_residuals(self.hypothesis, &u, rows);
+        let index = |k: usize| rows.map_or(k, |rows| rows[k] as usize);
+        let data = (0..moved.z.len())
+            .map(|k| {
+                let i = index(k);
+                if point.rows.step[i] || moved.step[k] {
+                    0.0
+                } else {
+                    (moved.z[k] - point.rows.z[i]) / DIFFERENCE_STEP
+                }
+            })
+            .collect();
+        let prior = self.objective.space.prior_residuals(&u);
+        let prior = prior
+            .zip(&point.prior)
+            .map(|(after, before)| (after - before) / DIFFERENCE_STEP)
+            .collect();
+        Column { rows, data, prior }
+    }
+
+    /// `JᵀJ` and `Jᵀz` at `point`, the columns in parallel.
+    fn normal_equations(&self, point: &Point) -> (DMatrix<f64>, DVector<f64>) {
+        let n = point.u.len();
+        let columns: Vec<Column<'_>> = (0..n)
+            .into_par_iter()
+            .map(|j| self.column(point, j))
+            .collect();
+        let mut curvature = DMatrix::zeros(n, n);
+        for j in 0..n {
+            for k in 0..=j {
+                let value = columns[j].dot(&columns[k]);
+                curvature[(j, k)] = value;
+                curvature[(k, j)] = value;
+            }
+        }
+        let gradient = columns
+            .iter()
+            .map(|c| c.dot_full(&point.rows.z, &point.prior));
+        (curvature, DVector::from_iterator(n, gradient))
+    }
+}
+
+/// The damped step `(JᵀJ + λ·D)·δ = −Jᵀz`, with `D` the diagonal of `JᵀJ` floored so a
+/// coordinate the data do not move still gets a finite step; `None` when it is singular.
+fn damped_step(
+    curvature: &DMatrix<f64>,
+    gradient: &DVector<f64>,
+    damping: f64,
+) -> Option<DVector<f64>> {
+    let largest = curvature.diagonal().max().max(f64::MIN_POSITIVE);
+    let mut system = curvature.clone();
+    for j in 0..system.nrows() {
+        system[(j, j)] += damping * curvature[(j, j)].max(1e-9 * largest);
+    }
+    let step = system.cholesky()?.solve(&(-gradient));
+    step.iter().all(|x| x.is_finite()).then_some(step)
+}
+
+/// Runs Levenberg-Marquardt from `start` for at most `max_iters` iterations (each one
+/// Jacobian). A cancelled run returns the best point it had.
+pub fn levenberg_marquardt(
+    objective: &Objective<'_>,
+    hypothesis: usize,
+    start: &[f64],
+    max_iters: u64,
+    evaluations: &AtomicU64,
+    cancel: &AtomicBool,
+) -> Refined {
+    let moved = (0..start.len())
+        .map(|j| objective.rows_moved_by(hypothesis, j))
+        .collect();
+    let surface = Surface {
+        objective,
+        hypothesis,
+        moved,
+        evaluations,
+    };
+    let mut point = surface.at(start.to_vec());
+    let mut iterations = 0;
+    // A start the model cannot evaluate has no slopes to follow.
+    let evaluable = point.cost < PENALTY;
+    let mut damping = f64::NAN;
+    while evaluable && iterations < max_iters && !cancel.load(Ordering::Relaxed) {
+        iterations += 1;
+        let (curvature, gradient) = surface.normal_equations(&point);
+        if gradient.amax() < GRADIENT_TOLERANCE {
+            break;
+        }
+        if damping.is_nan() {
+            damping = (INITIAL_DAMPING * curvature.diagonal().max()).max(f64::MIN_POSITIVE);
+        }
+        match next_point(
+            &surface,
+            &point,
+            &curvature,
+            &gradient,
+            &mut damping,
+            cancel,
+        ) {
+            Some(next) => {
+                let gain = point.cost - next.cost;
+                point = next;
+                if gain <= COST_TOLERANCE * point.cost {
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    Refined {
+        hypothesis,
+        cost: objective.cost(hypothesis, &point.u),
+        u: point.u,
+        iterations,
+    }
+}
+
+/// Tries damped steps from `point`, raising the damping until one lowers the loss (then
+/// lowering it by the gain ratio, Nielsen's rule); `None` when the step vanishes or the
+/// damping runs out: `point` is a minimum as far as the differences can tell.
+fn next_point(
+    surface: &Surface<'_, '_>,
+    point: &Point,
+    curvature: &DMatrix<f64>,
+    gradient: &DVector<f64>,
+    damping: &mut f64,
+    cancel: &AtomicBool,
+) -> Option<Point> {
+    let mut growth = 2.0;
+    while *damping < MAX_DAMPING && !cancel.load(Ordering::Relaxed) {
+        let Some(step) = damped_step(curvature, gradient, *damping) else {
+            *damping *= growth;
+            growth *= 2.0;
+            continue;
+        };
+        let size = step.norm();
+        let scale = point.u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if size <= STEP_TOLERANCE * (scale + STEP_TOLERANCE) {
+            return None;
+        }
+        let u = point
+            .u
+            .iter()
+            .zip(step.iter())
+            .map(|(x, d)| x + d)
+            .collect();
+        let candidate = surface.at(u);
+        // The fall the Gauss-Newton model predicts: −δᵀg − ½·δᵀJᵀJδ.
+        let predicted = -step.dot(gradient) - 0.5 * step.dot(&(curvature * &step));
+        let gain = (point.cost - candidate.cost) / predicted;
+        if candidate.cost < point.cost && gain.is_finite() {
+            *damping *= (1.0 - (2.0 * gain - 1.0).powi(3)).max(1.0 / 3.0);
+            return Some(candidate);
+        }
+        *damping *= growth;
+        growth *= 2.0;
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "levenberg_tests.rs"]
+mod tests;

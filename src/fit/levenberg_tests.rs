@@ -1,0 +1,139 @@
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::bench::{BenchRow, embedded_rows};
+use crate::catalog::Catalog;
+use crate::experiment::ValidExperiment;
+use crate::fit::prepare;
+
+fn default_experiment() -> ValidExperiment {
+    crate::experiment::shipped(
+        crate::experiment::DEFAULT_EXPERIMENT,
+        &Catalog::embedded().unwrap(),
+    )
+    .unwrap()
+    .unwrap()
+}
+
+/// Every shipped row, and a reproducible point of the default's space away from its start.
+fn shipped_rows_and_point(catalog: &Catalog) -> (ValidExperiment, Vec<BenchRow>) {
+    let e = default_experiment();
+    let rows = embedded_rows(&e.data, catalog).unwrap();
+    (e, rows)
+}
+
+fn random_point(dim: usize, seed: u64) -> Vec<f64> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..dim).map(|_| rng.random_range(-1.5..1.5)).collect()
+}
+
+#[test]
+fn the_root_residuals_square_to_the_cost() {
+    let catalog = Catalog::embedded().unwrap();
+    let (e, rows) = shipped_rows_and_point(&catalog);
+    let objective = prepare(&e, &rows, &catalog).unwrap();
+    let evaluations = AtomicU64::new(0);
+    let surface = Surface {
+        objective: &objective,
+        hypothesis: 0,
+        moved: vec![None; objective.space.dim()],
+        evaluations: &evaluations,
+    };
+    for seed in 0..3 {
+        let u = random_point(objective.space.dim(), seed);
+        let cost = objective.cost(0, &u);
+        let squares = surface.at(u).cost;
+        assert!(
+            (squares - cost).abs() <= 1e-11 * cost,
+            "½‖z‖² = {squares}, cost = {cost}"
+        );
+    }
+}
+
+#[test]
+fn columns_over_the_moved_rows_equal_columns_over_every_row() {
+    let catalog = Catalog::embedded().unwrap();
+    let (e, rows) = shipped_rows_and_point(&catalog);
+    let objective = prepare(&e, &rows, &catalog).unwrap();
+    let dim = objective.space.dim();
+    let moved: Vec<Option<Vec<u32>>> = (0..dim).map(|j| objective.rows_moved_by(0, j)).collect();
+    let sparse = moved.iter().filter(|m| m.is_some()).count();
+    assert!(
+        sparse >= dim / 2,
+        "most of the default's parameters are per group: {sparse}"
+    );
+    let evaluations = AtomicU64::new(0);
+    let surface = |moved| Surface {
+        objective: &objective,
+        hypothesis: 0,
+        moved,
+        evaluations: &evaluations,
+    };
+    let (every_row, only_moved) = (surface(vec![None; dim]), surface(moved));
+    // Away from the start, where clamps and kinks sit elsewhere.
+    let point = every_row.at(random_point(dim, 7));
+    let (dense_curvature, dense_gradient) = every_row.normal_equations(&point);
+    let (curvature, gradient) = only_moved.normal_equations(&point);
+    assert_eq!(dense_gradient, gradient);
+    assert_eq!(dense_curvature, curvature);
+}
+
+/// A small problem: the serving model's global parameters on the sizing chart.
+fn chart_objective_parts() -> (ValidExperiment, Vec<BenchRow>, Catalog) {
+    let catalog = Catalog::embedded().unwrap();
+    let e = crate::experiment::shipped("serving-global", &catalog)
+        .unwrap()
+        .unwrap();
+    let rows = embedded_rows(&e.data, &catalog).unwrap();
+    (e, rows, catalog)
+}
+
+#[test]
+fn a_run_never_ends_above_its_start_and_stops_on_its_own() {
+    let (e, rows, catalog) = chart_objective_parts();
+    let objective = prepare(&e, &rows, &catalog).unwrap();
+    let (evaluations, cancel) = (AtomicU64::new(0), AtomicBool::new(false));
+    for seed in 0..4 {
+        let start = random_point(objective.space.dim(), seed);
+        let run = levenberg_marquardt(&objective, 0, &start, 500, &evaluations, &cancel);
+        assert!(run.cost <= objective.cost(0, &start), "seed {seed}");
+        assert!(run.iterations < 500, "seed {seed}: hit the cap");
+    }
+}
+
+#[test]
+fn a_cancelled_run_returns_its_start() {
+    let (e, rows, catalog) = chart_objective_parts();
+    let objective = prepare(&e, &rows, &catalog).unwrap();
+    let (evaluations, cancel) = (AtomicU64::new(0), AtomicBool::new(true));
+    let start = random_point(objective.space.dim(), 1);
+    let run = levenberg_marquardt(&objective, 0, &start, 500, &evaluations, &cancel);
+    assert_eq!(run.u, start);
+    assert_eq!(run.iterations, 0);
+}
+
+#[test]
+fn it_reaches_what_nelder_mead_reaches_on_a_small_problem() {
+    let (e, rows, catalog) = chart_objective_parts();
+    let objective = prepare(&e, &rows, &catalog).unwrap();
+    let (evaluations, cancel) = (AtomicU64::new(0), AtomicBool::new(false));
+    let start = random_point(objective.space.dim(), 2);
+    let lm = levenberg_marquardt(&objective, 0, &start, 500, &evaluations, &cancel);
+    let lm_evaluations = evaluations.swap(0, std::sync::atomic::Ordering::Relaxed);
+    let nm =
+        crate::fit::refine::nelder_mead(&objective, 0, &start, &e.search, &evaluations, &cancel)
+            .unwrap();
+    let nm_evaluations = evaluations.into_inner();
+    assert!(
+        lm.cost <= nm.cost * (1.0 + 1e-3),
+        "Levenberg-Marquardt {} against Nelder-Mead {}",
+        lm.cost,
+        nm.cost
+    );
+    assert!(
+        lm_evaluations < nm_evaluations,
+        "{lm_evaluations} ≥ {nm_evaluations}"
+    );
+}
