@@ -1,4 +1,5 @@
 //! Calibration speed: one objective evaluation on the chart and on all 14,486 shipped rows,
+//! one Levenberg-Marquardt Jacobian on all of them,
 //! a 1024-point grid on one thread and on all threads, and the wall time of every shipped
 //! experiment on its own data. Run with
 //! `cargo bench --bench calibrate`; the figures go in the README.
@@ -10,6 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use infercal::bench::{EMBEDDED_FILES, embedded_rows, load_csv};
 use infercal::catalog::Catalog;
 use infercal::experiment::{EMBEDDED, ValidExperiment, shipped};
+use infercal::fit::levenberg::normal_equations;
 use infercal::fit::{Options, Silent, calibrate, filter_rows, prepare};
 use rayon::prelude::*;
 
@@ -43,6 +45,19 @@ fn objective_on_all_rows(c: &mut Criterion) {
             b.iter(|| pool.install(|| objective.cost(0, black_box(&u))))
         });
     }
+    // One Levenberg-Marquardt iteration's Jacobian: a column per free parameter, each over
+    // the rows that parameter moves; compare with the evaluation above.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let label = format!(
+        "jacobian/serving-real ({} columns), 1 thread",
+        objective.space.dim()
+    );
+    c.bench_function(&label, |b| {
+        b.iter(|| pool.install(|| normal_equations(&objective, 0, black_box(&u))))
+    });
 }
 
 fn objective_and_grid(c: &mut Criterion) {

@@ -119,7 +119,19 @@ struct Surface<'a, 'c> {
     evaluations: &'a AtomicU64,
 }
 
-impl Surface<'_, '_> {
+impl<'a, 'c> Surface<'a, 'c> {
+    fn new(objective: &'a Objective<'c>, hypothesis: usize, evaluations: &'a AtomicU64) -> Self {
+        let moved = (0..objective.space.dim())
+            .map(|j| objective.rows_moved_by(hypothesis, j))
+            .collect();
+        Surface {
+            objective,
+            hypothesis,
+            moved,
+            evaluations,
+        }
+    }
+
     fn at(&self, u: Vec<f64>) -> Point {
         self.evaluations.fetch_add(1, Ordering::Relaxed);
         let rows = self.objective.root_residuals(self.hypothesis, &u, None);
@@ -203,6 +215,18 @@ fn damped_step(
     step.iter().all(|x| x.is_finite()).then_some(step)
 }
 
+/// `JᵀJ` and `Jᵀz` of the loss's root residuals at `u` under hypothesis `h`: the system
+/// one iteration damps and solves, each column over the rows its parameter moves.
+pub fn normal_equations(
+    objective: &Objective<'_>,
+    hypothesis: usize,
+    u: &[f64],
+) -> (DMatrix<f64>, DVector<f64>) {
+    let evaluations = AtomicU64::new(0);
+    let surface = Surface::new(objective, hypothesis, &evaluations);
+    surface.normal_equations(&surface.at(u.to_vec()))
+}
+
 /// Runs Levenberg-Marquardt from `start` for at most `max_iters` iterations (each one
 /// Jacobian). A cancelled run returns the best point it had.
 pub fn levenberg_marquardt(
@@ -213,15 +237,7 @@ pub fn levenberg_marquardt(
     evaluations: &AtomicU64,
     cancel: &AtomicBool,
 ) -> Refined {
-    let moved = (0..start.len())
-        .map(|j| objective.rows_moved_by(hypothesis, j))
-        .collect();
-    let surface = Surface {
-        objective,
-        hypothesis,
-        moved,
-        evaluations,
-    };
+    let surface = Surface::new(objective, hypothesis, evaluations);
     let mut point = surface.at(start.to_vec());
     let mut iterations = 0;
     // A start the model cannot evaluate has no slopes to follow.

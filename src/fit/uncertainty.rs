@@ -114,11 +114,11 @@ pub struct UncertaintyReport {
 /// Weighted log ratios of the informative rows at `u` (`None` where the row is predicted
 /// infeasible there: its penalty is a step, not a slope).
 fn log_ratios(objective: &Objective<'_>, h: usize, u: &[f64], keep: &[usize]) -> Vec<Option<f64>> {
-    let fits = objective.row_fits(h, u);
+    let predictions = objective.predictions(h, u);
     keep.iter()
         .map(|&i| {
             let measured = objective.rows()[i].value.value()?;
-            let predicted = fits[i].predicted?;
+            let predicted = predictions[i]?;
             Some((predicted / measured).ln() * objective.weights()[i].sqrt())
         })
         .collect()
@@ -155,14 +155,16 @@ fn column(
 /// Estimates the uncertainty of the optimum `u` under hypothesis `h`.
 pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyReport {
     let n = u.len();
-    let fits = objective.row_fits(h, u);
-    let keep: Vec<usize> = (0..fits.len())
-        .filter(|&i| {
-            objective.rows()[i].value.value().is_some()
-                && fits[i].predicted.is_some()
-                && objective.weights()[i] > 0.0
-        })
-        .collect();
+    let keep: Vec<usize> = {
+        let predictions = objective.predictions(h, u);
+        (0..predictions.len())
+            .filter(|&i| {
+                objective.rows()[i].value.value().is_some()
+                    && predictions[i].is_some()
+                    && objective.weights()[i] > 0.0
+            })
+            .collect()
+    };
     let m = keep.len();
     let at = log_ratios(objective, h, u, &keep);
     let r0 = DVector::from_iterator(m, at.iter().map(|r| r.unwrap_or(0.0)));
