@@ -8,22 +8,15 @@ use crate::catalog::Catalog;
 use crate::experiment::ValidExperiment;
 use crate::fit::prepare;
 
-fn default_experiment() -> ValidExperiment {
-    crate::experiment::shipped(
-        crate::experiment::DEFAULT_EXPERIMENT,
-        &Catalog::embedded().unwrap(),
-    )
-    .unwrap()
-    .unwrap()
+/// A shipped experiment with its embedded rows.
+fn parts(name: &str) -> (ValidExperiment, Vec<BenchRow>, Catalog) {
+    let catalog = Catalog::embedded().unwrap();
+    let e = crate::experiment::shipped(name, &catalog).unwrap().unwrap();
+    let rows = embedded_rows(&e.data, &catalog).unwrap();
+    (e, rows, catalog)
 }
 
-/// Every shipped row, and a reproducible point of the default's space away from its start.
-fn shipped_rows_and_point(catalog: &Catalog) -> (ValidExperiment, Vec<BenchRow>) {
-    let e = default_experiment();
-    let rows = embedded_rows(&e.data, catalog).unwrap();
-    (e, rows)
-}
-
+/// A reproducible point of a space, away from its start.
 fn random_point(dim: usize, seed: u64) -> Vec<f64> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     (0..dim).map(|_| rng.random_range(-1.5..1.5)).collect()
@@ -31,8 +24,7 @@ fn random_point(dim: usize, seed: u64) -> Vec<f64> {
 
 #[test]
 fn the_root_residuals_square_to_the_cost() {
-    let catalog = Catalog::embedded().unwrap();
-    let (e, rows) = shipped_rows_and_point(&catalog);
+    let (e, rows, catalog) = parts(crate::experiment::DEFAULT_EXPERIMENT);
     let objective = prepare(&e, &rows, &catalog).unwrap();
     let evaluations = AtomicU64::new(0);
     let surface = Surface {
@@ -54,8 +46,7 @@ fn the_root_residuals_square_to_the_cost() {
 
 #[test]
 fn columns_over_the_moved_rows_equal_columns_over_every_row() {
-    let catalog = Catalog::embedded().unwrap();
-    let (e, rows) = shipped_rows_and_point(&catalog);
+    let (e, rows, catalog) = parts(crate::experiment::DEFAULT_EXPERIMENT);
     let objective = prepare(&e, &rows, &catalog).unwrap();
     let dim = objective.space.dim();
     let moved: Vec<Option<Vec<u32>>> = (0..dim).map(|j| objective.rows_moved_by(0, j)).collect();
@@ -80,19 +71,9 @@ fn columns_over_the_moved_rows_equal_columns_over_every_row() {
     assert_eq!(dense_curvature, curvature);
 }
 
-/// A small problem: the serving model's global parameters on the sizing chart.
-fn chart_objective_parts() -> (ValidExperiment, Vec<BenchRow>, Catalog) {
-    let catalog = Catalog::embedded().unwrap();
-    let e = crate::experiment::shipped("serving-global", &catalog)
-        .unwrap()
-        .unwrap();
-    let rows = embedded_rows(&e.data, &catalog).unwrap();
-    (e, rows, catalog)
-}
-
 #[test]
 fn a_run_never_ends_above_its_start_and_stops_on_its_own() {
-    let (e, rows, catalog) = chart_objective_parts();
+    let (e, rows, catalog) = parts("serving-global");
     let objective = prepare(&e, &rows, &catalog).unwrap();
     let (evaluations, cancel) = (AtomicU64::new(0), AtomicBool::new(false));
     for seed in 0..4 {
@@ -105,7 +86,7 @@ fn a_run_never_ends_above_its_start_and_stops_on_its_own() {
 
 #[test]
 fn a_cancelled_run_returns_its_start() {
-    let (e, rows, catalog) = chart_objective_parts();
+    let (e, rows, catalog) = parts("serving-global");
     let objective = prepare(&e, &rows, &catalog).unwrap();
     let (evaluations, cancel) = (AtomicU64::new(0), AtomicBool::new(true));
     let start = random_point(objective.space.dim(), 1);
@@ -116,7 +97,7 @@ fn a_cancelled_run_returns_its_start() {
 
 #[test]
 fn it_reaches_what_nelder_mead_reaches_on_a_small_problem() {
-    let (e, rows, catalog) = chart_objective_parts();
+    let (e, rows, catalog) = parts("serving-global");
     let objective = prepare(&e, &rows, &catalog).unwrap();
     let (evaluations, cancel) = (AtomicU64::new(0), AtomicBool::new(false));
     let start = random_point(objective.space.dim(), 2);
