@@ -3,8 +3,8 @@
 //! prefill and decode efficiencies, their engines' prefill and decode factors and step
 //! overhead) and how strongly each is drawn towards the base calibration — the centre a
 //! base gives every placement, and the account of what moved. The fit itself is
-//! [`super::fine_tune`]: the same grid and Nelder-Mead, the base's values as the start and
-//! the prior, a maximum a posteriori estimate. It does no IO.
+//! [`super::fine_tune`]: a grid refined by Levenberg-Marquardt, the base's values as the
+//! start and the prior, a maximum a posteriori estimate. It does no IO.
 //!
 //! The same experiment without a base is the from-scratch baseline a new user would
 //! otherwise have: the same parameters fitted on the same rows with priors of the same
@@ -77,7 +77,7 @@ fn toml(data: &[String], prior: Prior) -> String {
     }
     // Huber beyond two noise widths: one odd run cannot drag the rest.
     text.push_str(
-        "\n[loss]\nkind = \"huber\"\nscale = 0.2\n\n[search]\ngrid = \"sobol\"\npoints = 64\nrefine = 2\nmax_iters = 2000\nrestarts = 1\nseed = 1\n",
+        "\n[loss]\nkind = \"huber\"\nscale = 0.2\n\n[search]\ngrid = \"sobol\"\nmethod = \"levenberg-marquardt\"\npoints = 64\nrefine = 2\nmax_iters = 200\nseed = 1\n",
     );
     text
 }
