@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
-use super::objective::{Objective, PENALTY, RootResiduals};
+use super::objective::{Objective, PENALTY, Root};
 use super::refine::Refined;
 
 /// Forward-difference step in the unbounded coordinates: about √ε times the coordinates'
@@ -47,7 +47,7 @@ const MAX_DAMPING: f64 = 1e16;
 /// The loss at one point as Levenberg-Marquardt sees it.
 struct Point {
     u: Vec<f64>,
-    rows: RootResiduals,
+    rows: Vec<Root>,
     prior: Vec<f64>,
     cost: f64,
 }
@@ -60,24 +60,23 @@ struct Column<'a> {
     prior: Vec<f64>,
 }
 
+/// `Σ aᵢ·bᵢ`.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
+}
+
 impl Column<'_> {
     /// The dot product with a full-length vector (rows, then priors).
     fn dot_full(&self, data: &[f64], prior: &[f64]) -> f64 {
         let on_rows: f64 = match self.rows {
-            None => self.data.iter().zip(data).map(|(a, b)| a * b).sum(),
+            None => dot(&self.data, data),
             Some(rows) => rows
                 .iter()
                 .zip(&self.data)
                 .map(|(&i, a)| a * data[i as usize])
                 .sum(),
         };
-        on_rows
-            + self
-                .prior
-                .iter()
-                .zip(prior)
-                .map(|(a, b)| a * b)
-                .sum::<f64>()
+        on_rows + dot(&self.prior, prior)
     }
 
     /// The dot product with another column (both sparse: a merge of sorted row lists).
@@ -100,13 +99,7 @@ impl Column<'_> {
                 }
             }
         }
-        on_rows
-            + self
-                .prior
-                .iter()
-                .zip(&other.prior)
-                .map(|(a, b)| a * b)
-                .sum::<f64>()
+        on_rows + dot(&self.prior, &other.prior)
     }
 }
 
@@ -136,7 +129,8 @@ impl<'a, 'c> Surface<'a, 'c> {
         self.evaluations.fetch_add(1, Ordering::Relaxed);
         let rows = self.objective.root_residuals(self.hypothesis, &u, None);
         let prior: Vec<f64> = self.objective.space.prior_residuals(&u).collect();
-        let squares = rows.z.iter().chain(&prior).map(|z| z * z).sum::<f64>();
+        let terms = rows.iter().map(|r| r.z).chain(prior.iter().copied());
+        let squares = terms.map(|z| z * z).sum::<f64>();
         let cost = if squares.is_finite() {
             0.5 * squares
         } else {
@@ -159,13 +153,13 @@ impl<'a, 'c> Surface<'a, 'c> {
         let rows = self.moved[j].as_deref();
         let moved = self.objective.root_residuals(self.hypothesis, &u, rows);
         let index = |k: usize| rows.map_or(k, |rows| rows[k] as usize);
-        let data = (0..moved.z.len())
-            .map(|k| {
-                let i = index(k);
-                if point.rows.step[i] || moved.step[k] {
+        let data = (moved.iter().enumerate())
+            .map(|(k, after)| {
+                let before = point.rows[index(k)];
+                if before.step || after.step {
                     0.0
                 } else {
-                    (moved.z[k] - point.rows.z[i]) / DIFFERENCE_STEP
+                    (after.z - before.z) / DIFFERENCE_STEP
                 }
             })
             .collect();
@@ -192,9 +186,8 @@ impl<'a, 'c> Surface<'a, 'c> {
                 curvature[(k, j)] = value;
             }
         }
-        let gradient = columns
-            .iter()
-            .map(|c| c.dot_full(&point.rows.z, &point.prior));
+        let z: Vec<f64> = point.rows.iter().map(|r| r.z).collect();
+        let gradient = columns.iter().map(|c| c.dot_full(&z, &point.prior));
         (curvature, DVector::from_iterator(n, gradient))
     }
 }
@@ -272,6 +265,8 @@ pub fn levenberg_marquardt(
     }
     Refined {
         hypothesis,
+        // The objective's own sum, not ½‖z‖² (equal to rounding): the stage compares this
+        // cost with the grid's and with Nelder-Mead's, all summed that way.
         cost: objective.cost(hypothesis, &point.u),
         u: point.u,
         iterations,
@@ -290,15 +285,14 @@ fn next_point(
     cancel: &AtomicBool,
 ) -> Option<Point> {
     let mut growth = 2.0;
+    let scale = point.u.iter().map(|x| x * x).sum::<f64>().sqrt();
     while *damping < MAX_DAMPING && !cancel.load(Ordering::Relaxed) {
         let Some(step) = damped_step(curvature, gradient, *damping) else {
             *damping *= growth;
             growth *= 2.0;
             continue;
         };
-        let size = step.norm();
-        let scale = point.u.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if size <= STEP_TOLERANCE * (scale + STEP_TOLERANCE) {
+        if step.norm() <= STEP_TOLERANCE * (scale + STEP_TOLERANCE) {
             return None;
         }
         let u = point

@@ -71,12 +71,13 @@ impl Term {
     }
 }
 
-/// Root residuals of some rows (see [`Objective::root_residuals`]).
-pub struct RootResiduals {
-    /// `sign(r)·√(2·w·ρ(r))` per row.
-    pub z: Vec<f64>,
+/// One row's root residual (see [`Objective::root_residuals`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Root {
+    /// `sign(r)·√(2·w·ρ(r))`.
+    pub z: f64,
     /// Whether the row's term is a step (no slope).
-    pub step: Vec<bool>,
+    pub step: bool,
 }
 
 /// One row under one parameter set.
@@ -297,19 +298,33 @@ impl<'c> Objective<'c> {
 
     /// Every row's residual under hypothesis `h` at coordinates `u`, in row order.
     pub fn residuals(&self, h: usize, u: &[f64]) -> Vec<Option<f64>> {
+        self.per_row(u, None, |model, placed, i| {
+            self.residual(model, placed, h, i)
+        })
+    }
+
+    /// `each(model, placements, i)` for every row `i` of `rows` (`None`: all rows), in
+    /// order, with the model and the placements' parameters at `u` built once; in
+    /// parallel from [`PARALLEL_ROWS`] rows on.
+    fn per_row<T: Send>(
+        &self,
+        u: &[f64],
+        rows: Option<&[u32]>,
+        each: impl Fn(&dyn PerfModel, &[PlacedParams], usize) -> T + Sync,
+    ) -> Vec<T> {
         let params = self.space.params_at(u);
         let placed = self.placed(&params.serving);
         let model = self.kind.with_params(&params);
-        let model = model.as_ref();
-        if self.rows.len() >= PARALLEL_ROWS {
-            (0..self.rows.len())
-                .into_par_iter()
-                .map(|i| self.residual(model, &placed, h, i))
-                .collect()
-        } else {
-            (0..self.rows.len())
-                .map(|i| self.residual(model, &placed, h, i))
-                .collect()
+        let one = |i: usize| each(model.as_ref(), &placed, i);
+        match rows {
+            Some(rows) if rows.len() >= PARALLEL_ROWS => {
+                rows.par_iter().map(|&i| one(i as usize)).collect()
+            }
+            Some(rows) => rows.iter().map(|&i| one(i as usize)).collect(),
+            None if self.rows.len() >= PARALLEL_ROWS => {
+                (0..self.rows.len()).into_par_iter().map(one).collect()
+            }
+            None => (0..self.rows.len()).map(one).collect(),
         }
     }
 
@@ -332,32 +347,20 @@ impl<'c> Objective<'c> {
     /// `|r|`. The flag marks a step term (a feasibility penalty, or its absence for a row
     /// measured not achievable): flat almost everywhere, so it has no slope for a
     /// Jacobian. `rows` picks the rows (`None`: all of them, in order).
-    pub fn root_residuals(&self, h: usize, u: &[f64], rows: Option<&[u32]>) -> RootResiduals {
-        let params = self.space.params_at(u);
-        let placed = self.placed(&params.serving);
-        let model = self.kind.with_params(&params);
-        let model = model.as_ref();
+    pub fn root_residuals(&self, h: usize, u: &[f64], rows: Option<&[u32]>) -> Vec<Root> {
         let (kind, scale) = (self.loss.kind, self.loss.scale);
-        let root = |i: usize| {
-            let term = self.term(model, &placed, h, i);
+        self.per_row(u, rows, |model, placed, i| {
+            let term = self.term(model, placed, h, i);
             let z = term.residual().map_or(0.0, |r| {
                 (2.0 * self.weights[i] * robust(kind, scale, r))
                     .sqrt()
                     .copysign(r)
             });
-            (z, matches!(term, Term::Step(_)))
-        };
-        let (z, step) = match rows {
-            Some(rows) if rows.len() >= PARALLEL_ROWS => {
-                rows.par_iter().map(|&i| root(i as usize)).unzip()
+            Root {
+                z,
+                step: matches!(term, Term::Step(_)),
             }
-            Some(rows) => rows.iter().map(|&i| root(i as usize)).unzip(),
-            None if self.rows.len() >= PARALLEL_ROWS => {
-                (0..self.rows.len()).into_par_iter().map(root).unzip()
-            }
-            None => (0..self.rows.len()).map(root).unzip(),
-        };
-        RootResiduals { z, step }
+        })
     }
 
     /// The rows under hypothesis `h` that free parameter `j` can move, in order, or `None`
@@ -398,19 +401,10 @@ impl<'c> Objective<'c> {
     /// Each row's predicted value of its metric at `u` (`None` = infeasible): what
     /// [`Objective::row_fits`] says without the reasons, a tenth of its memory.
     pub fn predictions(&self, h: usize, u: &[f64]) -> Vec<Option<f64>> {
-        let params = self.space.params_at(u);
-        let placed = self.placed(&params.serving);
-        let model = self.kind.with_params(&params);
-        let model = model.as_ref();
-        let predict = |i: usize| {
-            let outcome = self.outcome(model, &placed, h, i);
+        self.per_row(u, None, |model, placed, i| {
+            let outcome = self.outcome(model, placed, h, i);
             outcome.ok().and_then(|p| p.metric(self.rows[i].metric))
-        };
-        if self.rows.len() >= PARALLEL_ROWS {
-            (0..self.rows.len()).into_par_iter().map(predict).collect()
-        } else {
-            (0..self.rows.len()).map(predict).collect()
-        }
+        })
     }
 
     /// Predictions, residuals and reasons for every row (for reports; slower than `cost`).

@@ -259,50 +259,39 @@ fn recovers_global_parameters_from_noise_free_rows() {
     assert_recovered(&c, &truth);
 }
 
-#[test]
-fn recovers_per_gpu_parameters_from_noise_free_rows() {
+/// Random overheads and, for each of `gpus`, random prefill and decode efficiencies.
+fn per_gpu_truth(seed: u64, gpus: &[&str]) -> ParamSet {
     use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut truth = ParamSet::default();
     truth.serving.step_overhead_s = rng.random_range(0.0005..0.005);
     truth.serving.request_overhead_s = rng.random_range(0.002..0.05);
-    for gpu in ["h100-sxm", "l40s"] {
+    for gpu in gpus {
+        let prefill = rng.random_range(0.2..0.8);
         truth
-            .set(
-                Param::PrefillEfficiency,
-                Tie::Gpu,
-                gpu,
-                rng.random_range(0.2..0.8),
-            )
+            .set(Param::PrefillEfficiency, Tie::Gpu, gpu, prefill)
             .unwrap();
+        let decode = rng.random_range(0.3..0.9);
         truth
-            .set(
-                Param::DecodeEfficiency,
-                Tie::Gpu,
-                gpu,
-                rng.random_range(0.3..0.9),
-            )
+            .set(Param::DecodeEfficiency, Tie::Gpu, gpu, decode)
             .unwrap();
     }
-    let rows = synthetic_rows(&truth, &["h100-sxm", "l40s"], &RECOVERY_SHAPES);
+    truth
+}
+
+#[test]
+fn recovers_per_gpu_parameters_from_noise_free_rows() {
+    let gpus = ["h100-sxm", "l40s"];
+    let truth = per_gpu_truth(12, &gpus);
+    let rows = synthetic_rows(&truth, &gpus, &RECOVERY_SHAPES);
     let c = run(&recovery_experiment("gpu"), &rows);
     assert_recovered(&c, &truth);
 }
 
 #[test]
 fn levenberg_marquardt_recovers_per_gpu_parameters_from_noise_free_rows() {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
-    let mut truth = ParamSet::default();
-    truth.serving.step_overhead_s = rng.random_range(0.0005..0.005);
-    truth.serving.request_overhead_s = rng.random_range(0.002..0.05);
-    for gpu in ["h100-sxm", "l40s", "a100-sxm-80gb"] {
-        for param in [Param::PrefillEfficiency, Param::DecodeEfficiency] {
-            let value = rng.random_range(0.2..0.9);
-            truth.set(param, Tie::Gpu, gpu, value).unwrap();
-        }
-    }
     let gpus = ["h100-sxm", "l40s", "a100-sxm-80gb"];
+    let truth = per_gpu_truth(13, &gpus);
     let rows = synthetic_rows(&truth, &gpus, &RECOVERY_SHAPES);
     let mut e = recovery_experiment("gpu");
     e.search.method = RefineMethod::LevenbergMarquardt;

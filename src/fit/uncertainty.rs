@@ -114,7 +114,15 @@ pub struct UncertaintyReport {
 /// Weighted log ratios of the informative rows at `u` (`None` where the row is predicted
 /// infeasible there: its penalty is a step, not a slope).
 fn log_ratios(objective: &Objective<'_>, h: usize, u: &[f64], keep: &[usize]) -> Vec<Option<f64>> {
-    let predictions = objective.predictions(h, u);
+    weighted_log_ratios(objective, &objective.predictions(h, u), keep)
+}
+
+/// Weighted log ratios of the rows `keep` given every row's prediction.
+fn weighted_log_ratios(
+    objective: &Objective<'_>,
+    predictions: &[Option<f64>],
+    keep: &[usize],
+) -> Vec<Option<f64>> {
     keep.iter()
         .map(|&i| {
             let measured = objective.rows()[i].value.value()?;
@@ -155,18 +163,19 @@ fn column(
 /// Estimates the uncertainty of the optimum `u` under hypothesis `h`.
 pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyReport {
     let n = u.len();
-    let keep: Vec<usize> = {
+    let (keep, at) = {
         let predictions = objective.predictions(h, u);
-        (0..predictions.len())
+        let keep: Vec<usize> = (0..predictions.len())
             .filter(|&i| {
                 objective.rows()[i].value.value().is_some()
                     && predictions[i].is_some()
                     && objective.weights()[i] > 0.0
             })
-            .collect()
+            .collect();
+        let at = weighted_log_ratios(objective, &predictions, &keep);
+        (keep, at)
     };
     let m = keep.len();
-    let at = log_ratios(objective, h, u, &keep);
     let r0 = DVector::from_iterator(m, at.iter().map(|r| r.unwrap_or(0.0)));
     let mut jacobian = DMatrix::<f64>::zeros(m, n);
     for j in 0..n {
