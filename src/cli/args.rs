@@ -153,8 +153,9 @@ pub struct CvArgs {
     #[arg(long, num_args = 0.., value_name = "EXPERIMENT")]
     pub compare: Option<Vec<String>>,
     /// With --compare and a k-fold scheme: draw the folds N times (seeds S, S+1, …) and
-    /// pool the held-out predictions. One draw of a small source's few cells is noisy:
-    /// on the shipped data single draws disagree on the winner.
+    /// pool the held-out predictions. With --new-user: draw each pair's runs N times and
+    /// pool. One draw of a small source's few cells, or of five runs, is noisy: on the
+    /// shipped data single draws disagree on the winner.
     #[arg(long, value_name = "N", default_value_t = infercal::cv::compare::DEFAULT_DRAWS,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub draws: u32,

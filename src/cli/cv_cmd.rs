@@ -128,11 +128,12 @@ fn new_users(
         Some(args.experiment.as_deref().unwrap_or(DEFAULT_EXPERIMENT)),
     )?;
     let rows = infercal::fit::filter_rows(&rows, &e.filter);
+    let draws = args.draws as usize;
     let mut results = Vec::new();
     for (gpu, engine) in new_user::pairs(&rows) {
-        results.push(
-            pool.install(|| new_user::emulate(&e, &rows, catalog, options, (&gpu, engine), runs))?,
-        );
+        results.push(pool.install(|| {
+            new_user::emulate(&e, &rows, catalog, options, (&gpu, engine), (runs, draws))
+        })?);
     }
     let stdout = format!(
         "# New users of `{}`: {runs} runs of one (GPU, engine) pair held out\n\n{}",

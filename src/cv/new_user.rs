@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::bench::BenchRow;
 use crate::catalog::Catalog;
 use crate::engine::Engine;
-use crate::evaluate::{evaluate_rows, summarize};
+use crate::evaluate::{RowEvaluation, evaluate_rows, summarize};
 use crate::experiment::ValidExperiment;
 use crate::fit::finetune::{self, Prior};
 use crate::fit::space::Start;
@@ -34,9 +34,13 @@ pub struct PairResult {
     pub engine: Engine,
     /// The runs fine-tuned on.
     pub runs: usize,
-    /// The pair's other rows, predicted by each answer.
+    /// How many draws of runs the medians pool.
+    pub draws: usize,
+    /// In how many draws, alone, the fine-tune beat both.
+    pub draws_won: usize,
+    /// The pair's other rows, predicted by each answer in each draw.
     pub held_out: usize,
-    /// Median APE (%) of the base calibration alone.
+    /// Median APE (%) of the base calibration alone, over every draw's held-out rows.
     pub base_ape: Option<f64>,
     /// Median APE (%) of the base fine-tuned on the runs.
     pub tuned_ape: Option<f64>,
@@ -47,10 +51,15 @@ pub struct PairResult {
 impl PairResult {
     /// Whether the fine-tune beat both the base and the from-scratch fit.
     pub fn tuned_wins(&self) -> bool {
-        match (self.tuned_ape, self.base_ape, self.scratch_ape) {
-            (Some(t), Some(b), Some(s)) => t < b && t < s,
-            _ => false,
-        }
+        wins(self.tuned_ape, self.base_ape, self.scratch_ape)
+    }
+}
+
+/// Whether the fine-tune's error `tuned` is below both the base's and from scratch.
+fn wins(tuned: Option<f64>, base: Option<f64>, scratch: Option<f64>) -> bool {
+    match (tuned, base, scratch) {
+        (Some(t), Some(b), Some(s)) => t < b && t < s,
+        _ => false,
     }
 }
 
@@ -80,36 +89,63 @@ pub fn pairs(rows: &[BenchRow]) -> Vec<(String, Engine)> {
     chosen
 }
 
-/// Emulates a new user of `(gpu, engine)` with `runs` runs: the base fitted by
-/// `experiment` on every other row, then the three answers on the pair's other rows.
+/// Emulates a new user of `(gpu, engine)` with `runs` runs, `draws` times: the base
+/// fitted by `experiment` on every other row (once: it never sees the pair), then for
+/// each draw (seeds S, S+1, …) `runs` of the pair's rows as the user's, and the three
+/// answers on the pair's other rows, pooled over the draws. One draw of five runs is
+/// noisy: on the shipped data single draws disagree on the winner of a pair.
 pub fn emulate(
     experiment: &ValidExperiment,
     rows: &[BenchRow],
     catalog: &Catalog,
     options: &Options<'_>,
     (gpu, engine): (&str, Engine),
-    runs: usize,
+    (runs, draws): (usize, usize),
 ) -> Result<PairResult, FitError> {
     let in_pair =
         |r: &BenchRow| r.gpu.as_str() == gpu && Engine::family_of(&r.engine) == Some(engine);
-    let (mut pair, rest): (Vec<BenchRow>, Vec<BenchRow>) =
+    let (pair, rest): (Vec<BenchRow>, Vec<BenchRow>) =
         rows.iter().cloned().partition(|r| in_pair(r));
     let seed = options.seed.unwrap_or(experiment.search.seed);
-    pair.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let held_out = pair.split_off(runs.min(pair.len()));
     let base = calibrate_owned(experiment, rest, catalog, options)?;
-    let tuned = tune(&base.params, &pair, catalog, options)?;
     let scratch_experiment = finetune_experiment(Prior::Scratch, catalog)?;
-    let scratch = calibrate(&scratch_experiment, &pair, catalog, options)?;
+    let mut pooled = Pooled::default();
+    for draw in 0..draws as u64 {
+        let mut drawn = pair.clone();
+        drawn.shuffle(&mut ChaCha8Rng::seed_from_u64(seed.wrapping_add(draw)));
+        let held_out = drawn.split_off(runs.min(drawn.len()));
+        let tuned = tune(&base.params, &drawn, catalog, options)?;
+        let scratch = calibrate(&scratch_experiment, &drawn, catalog, options)?;
+        let this = [&base, &tuned, &scratch].map(|c| evaluations(c, &held_out, catalog));
+        let [b, t, s] = this.each_ref().map(|e| summarize(e).median_ape);
+        pooled.draws_won += usize::from(wins(t, b, s));
+        let [b, t, s] = this;
+        pooled.base.extend(b);
+        pooled.tuned.extend(t);
+        pooled.scratch.extend(s);
+        pooled.held_out = held_out.len();
+    }
     Ok(PairResult {
         gpu: gpu.to_string(),
         engine,
-        runs: pair.len(),
-        held_out: held_out.len(),
-        base_ape: median_ape(&base, &held_out, catalog),
-        tuned_ape: median_ape(&tuned, &held_out, catalog),
-        scratch_ape: median_ape(&scratch, &held_out, catalog),
+        runs: runs.min(pair.len()),
+        draws,
+        draws_won: pooled.draws_won,
+        held_out: pooled.held_out,
+        base_ape: summarize(&pooled.base).median_ape,
+        tuned_ape: summarize(&pooled.tuned).median_ape,
+        scratch_ape: summarize(&pooled.scratch).median_ape,
     })
+}
+
+/// Each answer's held-out evaluations, over every draw.
+#[derive(Default)]
+struct Pooled {
+    base: Vec<RowEvaluation>,
+    tuned: Vec<RowEvaluation>,
+    scratch: Vec<RowEvaluation>,
+    held_out: usize,
+    draws_won: usize,
 }
 
 /// The fine-tune experiment on in-memory rows.
@@ -134,22 +170,22 @@ fn tune(
     fine_tune(&experiment, runs.to_vec(), catalog, options, &start)
 }
 
-/// Median APE (%) of `c`'s answers on `rows`, each read under its own engine.
-fn median_ape(c: &Calibration, rows: &[BenchRow], catalog: &Catalog) -> Option<f64> {
+/// `c`'s answers on `rows`, each read under its own engine (none when a row's GPU or
+/// model is unknown to the catalog, which the loaded rows rule out).
+fn evaluations(c: &Calibration, rows: &[BenchRow], catalog: &Catalog) -> Vec<RowEvaluation> {
     let model = PerfModelKind::Serving.with_params(&c.params);
-    let evaluated = evaluate_rows(rows, catalog, model.as_ref(), &c.assumptions).ok()?;
-    summarize(&evaluated).median_ape
+    evaluate_rows(rows, catalog, model.as_ref(), &c.assumptions).unwrap_or_default()
 }
 
 /// The comparison as a Markdown table, with how many pairs the fine-tune won.
 pub fn to_markdown(results: &[PairResult]) -> String {
     let fmt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.1}"));
     let mut text = String::from(
-        "| held-out pair | runs tuned on | rows predicted | base alone: median APE % | from scratch on the runs | base fine-tuned on the runs |\n|---|---:|---:|---:|---:|---:|\n",
+        "| held-out pair | runs tuned on | rows predicted per draw | base alone: median APE % | from scratch on the runs | base fine-tuned on the runs | draws won alone |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         text.push_str(&format!(
-            "| {} / {} | {} | {} | {} | {} | {}{} |\n",
+            "| {} / {} | {} | {} | {} | {} | {}{} | {} of {} |\n",
             r.gpu,
             r.engine,
             r.runs,
@@ -157,12 +193,15 @@ pub fn to_markdown(results: &[PairResult]) -> String {
             fmt(r.base_ape),
             fmt(r.scratch_ape),
             fmt(r.tuned_ape),
-            if r.tuned_wins() { " ✓" } else { "" }
+            if r.tuned_wins() { " ✓" } else { "" },
+            r.draws_won,
+            r.draws
         ));
     }
-    let wins = results.iter().filter(|r| r.tuned_wins()).count();
+    let won = results.iter().filter(|r| r.tuned_wins()).count();
     text.push_str(&format!(
-        "\nThe fine-tune beat both the base alone and the from-scratch fit on {wins} of {} held-out pairs (✓).\n",
+        "\nMedians pool the held-out rows of {} draws of runs (seeds S, S+1, …; --draws). The fine-tune beat both the base alone and the from-scratch fit on {won} of {} held-out pairs (✓).\n",
+        results.first().map_or(0, |r| r.draws),
         results.len()
     ));
     text
@@ -229,6 +268,8 @@ mod tests {
             gpu: "g".into(),
             engine: Engine::Vllm,
             runs: 5,
+            draws: 1,
+            draws_won: 0,
             held_out: 10,
             base_ape: b,
             tuned_ape: t,
