@@ -157,7 +157,7 @@ fn fine_tune_mistakes_are_one_line_errors() {
 }
 
 #[test]
-#[ignore = "slow guard (four base calibrations, about a minute): cargo test -- --ignored"]
+#[ignore = "slow guard (four base calibrations and forty small fits, under a minute): cargo test -- --ignored"]
 fn new_users_gain_from_a_fine_tune_on_at_least_three_held_out_pairs() {
     let run = infercal(&["cv", "--new-user", "--quiet"]);
     assert!(run.status.success(), "{}", crate::stderr(&run));
