@@ -1,10 +1,10 @@
 //! The new-user emulation: what fine-tuning on a handful of one's own runs buys. For a
 //! (GPU, engine) pair of the data, everything else is the base calibration's training
 //! set; a few of the pair's rows (drawn with a seed) play the user's runs and the rest are
-//! held out. Three answers are compared on the held-out rows: the base alone, the base
-//! fine-tuned on the runs, and the same fine-tune experiment fitted from scratch on the
-//! runs alone. It owns choosing the pairs, the split and the comparison; the fits are
-//! [`crate::fit`]'s.
+//! held out, several draws pooled. Three answers are compared on the held-out rows: the
+//! base alone, the base fine-tuned on the runs, and the same fine-tune experiment fitted
+//! from scratch on the runs alone. It owns choosing the pairs, the draws and the
+//! comparison; the fits are [`crate::fit`]'s.
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -111,9 +111,7 @@ pub fn emulate(
     let scratch_experiment = finetune_experiment(Prior::Scratch, catalog)?;
     let mut pooled = Pooled::default();
     for draw in 0..draws as u64 {
-        let mut drawn = pair.clone();
-        drawn.shuffle(&mut ChaCha8Rng::seed_from_u64(seed.wrapping_add(draw)));
-        let held_out = drawn.split_off(runs.min(drawn.len()));
+        let (drawn, held_out) = split(&pair, runs, seed.wrapping_add(draw));
         let tuned = tune(&base.params, &drawn, catalog, options)?;
         let scratch = calibrate(&scratch_experiment, &drawn, catalog, options)?;
         let this = [&base, &tuned, &scratch].map(|c| evaluations(c, &held_out, catalog));
@@ -136,6 +134,14 @@ pub fn emulate(
         tuned_ape: summarize(&pooled.tuned).median_ape,
         scratch_ape: summarize(&pooled.scratch).median_ape,
     })
+}
+
+/// `runs` of the pair's rows drawn with `seed` as the user's, and the rest.
+fn split(pair: &[BenchRow], runs: usize, seed: u64) -> (Vec<BenchRow>, Vec<BenchRow>) {
+    let mut drawn = pair.to_vec();
+    drawn.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let held_out = drawn.split_off(runs.min(drawn.len()));
+    (drawn, held_out)
 }
 
 /// Each answer's held-out evaluations, over every draw.
@@ -280,9 +286,78 @@ mod tests {
         assert!(!result(None, Some(20.0), Some(15.0)).tuned_wins());
         let table = to_markdown(&[result(Some(10.0), Some(20.0), Some(15.0))]);
         assert!(
-            table.contains("| g / vllm | 5 | 10 | 20.0 | 15.0 | 10.0 ✓ |"),
+            table.contains("| g / vllm | 5 | 10 | 20.0 | 15.0 | 10.0 ✓ | 0 of 1 |"),
             "{table}"
         );
         assert!(table.contains("on 1 of 1 held-out pairs"), "{table}");
+    }
+
+    /// Rows drawn from a known truth: the H100 and L40S under TensorRT-LLM, and the
+    /// H100 under vLLM (the pair a new user brings), 12 rows each.
+    fn synthetic() -> Vec<BenchRow> {
+        let truth = ParamSet::default();
+        let shapes = [
+            (128, 1),
+            (256, 8),
+            (512, 16),
+            (1024, 32),
+            (2048, 4),
+            (256, 64),
+        ];
+        let mut out = Vec::new();
+        for (gpu, engine) in [
+            ("h100-sxm", "trtllm"),
+            ("l40s", "trtllm"),
+            ("h100-sxm", "vllm"),
+        ] {
+            let mut rows = crate::fit::tests::synthetic_rows(&truth, &[gpu], &shapes);
+            for r in &mut rows {
+                r.engine = engine.into();
+            }
+            out.extend(rows);
+        }
+        out
+    }
+
+    #[test]
+    fn the_draws_pool_their_held_out_rows() {
+        let catalog = Catalog::embedded().unwrap();
+        let experiment = finetune_experiment(Prior::Scratch, &catalog).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let options = Options {
+            seed: None,
+            cancel: &cancel,
+            progress: &crate::fit::Silent,
+        };
+        let rows = synthetic();
+        let pair = ("h100-sxm", Engine::Vllm);
+        let run =
+            |runs_draws| emulate(&experiment, &rows, &catalog, &options, pair, runs_draws).unwrap();
+        let pooled = run((4, 3));
+        assert_eq!((pooled.runs, pooled.draws, pooled.held_out), (4, 3, 8));
+        assert!(pooled.draws_won <= 3);
+        assert_eq!(pooled, run((4, 3)), "the same seed draws the same runs");
+    }
+
+    #[test]
+    fn each_draw_takes_other_runs_and_holds_out_the_rest() {
+        let pair: Vec<BenchRow> = synthetic()
+            .into_iter()
+            .filter(|r| r.engine.as_str() == "vllm")
+            .collect();
+        let (first, rest) = split(&pair, 4, 1);
+        assert_eq!((first.len(), rest.len()), (4, pair.len() - 4));
+        assert!(
+            first.iter().all(|r| !rest.contains(r)),
+            "runs are not held out"
+        );
+        let (second, _) = split(&pair, 4, 2);
+        assert_ne!(first, second, "seeds S and S+1 draw other runs");
+        assert_eq!(split(&pair, 4, 1).0, first);
+        assert_eq!(
+            split(&pair, 100, 1).1.len(),
+            0,
+            "more runs than rows: all are runs"
+        );
     }
 }
