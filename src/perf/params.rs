@@ -60,6 +60,9 @@ pub struct EfficiencyOverride {
     /// Largest running batch an engine schedules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_running_batch: Option<f64>,
+    /// Cost of each running sequence in a decode step, seconds (an engine's host work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_overhead_s: Option<f64>,
     /// Prefill speed at a weight precision relative to 16-bit weights on the same GPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision_prefill_factor: Option<f64>,
@@ -95,6 +98,12 @@ pub struct ServingParams {
     /// an experiment frees it (written only when set, so files without it read the same).
     #[serde(skip_serializing_if = "is_zero")]
     pub layer_overhead_s: f64,
+    /// τ_seq: cost of each running sequence in every decode step (sampling, detokenising
+    /// and scheduling it, mostly on the host), seconds; it grows with the batch, unlike
+    /// the step overhead, and does not shrink with the tensor-parallel degree. 0 unless an
+    /// experiment frees it (written only when set, so files without it read the same).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sequence_overhead_s: f64,
     /// Prefill speed of an engine relative to the GPU's η_pre (1 = the engines the
     /// efficiencies were fitted on); only per-engine copies differ from 1.
     pub engine_prefill_factor: f64,
@@ -165,6 +174,7 @@ impl Default for ServingParams {
             allreduce_latency_s: 10e-6,
             step_overhead_s: 1e-3,
             layer_overhead_s: 0.0,
+            sequence_overhead_s: 0.0,
             engine_prefill_factor: 1.0,
             engine_decode_factor: 1.0,
             precision_prefill_factor: 1.0,

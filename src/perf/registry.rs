@@ -178,6 +178,8 @@ parameters! {
         PHYSICAL, grouped: true;
     LayerOverhead => serving.layer_overhead_s, "s per layer", Positive, Domain::UpTo(1.0),
         PHYSICAL, grouped: false;
+    SequenceOverhead => serving.sequence_overhead_s, "s per sequence per step", Positive,
+        Domain::UpTo(1.0), PHYSICAL, grouped: true;
     EnginePrefillFactor => serving.engine_prefill_factor, "× η_pre", Positive,
         Domain::UpTo(10.0), PHYSICAL, grouped: true;
     EngineDecodeFactor => serving.engine_decode_factor, "× η_dec", Positive,

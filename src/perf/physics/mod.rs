@@ -12,6 +12,12 @@
 //!   all-reduce algorithms for clusters of workstations" (2009); two per layer under
 //!   Megatron tensor parallelism (Shoeybi et al. 2019, §3).
 //! - KV bytes per token `2·L·h_kv·d_h·b_kv`: Pope et al. (2022), §3.
+//! - A host cost per running sequence in every decode step (scheduling, sampling,
+//!   detokenising), which grows with the batch: the vLLM team's profile of Llama 3 8B on
+//!   one H100 under v0.5.3, where the HTTP server took 33 % and scheduling (gathering the
+//!   last step's results, preparing the next step's inputs) 29 % of the execution time
+//!   ("vLLM v0.6.0: 2.7x Throughput Improvement and 5x Latency Reduction", vLLM blog,
+//!   2024-09-05).
 
 mod resolve;
 
@@ -27,7 +33,8 @@ pub const AUTO_TP_DEGREES: [u32; 4] = [1, 2, 4, 8];
 const ACTIVATION_BYTES: f64 = 2.0;
 
 /// A decode step split into its linear pieces in the running batch B:
-/// `time(B) = max(memory.0 + experts(B) + memory.1·B, compute.0 + compute.1·B) + fixed.0 + fixed.1·B`,
+/// `time(B) = max(memory.0 + experts(B) + memory.1·B, compute.0 + compute.1·B) + fixed.0 + fixed.1·B`
+/// (`fixed.1`: each sequence's all-reduced activations and its host cost τ_seq),
 /// where `experts(B)` reads the experts B tokens touch in a mixture-of-experts model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepLine {
@@ -127,6 +134,8 @@ pub struct Instance {
     step_overhead_s: f64,
     /// Fixed cost of every layer of one forward pass, whatever the tensor-parallel degree.
     layers_fixed_s: f64,
+    /// Cost of each running sequence in a decode step, whatever the tensor-parallel degree.
+    sequence_step_s: f64,
     /// The engine's largest running batch.
     pub(crate) max_running_batch: f64,
     request_overhead_s: f64,
@@ -232,7 +241,7 @@ impl Instance {
             compute: (0.0, flops_per_sequence / self.effective_flops),
             fixed: (
                 self.step_overhead_s + self.allreduce_fixed_s + self.layers_fixed_s,
-                self.allreduce_per_token_s,
+                self.allreduce_per_token_s + self.sequence_step_s,
             ),
         }
     }

@@ -25,6 +25,8 @@ pub struct PlacedParams {
     pub step_overhead_s: f64,
     /// The engine's largest running batch.
     pub max_running_batch: f64,
+    /// τ_seq for the placement, seconds per running sequence per decode step.
+    pub sequence_overhead_s: f64,
 }
 
 impl PlacedParams {
@@ -54,6 +56,7 @@ impl PlacedParams {
             allreduce_latency_s: value(|o| o.allreduce_latency_s, p.allreduce_latency_s),
             step_overhead_s: value(|o| o.step_overhead_s, p.step_overhead_s),
             max_running_batch: value(|o| o.max_running_batch, p.max_running_batch),
+            sequence_overhead_s: value(|o| o.sequence_overhead_s, p.sequence_overhead_s),
         }
     }
 }
@@ -309,6 +312,7 @@ impl Instance {
             allreduce_fixed_s,
             step_overhead_s: placed.step_overhead_s,
             layers_fixed_s: d.layers * p.layer_overhead_s,
+            sequence_step_s: placed.sequence_overhead_s,
             max_running_batch: placed.max_running_batch,
             request_overhead_s: p.request_overhead_s,
         })

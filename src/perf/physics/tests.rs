@@ -217,3 +217,65 @@ fn a_layer_overhead_lengthens_every_step_by_the_layers_whatever_the_tp() {
         }
     }
 }
+
+#[test]
+fn a_sequence_overhead_lengthens_a_decode_step_by_the_batch_and_leaves_prefill_alone() {
+    let c = Catalog::embedded().unwrap();
+    let base = ServingParams::default();
+    let with = ServingParams {
+        sequence_overhead_s: 15e-6,
+        ..base.clone()
+    };
+    for (model, tp) in [
+        ("llama-3.1-8b", 1),
+        ("llama-3.1-70b", 2),
+        ("llama-3.1-70b", 8),
+    ] {
+        let s = scenario(&c, model, "h100-sxm", Precision::Fp8, Some(tp));
+        let step = |p: &ServingParams, batch: f64| {
+            Instance::resolve(&s, p)
+                .unwrap()
+                .step_line(2000.0)
+                .at(batch)
+                .0
+        };
+        for batch in [1.0, 64.0, 512.0] {
+            let added = step(&with, batch) - step(&base, batch);
+            assert!(
+                close(added, batch * 15e-6, 1e-9),
+                "{model} TP{tp} batch {batch}: {added}"
+            );
+        }
+        let prefill =
+            |p: &ServingParams| Instance::resolve(&s, p).unwrap().prefill_s(2000.0, 4.0).0;
+        assert!(close(prefill(&with), prefill(&base), 1e-15));
+    }
+}
+
+#[test]
+fn an_engines_own_sequence_overhead_wins_over_the_global_one() {
+    use crate::engine::Engine;
+    use crate::perf::params::{EfficiencyOverride, Placement};
+    let mut p = ServingParams {
+        sequence_overhead_s: 10e-6,
+        ..ServingParams::default()
+    };
+    p.per_engine.insert(
+        Engine::Vllm.to_string(),
+        EfficiencyOverride {
+            sequence_overhead_s: Some(80e-6),
+            ..EfficiencyOverride::default()
+        },
+    );
+    let at = |engine| Placement {
+        gpu: "h100-sxm",
+        architecture: "hopper",
+        model: "llama-3.1-8b",
+        engine,
+        precision: Precision::Fp8,
+    };
+    let placed = |engine| PlacedParams::of(&p, &at(engine)).sequence_overhead_s;
+    assert!(close(placed(Some(Engine::Vllm)), 80e-6, 1e-12));
+    assert!(close(placed(Some(Engine::Trtllm)), 10e-6, 1e-12));
+    assert!(close(placed(None), 10e-6, 1e-12));
+}
