@@ -207,7 +207,7 @@ fn the_readme_slow_outputs_match_a_fresh_run() {
 }
 
 #[test]
-#[ignore = "slowest guard (the README's union comparison, ~15 min): cargo test -- --ignored"]
+#[ignore = "slowest guard (the README's union comparison, ~2 min): cargo test -- --ignored"]
 fn the_readme_union_comparison_output_matches_a_fresh_run() {
     check(Some("union_comparison"));
 }

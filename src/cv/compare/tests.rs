@@ -141,7 +141,7 @@ fn k_fold_draws_are_pooled_and_fixed_splits_drawn_once() {
 }
 
 #[test]
-#[ignore = "slowest guard (~15 min on 2 cores): cargo test -- --ignored"]
+#[ignore = "slowest guard (~2-3 min on 2 cores): cargo test -- --ignored"]
 fn the_union_comparison_ranks_the_default_first_on_all_shipped_data() {
     let catalog = Catalog::embedded().unwrap();
     let experiments: Vec<(ValidExperiment, Vec<BenchRow>)> = ["serving-per-gpu", "serving-real"]
