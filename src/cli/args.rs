@@ -163,7 +163,8 @@ pub struct CvArgs {
     /// family, fit the base on every other row, take RUNS of the pair's rows (drawn with
     /// the seed; default 5) as the user's runs, and compare on the pair's other rows the
     /// base alone, the base fine-tuned on the runs (what `calibrate --base` does) and the
-    /// same fine-tune fitted from scratch on the runs. Prints the table; writes nothing.
+    /// same fine-tune fitted from scratch on the runs, pooled over --draws draws of runs.
+    /// Prints the table; writes nothing.
     #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "5",
           conflicts_with = "compare", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub new_user: Option<u32>,
