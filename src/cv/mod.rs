@@ -21,7 +21,7 @@ use crate::engine::Engine;
 use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows, parameter_spreads};
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
-use crate::fit::{Calibration, FitError, Options, Silent, calibrate, filter_rows};
+use crate::fit::{Calibration, FitError, Options, Silent, calibrate, calibrate_owned, filter_rows};
 use crate::interval::coverage::HeldOutError;
 use crate::interval::{DiscrepancyTable, Key, Level, ParameterUncertainty};
 use crate::perf::registry::{ParamSet, Tie};
@@ -168,11 +168,12 @@ pub fn for_intervals(
 /// uncertainty.
 type FoldFit = (ParamSet, Assumptions, f64, ParameterUncertainty);
 
-/// A fold's fit on `train`, or the initial parameters (loss NaN, no uncertainty) when
+/// A fold's fit on `train` (rows the experiment's filter already kept, taken over by the
+/// fit rather than copied), or the initial parameters (loss NaN, no uncertainty) when
 /// there is nothing to train on.
 fn fold_fit(
     e: &ValidExperiment,
-    train: &[BenchRow],
+    train: Vec<BenchRow>,
     catalog: &Catalog,
     quiet: &Options<'_>,
 ) -> Result<FoldFit, FitError> {
@@ -185,7 +186,7 @@ fn fold_fit(
             ParameterUncertainty::default(),
         ));
     }
-    let fit = calibrate(e, train, catalog, quiet)?;
+    let fit = calibrate_owned(e, train, catalog, quiet)?;
     let uncertainty = fit.parameter_uncertainty();
     Ok((fit.params, fit.assumptions, fit.loss, uncertainty))
 }
@@ -228,11 +229,12 @@ fn run_fold(
         .map(|i| rows[i].clone())
         .collect();
     let held: Vec<BenchRow> = held_out.iter().map(|&i| rows[i].clone()).collect();
+    let (untrained, prior_fallbacks) = (train.is_empty(), prior_fallbacks(e, &train, &held));
     let (params, assumptions, loss, uncertainty) = if train.len() == trainable_rows {
         let u = full.parameter_uncertainty();
         (full.params.clone(), full.assumptions.clone(), full.loss, u)
     } else {
-        fold_fit(e, &train, catalog, quiet)?
+        fold_fit(e, train, catalog, quiet)?
     };
     let model = e.perf_model.with_params(&params);
     let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;
@@ -247,8 +249,8 @@ fn run_fold(
     let fold = Fold {
         label: fold.label.to_string(),
         loss,
-        untrained: train.is_empty(),
-        prior_fallbacks: prior_fallbacks(e, &train, &held),
+        untrained,
+        prior_fallbacks,
         held_out,
     };
     Ok((fold, predicted))

@@ -121,15 +121,15 @@ pub fn emulate(
         pooled.base.extend(b);
         pooled.tuned.extend(t);
         pooled.scratch.extend(s);
-        pooled.held_out = held_out.len();
     }
+    let runs = runs.min(pair.len());
     Ok(PairResult {
         gpu: gpu.to_string(),
         engine,
-        runs: runs.min(pair.len()),
+        runs,
         draws,
         draws_won: pooled.draws_won,
-        held_out: pooled.held_out,
+        held_out: pair.len() - runs,
         base_ape: summarize(&pooled.base).median_ape,
         tuned_ape: summarize(&pooled.tuned).median_ape,
         scratch_ape: summarize(&pooled.scratch).median_ape,
@@ -150,7 +150,6 @@ struct Pooled {
     base: Vec<RowEvaluation>,
     tuned: Vec<RowEvaluation>,
     scratch: Vec<RowEvaluation>,
-    held_out: usize,
     draws_won: usize,
 }
 
