@@ -57,10 +57,35 @@ pub struct RowEvaluation {
 }
 
 impl RowEvaluation {
+    /// `row` with its prediction (`None` when infeasible) and the reason it is infeasible.
+    pub fn new(row: BenchRow, predicted: Option<f64>, infeasible_reason: Option<String>) -> Self {
+        let ratio = predicted.zip(row.value.value()).map(|(p, m)| p / m);
+        RowEvaluation {
+            row,
+            predicted,
+            infeasible_reason,
+            ratio,
+        }
+    }
+
     /// Whether the model's feasibility matches the row (NA ⇔ infeasible).
     pub fn feasibility_correct(&self) -> bool {
         matches!(self.row.value, Observed::NotAchievable) == self.predicted.is_none()
     }
+}
+
+/// `model`'s value of `row`'s metric (`None` when predicted infeasible) and why not.
+pub fn predict_row(
+    row: &BenchRow,
+    catalog: &Catalog,
+    model: &dyn PerfModel,
+    assumptions: &Assumptions,
+) -> Result<(Option<f64>, Option<String>), CatalogError> {
+    let scenario = scenario_for(row, catalog, assumptions)?;
+    Ok(match model.predict(&scenario) {
+        Ok(p) => (p.metric(row.metric), None),
+        Err(why) => (None, Some(why.to_string())),
+    })
 }
 
 /// Predicts one row with `model`.
@@ -70,18 +95,8 @@ pub fn evaluate_row(
     model: &dyn PerfModel,
     assumptions: &Assumptions,
 ) -> Result<RowEvaluation, CatalogError> {
-    let scenario = scenario_for(&row, catalog, assumptions)?;
-    let (predicted, infeasible_reason) = match model.predict(&scenario) {
-        Ok(p) => (p.metric(row.metric), None),
-        Err(why) => (None, Some(why.to_string())),
-    };
-    let ratio = predicted.zip(row.value.value()).map(|(p, m)| p / m);
-    Ok(RowEvaluation {
-        row,
-        predicted,
-        infeasible_reason,
-        ratio,
-    })
+    let (predicted, infeasible_reason) = predict_row(&row, catalog, model, assumptions)?;
+    Ok(RowEvaluation::new(row, predicted, infeasible_reason))
 }
 
 /// Predicts every row with `model`.
@@ -108,11 +123,20 @@ pub fn parameter_spreads(
     uncertainty: &crate::interval::ParameterUncertainty,
 ) -> Vec<f64> {
     rows.iter()
-        .map(|row| {
-            scenario_for(row, catalog, assumptions)
-                .map_or(0.0, |s| uncertainty.spread(kind, set, &s).of(row.metric))
-        })
+        .map(|row| parameter_spread(row, catalog, (kind, set), assumptions, uncertainty))
         .collect()
+}
+
+/// One row's log spread, as [`parameter_spreads`] gives it.
+pub fn parameter_spread(
+    row: &BenchRow,
+    catalog: &Catalog,
+    (kind, set): (crate::perf::PerfModelKind, &crate::perf::registry::ParamSet),
+    assumptions: &Assumptions,
+    uncertainty: &crate::interval::ParameterUncertainty,
+) -> f64 {
+    scenario_for(row, catalog, assumptions)
+        .map_or(0.0, |s| uncertainty.spread(kind, set, &s).of(row.metric))
 }
 
 /// Error summary over a set of rows.

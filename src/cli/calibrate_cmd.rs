@@ -15,7 +15,7 @@ use infercal::cv::{Scheme, for_intervals};
 use infercal::experiment::{
     DEFAULT_EXPERIMENT, EMBEDDED, ValidExperiment, content_hash, parse, validate,
 };
-use infercal::fit::{Calibration, Options, Progress, calibrate_owned};
+use infercal::fit::{Calibration, Options, Progress, calibrate_owned_then};
 use infercal::interval::coverage::CoverageReport;
 use infercal::interval::{Confidence, DiscrepancyTable};
 use infercal::report::calibration::{
@@ -178,17 +178,21 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     };
     let intervals_scheme = intervals_scheme(args.intervals.as_deref())?;
     let pool = thread_pool(args.run.threads)?;
-    let calibration = pool.install(|| calibrate_owned(&experiment, rows, catalog, &options))?;
-    let intervals = match intervals_scheme {
-        Some(scheme) if !calibration.interrupted => Some(pool.install(|| {
-            let cv = for_intervals(&experiment, &calibration, catalog, scheme, &options)?;
-            Ok::<_, infercal::fit::FitError>(Intervals {
+    // The intervals' cross-validation runs before the fit's per-row vectors are built, so
+    // the two are never in memory at once.
+    let intervals_of = |c: &Calibration| match intervals_scheme {
+        Some(scheme) if !c.interrupted => {
+            let cv = for_intervals(&experiment, c, catalog, scheme, &options)?;
+            Ok(Some(Intervals {
                 table: cv.discrepancy(),
-                coverage: cv.coverage(),
-            })
-        })?),
-        _ => None,
+                coverage: cv.coverage(&c.rows),
+            }))
+        }
+        _ => Ok::<_, infercal::fit::FitError>(None),
     };
+    let (calibration, intervals) =
+        pool.install(|| calibrate_owned_then(&experiment, rows, catalog, &options, intervals_of))?;
+    let intervals = intervals?;
     // Folds cut short by Ctrl-C would give residuals of half-fitted models.
     let intervals = intervals.filter(|_| !CANCEL.load(Ordering::SeqCst));
     let intervals_section = match &intervals {

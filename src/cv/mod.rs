@@ -18,10 +18,12 @@ use serde::Serialize;
 use crate::bench::BenchRow;
 use crate::catalog::Catalog;
 use crate::engine::Engine;
-use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows, parameter_spreads};
+use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows, parameter_spread, predict_row};
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
-use crate::fit::{Calibration, FitError, Options, Silent, calibrate, calibrate_owned, filter_rows};
+use crate::fit::{
+    Calibration, FitError, Options, Silent, calibrate_borrowed, calibrate_owned, filter_rows,
+};
 use crate::interval::coverage::HeldOutError;
 use crate::interval::{DiscrepancyTable, Key, Level, ParameterUncertainty};
 use crate::perf::registry::{ParamSet, Tie};
@@ -72,13 +74,13 @@ pub struct CrossValidation {
     pub wall_time_s: f64,
 }
 
-fn prior_fallbacks(e: &ValidExperiment, train: &[BenchRow], held: &[BenchRow]) -> Vec<String> {
+fn prior_fallbacks(e: &ValidExperiment, train: &[&BenchRow], held: &[&BenchRow]) -> Vec<String> {
     let mut out = Vec::new();
     for p in &e.parameters {
         if !matches!(p.mode, Mode::Free(_)) {
             continue;
         }
-        let key = |r: &BenchRow| match p.tie {
+        let key = |r: &&BenchRow| match p.tie {
             Tie::Gpu => Some(r.gpu.to_string()),
             Tie::Model => Some(r.model.to_string()),
             Tie::Engine => Engine::family_of(&r.engine).map(|e| e.as_str().to_string()),
@@ -140,40 +142,86 @@ pub fn cross_validate(
     cross_validate_split(e, split, None, catalog, scheme, options)
 }
 
+/// The held-out errors behind a calibration's prediction intervals: each row's fold and
+/// its error when its fold held it out. Rows are borrowed from the calibration, not kept.
+#[derive(Debug, Clone)]
+pub struct HeldOutErrors {
+    /// Scheme.
+    pub scheme: Scheme,
+    /// Each row's fold.
+    pub fold_of_row: Vec<usize>,
+    /// Each row's held-out error (`None` for a row measured NA or predicted infeasible).
+    pub residuals: Vec<Option<HeldOutError>>,
+}
+
+impl HeldOutErrors {
+    /// The discrepancy table of the held-out residuals: what `fitted.json` carries.
+    pub fn discrepancy(&self) -> DiscrepancyTable {
+        discrepancy_of(self.scheme, &self.residuals)
+    }
+
+    /// Leave-one-fold-out coverage of the intervals over `rows` (the calibration's rows,
+    /// in the order the errors follow), per scope.
+    pub fn coverage(&self, rows: &[BenchRow]) -> crate::interval::coverage::CoverageReport {
+        crate::interval::coverage::leave_fold_out(rows, &self.fold_of_row, &self.residuals)
+    }
+}
+
 /// The cross-validation behind calibration `c`'s prediction intervals: its rows split by
 /// `scheme` (default [`Scheme::for_intervals`]), each fold refitted with `e`'s search; the
-/// fit on every row is `c` itself.
+/// fit on every row is `c` itself. Only each row's error is kept, and the folds borrow
+/// `c`'s rows, so a million rows cost their fits, not copies of themselves.
 pub fn for_intervals(
     e: &ValidExperiment,
     c: &Calibration,
     catalog: &Catalog,
     scheme: Option<Scheme>,
     options: &Options<'_>,
-) -> Result<CrossValidation, FitError> {
+) -> Result<HeldOutErrors, FitError> {
     let seed = options.seed.unwrap_or(e.search.seed);
     let scheme = scheme
         .unwrap_or_else(|| Scheme::for_intervals(&c.rows))
         .resolve(&c.rows);
     let (fold_of_row, labels) = folds(&c.rows, scheme, seed);
-    let split = Split {
-        rows: c.rows.clone(),
-        trainable: vec![true; c.rows.len()],
-        fold_of_row,
-        labels,
+    let trainable = vec![true; c.rows.len()];
+    let view = View {
+        rows: &c.rows,
+        trainable: &trainable,
+        fold_of_row: &fold_of_row,
+        labels: &labels,
+        one_at_a_time: c.rows.len() >= SEQUENTIAL_FOLDS_FROM_ROWS,
     };
-    cross_validate_split(e, split, Some(c.clone()), catalog, scheme, options)
+    let keep = |row: &BenchRow, h: HeldOut| held_out_error(row, &h);
+    let (_, held_out) = run_folds(e, &view, (c, c.rows.len()), catalog, options, &keep)?;
+    // Every scheme holds each row out once, so this only guards; it predicts afresh
+    // because `c`'s per-row fits may not be built yet (`calibrate_owned_then`).
+    let (uncertainty, model) = (
+        c.parameter_uncertainty(),
+        e.perf_model.with_params(&c.params),
+    );
+    let residuals = fill_in(held_out, |i| {
+        let row = &c.rows[i];
+        let predicted = predict_row(row, catalog, model.as_ref(), &c.assumptions)?;
+        let held = in_sample(e, c, catalog, row, predicted, &uncertainty);
+        Ok(held_out_error(row, &held))
+    })?;
+    Ok(HeldOutErrors {
+        scheme,
+        fold_of_row,
+        residuals,
+    })
 }
 
 /// What a fold predicts with: parameters, assumptions, training loss and the parameters'
 /// uncertainty.
 type FoldFit = (ParamSet, Assumptions, f64, ParameterUncertainty);
 
-/// A fold's fit on `train` (rows the experiment's filter already kept, taken over by the
-/// fit rather than copied), or the initial parameters (loss NaN, no uncertainty) when
-/// there is nothing to train on.
+/// A fold's fit on `train` (rows the experiment's filter already kept, borrowed from the
+/// split), or the initial parameters (loss NaN, no uncertainty) when there is nothing to
+/// train on.
 fn fold_fit(
     e: &ValidExperiment,
-    train: Vec<BenchRow>,
+    train: Vec<&BenchRow>,
     catalog: &Catalog,
     quiet: &Options<'_>,
 ) -> Result<FoldFit, FitError> {
@@ -186,49 +234,81 @@ fn fold_fit(
             ParameterUncertainty::default(),
         ));
     }
-    let fit = calibrate_owned(e, train, catalog, quiet)?;
+    let fit = calibrate_borrowed(e, train, catalog, quiet)?;
     let uncertainty = fit.parameter_uncertainty();
     Ok((fit.params, fit.assumptions, fit.loss, uncertainty))
 }
 
-/// A held-out row's prediction, the level its GPU was predicted at and the log spread of
-/// its parameters.
-type HeldOut = (RowEvaluation, Level, f64);
+/// A row's prediction by the fold that held it out, without the row: the value (`None`
+/// when infeasible) and why not, the level its GPU was predicted at and the log spread
+/// of its parameters.
+#[derive(Debug, Clone)]
+struct HeldOut {
+    predicted: Option<f64>,
+    reason: Option<String>,
+    level: Level,
+    spread: f64,
+}
 
-/// One fold of a split, as `run_fold` sees it.
-struct FoldInput<'a> {
-    index: usize,
-    label: &'a str,
+/// A row's held-out error from its held-out prediction (`None` for a row measured NA or
+/// predicted infeasible).
+fn held_out_error(row: &BenchRow, h: &HeldOut) -> Option<HeldOutError> {
+    let ratio = h.predicted.zip(row.value.value()).map(|(p, m)| p / m)?;
+    Some(HeldOutError {
+        key: Key::of_row(row, h.level),
+        residual: -ratio.ln(),
+        log_sd: h.spread,
+    })
+}
+
+/// The discrepancy table of `residuals` under `scheme`.
+fn discrepancy_of(scheme: Scheme, residuals: &[Option<HeldOutError>]) -> DiscrepancyTable {
+    let residuals: Vec<(Key, f64)> = (residuals.iter().flatten())
+        .map(|h| (h.key, h.residual))
+        .collect();
+    DiscrepancyTable::from_residuals(&scheme.to_string(), &residuals)
+}
+
+/// A split, borrowed: the rows, which of them train, each row's fold and each fold's label,
+/// and whether the folds run one at a time.
+struct View<'a> {
     rows: &'a [BenchRow],
     trainable: &'a [bool],
     fold_of_row: &'a [usize],
+    labels: &'a [String],
+    one_at_a_time: bool,
 }
 
-/// Trains fold `fold` (or reuses `full` when its training set is every trainable row,
-/// `trainable_rows` of them) and predicts its held-out rows.
-fn run_fold(
+/// What a cross-validation keeps of each held-out prediction (the interval path keeps only
+/// the error, so a million rows do not hold a million reasons).
+type Keep<'k, T> = &'k (dyn Fn(&BenchRow, HeldOut) -> T + Sync);
+
+/// Trains fold `index` of `split` (or reuses `full` when its training set is every
+/// trainable row, `trainable_rows` of them) and predicts its held-out rows, keeping what
+/// `keep` makes of each.
+fn run_fold<T>(
     e: &ValidExperiment,
-    fold: &FoldInput<'_>,
+    (index, split, keep): (usize, &View<'_>, Keep<'_, T>),
     full: &Calibration,
     trainable_rows: usize,
     catalog: &Catalog,
     quiet: &Options<'_>,
-) -> Result<(Fold, Vec<HeldOut>), FitError> {
-    let FoldInput {
-        index,
+) -> Result<(Fold, Vec<T>), FitError> {
+    let View {
         rows,
         trainable,
         fold_of_row,
+        labels,
         ..
-    } = *fold;
+    } = *split;
     let held_out: Vec<usize> = (0..rows.len())
         .filter(|&i| fold_of_row[i] == index)
         .collect();
-    let train: Vec<BenchRow> = (0..rows.len())
+    let train: Vec<&BenchRow> = (0..rows.len())
         .filter(|&i| trainable[i] && fold_of_row[i] != index)
-        .map(|i| rows[i].clone())
+        .map(|i| &rows[i])
         .collect();
-    let held: Vec<BenchRow> = held_out.iter().map(|&i| rows[i].clone()).collect();
+    let held: Vec<&BenchRow> = held_out.iter().map(|&i| &rows[i]).collect();
     let (untrained, prior_fallbacks) = (train.is_empty(), prior_fallbacks(e, &train, &held));
     let (params, assumptions, loss, uncertainty) = if train.len() == trainable_rows {
         let u = full.parameter_uncertainty();
@@ -237,17 +317,21 @@ fn run_fold(
         fold_fit(e, train, catalog, quiet)?
     };
     let model = e.perf_model.with_params(&params);
-    let predicted = evaluate_rows(&held, catalog, model.as_ref(), &assumptions)?;
-    let levels = held
-        .iter()
-        .map(|r| Level::of_gpu(&params.serving, catalog, &r.gpu));
-    let kind = e.perf_model;
-    let spreads = parameter_spreads(&held, catalog, kind, &params, &assumptions, &uncertainty);
-    let predicted = (predicted.into_iter().zip(levels).zip(spreads))
-        .map(|((p, level), spread)| (p, level, spread))
-        .collect();
+    let predicted = (held.iter())
+        .map(|row| {
+            let (predicted, reason) = predict_row(row, catalog, model.as_ref(), &assumptions)?;
+            let spread = (e.perf_model, &params);
+            let held = HeldOut {
+                predicted,
+                reason,
+                level: Level::of_gpu(&params.serving, catalog, &row.gpu),
+                spread: parameter_spread(row, catalog, spread, &assumptions, &uncertainty),
+            };
+            Ok(keep(row, held))
+        })
+        .collect::<Result<Vec<T>, FitError>>()?;
     let fold = Fold {
-        label: fold.label.to_string(),
+        label: labels[index].clone(),
         loss,
         untrained,
         prior_fallbacks,
@@ -256,45 +340,45 @@ fn run_fold(
     Ok((fold, predicted))
 }
 
-/// Every fold of `split`, in parallel: the folds and each row's held-out prediction
-/// (`None` for a row no fold held out).
-fn run_folds(
+/// Rows from which a split's folds run one at a time: each fold's fit already spreads its
+/// rows over the threads, and two compiled fits of this size at once would double the
+/// peak memory (a million rows: hundreds of megabytes each). The results do not depend
+/// on it.
+const SEQUENTIAL_FOLDS_FROM_ROWS: usize = 100_000;
+
+/// Every fold of `split`: the folds and what `keep` made of each row's held-out prediction
+/// (`None` for a row no fold held out). Folds run in parallel unless the split says one
+/// at a time ([`SEQUENTIAL_FOLDS_FROM_ROWS`]).
+fn run_folds<T: Send>(
     e: &ValidExperiment,
-    split: &Split,
-    full: &Calibration,
-    trainable_rows: usize,
+    split: &View<'_>,
+    (full, trainable_rows): (&Calibration, usize),
     catalog: &Catalog,
     options: &Options<'_>,
-) -> Result<(Vec<Fold>, Vec<Option<HeldOut>>), FitError> {
+    keep: Keep<'_, T>,
+) -> Result<(Vec<Fold>, Vec<Option<T>>), FitError> {
     let quiet = Options {
         seed: options.seed,
         cancel: options.cancel,
         progress: &Silent,
     };
-    let Split {
-        rows,
-        trainable,
-        fold_of_row,
-        labels,
-    } = split;
-    options.progress.start("folds", labels.len() as u64);
-    let results = (0..labels.len())
-        .into_par_iter()
-        .map(|f| {
-            let fold = FoldInput {
-                index: f,
-                label: &labels[f],
-                rows,
-                trainable,
-                fold_of_row,
-            };
-            let out = run_fold(e, &fold, full, trainable_rows, catalog, &quiet);
-            options.progress.advance(1);
-            out
-        })
-        .collect::<Result<Vec<(Fold, Vec<HeldOut>)>, FitError>>()?;
+    options.progress.start("folds", split.labels.len() as u64);
+    let run = |f: usize| {
+        let out = run_fold(e, (f, split, keep), full, trainable_rows, catalog, &quiet);
+        options.progress.advance(1);
+        out
+    };
+    let folds = 0..split.labels.len();
+    let results: Vec<(Fold, Vec<T>)> = if split.one_at_a_time {
+        folds.map(run).collect::<Result<_, FitError>>()?
+    } else {
+        folds
+            .into_par_iter()
+            .map(run)
+            .collect::<Result<_, FitError>>()?
+    };
     options.progress.finish();
-    let mut held_out: Vec<Option<HeldOut>> = vec![None; rows.len()];
+    let mut held_out: Vec<Option<T>> = (0..split.rows.len()).map(|_| None).collect();
     let mut folds = Vec::with_capacity(results.len());
     for (fold, predicted) in results {
         for (&i, p) in fold.held_out.iter().zip(predicted) {
@@ -305,34 +389,33 @@ fn run_folds(
     Ok((folds, held_out))
 }
 
-/// Each row's held-out prediction, level and parameter spread, split apart; a row no fold
-/// held out takes its in-sample prediction under `full`.
-fn fill_in(
-    held_out: Vec<Option<HeldOut>>,
-    in_sample: &[RowEvaluation],
+/// Each row's held-out outcome; a row no fold held out takes `in_sample(i)`.
+fn fill_in<T>(
+    held_out: Vec<Option<T>>,
+    in_sample: impl Fn(usize) -> Result<T, FitError>,
+) -> Result<Vec<T>, FitError> {
+    (held_out.into_iter().enumerate())
+        .map(|(i, h)| h.map_or_else(|| in_sample(i), Ok))
+        .collect()
+}
+
+/// `row` as the fit on every row, `full`, predicted it (`predicted`: value and why not),
+/// with the spread of `full`'s parameter `uncertainty`.
+fn in_sample(
     e: &ValidExperiment,
     full: &Calibration,
     catalog: &Catalog,
-) -> (Vec<RowEvaluation>, Vec<Level>, Vec<f64>) {
-    let uncertainty = full.parameter_uncertainty();
+    row: &BenchRow,
+    (predicted, reason): (Option<f64>, Option<String>),
+    uncertainty: &ParameterUncertainty,
+) -> HeldOut {
     let (set, assumptions) = (&full.params, &full.assumptions);
-    let mut levels = Vec::with_capacity(in_sample.len());
-    let mut spreads = Vec::with_capacity(in_sample.len());
-    let held_out = (held_out.into_iter().zip(in_sample))
-        .map(|(h, i)| {
-            let (evaluation, level, spread) = h.unwrap_or_else(|| {
-                let level = Level::of_gpu(&set.serving, catalog, &i.row.gpu);
-                let one = std::slice::from_ref(&i.row);
-                let kind = e.perf_model;
-                let spread = parameter_spreads(one, catalog, kind, set, assumptions, &uncertainty);
-                (i.clone(), level, spread[0])
-            });
-            levels.push(level);
-            spreads.push(spread);
-            evaluation
-        })
-        .collect();
-    (held_out, levels, spreads)
+    HeldOut {
+        predicted,
+        reason,
+        level: Level::of_gpu(&set.serving, catalog, &row.gpu),
+        spread: parameter_spread(row, catalog, (e.perf_model, set), assumptions, uncertainty),
+    }
 }
 
 /// Cross-validates `e` over a prepared split. A fold's training set is the trainable rows
@@ -355,24 +438,52 @@ pub fn cross_validate_split(
         cancel: options.cancel,
         progress: &Silent,
     };
-    let own: Vec<BenchRow> = (0..split.rows.len())
-        .filter(|&i| split.trainable[i])
-        .map(|i| split.rows[i].clone())
-        .collect();
+    let trainable_rows = split.trainable.iter().filter(|&&t| t).count();
     let full = match full {
         Some(full) => full,
-        None => calibrate(e, &own, catalog, &quiet)?,
+        None => {
+            let own =
+                (split.rows.iter().zip(&split.trainable)).filter_map(|(r, &t)| t.then_some(r));
+            let own: Vec<BenchRow> = own.cloned().collect();
+            calibrate_owned(e, own, catalog, &quiet)?
+        }
     };
-    let (folds, held_out) = run_folds(e, &split, &full, own.len(), catalog, options)?;
+    let view = View {
+        rows: &split.rows,
+        trainable: &split.trainable,
+        fold_of_row: &split.fold_of_row,
+        labels: &split.labels,
+        one_at_a_time: split.rows.len() >= SEQUENTIAL_FOLDS_FROM_ROWS,
+    };
+    let keep = |_: &BenchRow, h: HeldOut| h;
+    let fitted = (&full, trainable_rows);
+    let (folds, held_out) = run_folds(e, &view, fitted, catalog, options, &keep)?;
     let model = e.perf_model.with_params(&full.params);
+    let in_sample_rows = evaluate_rows(&split.rows, catalog, model.as_ref(), &full.assumptions)?;
+    let uncertainty = full.parameter_uncertainty();
+    let held_out = fill_in(held_out, |i| {
+        let r = &in_sample_rows[i];
+        let predicted = (r.predicted, r.infeasible_reason.clone());
+        Ok(in_sample(
+            e,
+            &full,
+            catalog,
+            &r.row,
+            predicted,
+            &uncertainty,
+        ))
+    })?;
     let Split {
         rows,
         trainable,
         fold_of_row,
         ..
     } = split;
-    let in_sample = evaluate_rows(&rows, catalog, model.as_ref(), &full.assumptions)?;
-    let (held_out, levels, spreads) = fill_in(held_out, &in_sample, e, &full, catalog);
+    let levels = held_out.iter().map(|h| h.level).collect();
+    let spreads = held_out.iter().map(|h| h.spread).collect();
+    let held_out = (held_out.into_iter().zip(&rows))
+        .map(|(h, row)| RowEvaluation::new(row.clone(), h.predicted, h.reason))
+        .collect();
     Ok(CrossValidation {
         experiment: e.name.clone(),
         scheme,
@@ -383,7 +494,7 @@ pub fn cross_validate_split(
         held_out,
         levels,
         spreads,
-        in_sample,
+        in_sample: in_sample_rows,
         full,
         wall_time_s: started.elapsed().as_secs_f64(),
     })
@@ -394,12 +505,14 @@ impl CrossValidation {
     /// (`None` for a row measured NA or predicted infeasible).
     pub fn residuals(&self) -> Vec<Option<HeldOutError>> {
         (self.held_out.iter().zip(&self.levels).zip(&self.spreads))
-            .map(|((h, &level), &log_sd)| {
-                h.ratio.map(|ratio| HeldOutError {
-                    key: Key::of_row(&h.row, level),
-                    residual: -ratio.ln(),
-                    log_sd,
-                })
+            .map(|((h, &level), &spread)| {
+                let held = HeldOut {
+                    predicted: h.predicted,
+                    reason: None,
+                    level,
+                    spread,
+                };
+                held_out_error(&h.row, &held)
             })
             .collect()
     }
@@ -407,10 +520,7 @@ impl CrossValidation {
     /// The discrepancy table of the held-out residuals: what `fitted.json` carries for
     /// prediction intervals.
     pub fn discrepancy(&self) -> DiscrepancyTable {
-        let residuals: Vec<(Key, f64)> = (self.residuals().into_iter().flatten())
-            .map(|h| (h.key, h.residual))
-            .collect();
-        DiscrepancyTable::from_residuals(&self.scheme.to_string(), &residuals)
+        discrepancy_of(self.scheme, &self.residuals())
     }
 
     /// Each row's held-out interval at `confidence` around its held-out prediction, as the

@@ -228,3 +228,53 @@ fn the_default_meets_the_real_data_bars() {
         "feasibility on the static-batch runs: {share:.3}"
     );
 }
+
+fn quiet(cancel: &AtomicBool) -> Options<'_> {
+    Options {
+        seed: None,
+        cancel,
+        progress: &Silent,
+    }
+}
+
+#[test]
+fn the_intervals_cross_validation_matches_the_full_one_row_for_row() {
+    let (catalog, cancel) = (Catalog::embedded().unwrap(), AtomicBool::new(false));
+    let e = shipped("serving-global");
+    let full = run("serving-global", Scheme::KFold(4));
+    let c = crate::fit::calibrate(&e, &chart(), &catalog, &quiet(&cancel)).unwrap();
+    let lean = for_intervals(&e, &c, &catalog, Some(Scheme::KFold(4)), &quiet(&cancel)).unwrap();
+    assert_eq!(lean.fold_of_row, full.fold_of_row);
+    assert_eq!(lean.residuals, full.residuals());
+    assert!(lean.residuals.iter().flatten().count() > 0);
+    assert_eq!(lean.discrepancy(), full.discrepancy());
+    assert_eq!(lean.coverage(&c.rows), full.coverage());
+}
+
+#[test]
+fn folds_one_at_a_time_give_what_parallel_folds_give() {
+    let (catalog, cancel) = (Catalog::embedded().unwrap(), AtomicBool::new(false));
+    let (e, rows) = (shipped("serving-global"), chart());
+    let c = crate::fit::calibrate(&e, &rows, &catalog, &quiet(&cancel)).unwrap();
+    let (fold_of_row, labels) = folds(&c.rows, Scheme::KFold(4), 1);
+    let trainable = vec![true; c.rows.len()];
+    let held = |one_at_a_time: bool| {
+        let view = View {
+            rows: &c.rows,
+            trainable: &trainable,
+            fold_of_row: &fold_of_row,
+            labels: &labels,
+            one_at_a_time,
+        };
+        let keep = |row: &BenchRow, h: HeldOut| held_out_error(row, &h);
+        let fitted = (&c, c.rows.len());
+        run_folds(&e, &view, fitted, &catalog, &quiet(&cancel), &keep).unwrap()
+    };
+    let (one, parallel) = (held(true), held(false));
+    assert_eq!(one.0, parallel.0);
+    assert_eq!(one.1, parallel.1);
+    assert!(
+        one.1.iter().all(Option::is_some),
+        "every row is held out once"
+    );
+}

@@ -11,13 +11,15 @@ pub mod grid;
 mod grid_stage;
 pub mod levenberg;
 pub mod objective;
+mod prepare;
 pub mod refine;
 pub mod space;
 pub mod uncertainty;
 
 use grid_stage::{GridPoint, grid_stage, never_worse_than_the_grid, starting_points};
+use prepare::prepare_from;
+pub use prepare::{hypotheses, prepare};
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -26,16 +28,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::BenchRow;
 use crate::catalog::{Catalog, CatalogError};
-use crate::engine::Engine;
-use crate::evaluate::{Assumptions, scenario_for};
-use crate::experiment::{
-    AssumptionSpace, Filter, PrecisionChoice, RefineMethod, TpChoice, ValidExperiment,
-};
-use crate::perf::registry::{NotGroupable, Param, ParamSet, Tie};
+use crate::evaluate::Assumptions;
+use crate::experiment::{Filter, RefineMethod, ValidExperiment};
+use crate::perf::registry::{NotGroupable, Param, ParamSet};
 use levenberg::levenberg_marquardt;
 use objective::{Objective, RowFit};
 use refine::{Refined, nelder_mead};
-use space::{ParamSpace, Start};
+use space::Start;
 use uncertainty::Flag;
 use uncertainty::UncertaintyReport;
 
@@ -210,142 +209,6 @@ pub fn filter_rows(rows: &[BenchRow], filter: &Filter) -> Vec<BenchRow> {
     rows.iter().filter(|r| filter.keeps(r)).cloned().collect()
 }
 
-/// Every combination of the choices for the GPUs and models present in `rows`.
-pub fn hypotheses(space: &AssumptionSpace, rows: &[BenchRow]) -> Vec<Assumptions> {
-    let gpus: BTreeSet<&str> = rows
-        .iter()
-        .filter(|r| r.precision.is_none())
-        .map(|r| r.gpu.as_str())
-        .collect();
-    let models: BTreeSet<&str> = rows
-        .iter()
-        .filter(|r| r.tp.is_none())
-        .map(|r| r.model.as_str())
-        .collect();
-    let mut all = vec![Assumptions::default()];
-    for gpu in gpus {
-        let choices = space
-            .precision
-            .get(gpu)
-            .or_else(|| space.precision.get("default"));
-        let choices = choices
-            .cloned()
-            .unwrap_or_else(|| vec![PrecisionChoice::Auto]);
-        all = all
-            .into_iter()
-            .flat_map(|a| {
-                choices.iter().map(move |c| {
-                    let mut a = a.clone();
-                    if let PrecisionChoice::Fixed(p) = c {
-                        a.precision.insert(gpu.to_string(), *p);
-                    }
-                    a
-                })
-            })
-            .collect();
-    }
-    for model in models {
-        let choices = space.tp.get(model).or_else(|| space.tp.get("default"));
-        let choices = choices.cloned().unwrap_or_else(|| vec![TpChoice::Auto]);
-        all = all
-            .into_iter()
-            .flat_map(|a| {
-                choices.iter().map(move |c| {
-                    let mut a = a.clone();
-                    if let TpChoice::Fixed(t) = c {
-                        a.tp.insert(model.to_string(), *t);
-                    }
-                    a
-                })
-            })
-            .collect();
-    }
-    all
-}
-
-/// The groups a tie creates copies for, given the rows and hypotheses.
-fn groups(
-    tie: Tie,
-    rows: &[BenchRow],
-    catalog: &Catalog,
-    hypotheses: &[Assumptions],
-) -> Vec<String> {
-    let set: BTreeSet<String> = match tie {
-        Tie::Global => BTreeSet::from([String::new()]),
-        Tie::Gpu => rows.iter().map(|r| r.gpu.to_string()).collect(),
-        Tie::Model => rows.iter().map(|r| r.model.to_string()).collect(),
-        // The global value (the empty group) serves the rows of no known engine.
-        Tie::Engine => std::iter::once(String::new())
-            .chain(
-                rows.iter()
-                    .filter_map(|r| Engine::family_of(&r.engine))
-                    .map(|e| e.as_str().to_string()),
-            )
-            .collect(),
-        Tie::Precision => hypotheses
-            .iter()
-            .flat_map(|h| {
-                rows.iter()
-                    .filter_map(move |r| scenario_for(r, catalog, h).ok())
-            })
-            .map(|s| s.deployment.weights.as_str().to_string())
-            .collect(),
-        Tie::GpuPrecision => hypotheses
-            .iter()
-            .flat_map(|h| {
-                rows.iter()
-                    .filter_map(move |r| scenario_for(r, catalog, h).ok())
-            })
-            .map(|s| crate::perf::params::gpu_precision_key(&s.gpu.slug, s.deployment.weights))
-            .collect(),
-    };
-    set.into_iter().collect()
-}
-
-/// The objective of `experiment` over `rows` (already filtered): hypotheses enumerated,
-/// parameter space built, every row mapped to its scenarios.
-pub fn prepare<'c>(
-    experiment: &ValidExperiment,
-    rows: &'c [BenchRow],
-    catalog: &'c Catalog,
-) -> Result<Objective<'c>, FitError> {
-    prepare_from(experiment, rows, catalog, None)
-}
-
-/// As [`prepare`], the space starting from a calibration when `start` is given.
-fn prepare_from<'c>(
-    experiment: &ValidExperiment,
-    rows: &'c [BenchRow],
-    catalog: &'c Catalog,
-    start: Option<&Start<'_>>,
-) -> Result<Objective<'c>, FitError> {
-    let mut hypotheses = hypotheses(&experiment.assumptions, rows);
-    // Rows that leave the engine empty (a sizing chart) are read as running the engine
-    // most of the GPU's rows ran, as rows that leave the precision empty take the
-    // hypothesis's precision.
-    let engines = Assumptions::engines_by_gpu(
-        rows.iter()
-            .map(|r| (r.gpu.as_str(), Engine::family_of(&r.engine))),
-    );
-    for h in &mut hypotheses {
-        h.engine = engines.clone();
-    }
-    let groups = |tie| groups(tie, rows, catalog, &hypotheses);
-    let space = match start {
-        None => ParamSpace::new(experiment, &groups),
-        Some(start) => ParamSpace::around(experiment, &groups, start),
-    }
-    .map_err(FitError::Space)?;
-    Ok(Objective::new(
-        experiment.perf_model,
-        rows,
-        catalog,
-        experiment.loss.clone(),
-        space,
-        hypotheses,
-    )?)
-}
-
 /// Calibrates `experiment` on `rows` (all loaded rows; the filter is applied here).
 pub fn calibrate(
     experiment: &ValidExperiment,
@@ -393,12 +256,82 @@ fn fit_rows(
     options: &Options<'_>,
     start: Option<&Start<'_>>,
 ) -> Result<Calibration, FitError> {
-    let started = Instant::now();
     rows.retain(|r| experiment.filter.keeps(r));
+    let refs = rows.iter().collect();
+    let (fit, _) = fit_borrowed(experiment, refs, catalog, options, (start, PerRow::Kept))?;
+    // The fit borrowed the rows; now they move into the result rather than being copied
+    // (a million rows are a few hundred megabytes).
+    Ok(Calibration { rows, ..fit })
+}
+
+/// As [`calibrate_owned`], running `meanwhile` on the fit before its per-row vectors
+/// (`fits`, `weights`, `row_losses`) are built: `meanwhile` sees them empty, and what it
+/// allocates is never held together with them or with the fit's compiled rows (the CLI
+/// cross-validates its prediction intervals there; on a million rows that is a hundred
+/// megabytes less at the peak). The vectors are then computed from the rows again, the
+/// same as [`calibrate_owned`] gives them.
+pub fn calibrate_owned_then<R>(
+    experiment: &ValidExperiment,
+    mut rows: Vec<BenchRow>,
+    catalog: &Catalog,
+    options: &Options<'_>,
+    meanwhile: impl FnOnce(&Calibration) -> R,
+) -> Result<(Calibration, R), FitError> {
+    rows.retain(|r| experiment.filter.keeps(r));
+    let refs = rows.iter().collect();
+    let (fit, at) = fit_borrowed(experiment, refs, catalog, options, (None, PerRow::Dropped))?;
+    let mut calibration = Calibration { rows, ..fit };
+    let out = meanwhile(&calibration);
+    let objective = prepare_from(experiment, calibration.rows.iter().collect(), catalog, None)?;
+    calibration.fits = objective.row_fits(at.hypothesis, &at.u);
+    calibration.weights = objective.weights().to_vec();
+    calibration.row_losses = objective.row_losses(at.hypothesis, &at.u);
+    Ok((calibration, out))
+}
+
+/// As [`calibrate_owned`] on rows the caller keeps (a cross-validation fold's training
+/// rows, borrowed from the whole set rather than copied) when only the fitted parameters
+/// and their uncertainty are wanted: the result holds no per-row vectors (`rows`, `fits`,
+/// `weights` and `row_losses` are empty), which on a million rows saves a hundred
+/// megabytes.
+pub(crate) fn calibrate_borrowed(
+    experiment: &ValidExperiment,
+    mut rows: Vec<&BenchRow>,
+    catalog: &Catalog,
+    options: &Options<'_>,
+) -> Result<Calibration, FitError> {
+    rows.retain(|r| experiment.filter.keeps(r));
+    let (fit, _) = fit_borrowed(experiment, rows, catalog, options, (None, PerRow::Dropped))?;
+    Ok(fit)
+}
+
+/// Where a fit ended: the hypothesis and the point in the unbounded coordinates.
+struct Optimum {
+    hypothesis: usize,
+    u: Vec<f64>,
+}
+
+/// Whether a fit's result keeps each row's fit, weight and loss term.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PerRow {
+    Kept,
+    Dropped,
+}
+
+/// The fit of `rows` (already filtered) and where it ended; the result's `rows` is left
+/// empty, and so are its other per-row vectors when `per_row` drops them.
+fn fit_borrowed(
+    experiment: &ValidExperiment,
+    rows: Vec<&BenchRow>,
+    catalog: &Catalog,
+    options: &Options<'_>,
+    (start, per_row): (Option<&Start<'_>>, PerRow),
+) -> Result<(Calibration, Optimum), FitError> {
+    let started = Instant::now();
     if rows.is_empty() {
         return Err(FitError::NoRows);
     }
-    let objective = prepare_from(experiment, &rows, catalog, start)?;
+    let objective = prepare_from(experiment, rows, catalog, start)?;
     let seed = options.seed.unwrap_or(experiment.search.seed);
     let evaluations = AtomicU64::new(0);
     let grid = grid_stage(&objective, experiment, seed, options, &evaluations);
@@ -411,33 +344,39 @@ fn fit_rows(
     let estimates = estimates(experiment, &objective, &best.u, &uncertainty);
     let mut params = objective.space.params_at(&best.u);
     if start.is_none() {
-        lend_across_architectures(&mut params, &estimates, &rows, catalog);
+        lend_across_architectures(&mut params, &estimates, objective.rows(), catalog);
     }
-    let fits = objective.row_fits(best.hypothesis, &best.u);
-    let weights = objective.weights().to_vec();
-    let row_losses = objective.row_losses(best.hypothesis, &best.u);
-    let assumptions = objective.hypotheses[best.hypothesis].clone();
-    // The objective borrows the rows; once it is gone they move into the result rather
-    // than being copied (a million rows are a few hundred megabytes).
-    drop(objective);
-    Ok(Calibration {
+    let (fits, weights, row_losses) = match per_row {
+        PerRow::Kept => (
+            objective.row_fits(best.hypothesis, &best.u),
+            objective.weights().to_vec(),
+            objective.row_losses(best.hypothesis, &best.u),
+        ),
+        PerRow::Dropped => Default::default(),
+    };
+    let calibration = Calibration {
+        assumptions: objective.hypotheses[best.hypothesis].clone(),
+        fits,
+        weights,
+        row_losses,
         params,
-        assumptions,
         estimates,
         correlation: uncertainty.correlation,
         identified_directions: uncertainty.rank,
         hypotheses: ranking,
         loss: best.cost,
         grid_loss,
-        fits,
-        weights,
-        row_losses,
-        rows,
+        rows: Vec::new(),
         evaluations: evaluations.load(Ordering::Relaxed),
         wall_time_s: started.elapsed().as_secs_f64(),
         seed,
         interrupted: options.cancel.load(Ordering::Relaxed),
-    })
+    };
+    let at = Optimum {
+        hypothesis: best.hypothesis,
+        u: best.u,
+    };
+    Ok((calibration, at))
 }
 
 /// Stage 2: the experiment's refinement from the grid's best points, in parallel.
@@ -525,7 +464,7 @@ fn rank_hypotheses(
 fn lend_across_architectures(
     params: &mut ParamSet,
     estimates: &[Estimate],
-    rows: &[BenchRow],
+    rows: &[&BenchRow],
     catalog: &Catalog,
 ) {
     let undetermined = |gpu: &str| {

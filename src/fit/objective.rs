@@ -121,7 +121,7 @@ fn intern<K: std::hash::Hash + Eq + Copy, V>(
 /// parameters once and then runs the arithmetic of every row.
 pub struct Objective<'c> {
     kind: PerfModelKind,
-    rows: &'c [BenchRow],
+    rows: Vec<&'c BenchRow>,
     compiled: Vec<Vec<CompiledRow<'c>>>,
     deployments: Vec<Result<Deployed, Infeasible>>,
     placements: Vec<Placement<'c>>,
@@ -144,7 +144,7 @@ struct Tables<'c> {
 
 impl<'c> Tables<'c> {
     fn compile(
-        rows: &'c [BenchRow],
+        rows: &[&'c BenchRow],
         catalog: &'c Catalog,
         hypotheses: &[Assumptions],
     ) -> Result<Tables<'c>, CatalogError> {
@@ -187,13 +187,13 @@ impl<'c> Objective<'c> {
     /// Maps every row to its scenario under every hypothesis.
     pub fn new(
         kind: PerfModelKind,
-        rows: &'c [BenchRow],
+        rows: Vec<&'c BenchRow>,
         catalog: &'c Catalog,
         loss: Loss,
         space: ParamSpace,
         hypotheses: Vec<Assumptions>,
     ) -> Result<Objective<'c>, CatalogError> {
-        let tables = Tables::compile(rows, catalog, &hypotheses)?;
+        let tables = Tables::compile(&rows, catalog, &hypotheses)?;
         let log_measured = rows.iter().map(|r| r.value.value().map(f64::ln)).collect();
         let weights = rows
             .iter()
@@ -222,8 +222,8 @@ impl<'c> Objective<'c> {
     }
 
     /// The rows.
-    pub fn rows(&self) -> &[BenchRow] {
-        self.rows
+    pub fn rows(&self) -> &[&'c BenchRow] {
+        &self.rows
     }
 
     /// Each row's weight.

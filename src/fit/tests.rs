@@ -4,7 +4,9 @@ use std::sync::atomic::AtomicBool;
 use super::*;
 use crate::bench::{EMBEDDED_FILES, Metric, Observed, load_csv};
 use crate::experiment::{content_hash, parse, validate};
+use crate::fit::space::ParamSpace;
 use crate::perf::PerfModelKind;
+use crate::perf::registry::Tie;
 use crate::scenario::{Condition, Deployment, Scenario, Stat};
 
 pub(crate) fn experiment(text: &str) -> ValidExperiment {
@@ -389,4 +391,30 @@ prior = { center = 1.0, width = 1.0 }
     assert!((space.prior_penalty(&u) - moved - 0.5).abs() < 1e-9);
     let set = space.params_at(&space.initial());
     assert!((set.serving.engine_decode_factor - 1.0).abs() < 1e-15);
+}
+
+#[test]
+fn a_fit_whose_per_row_vectors_come_after_gives_the_same_calibration() {
+    let catalog = Catalog::embedded().unwrap();
+    let cancel = AtomicBool::new(false);
+    let options = Options {
+        seed: None,
+        cancel: &cancel,
+        progress: &Silent,
+    };
+    let e = crate::experiment::shipped("serving-global", &catalog)
+        .unwrap()
+        .unwrap();
+    let rows = load_csv(EMBEDDED_FILES[0].0, EMBEDDED_FILES[0].1, &catalog).unwrap();
+    let at_once = calibrate_owned(&e, rows.clone(), &catalog, &options).unwrap();
+    let seen = |c: &Calibration| (c.fits.len(), c.rows.len(), c.params.clone());
+    let (after, (fits_seen, rows_seen, params_seen)) =
+        calibrate_owned_then(&e, rows, &catalog, &options, seen).unwrap();
+    assert_eq!((fits_seen, rows_seen), (0, at_once.rows.len()));
+    assert_eq!(params_seen, at_once.params);
+    let timeless = |c: &Calibration| Calibration {
+        wall_time_s: 0.0,
+        ..c.clone()
+    };
+    assert_eq!(timeless(&after), timeless(&at_once));
 }

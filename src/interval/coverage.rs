@@ -36,11 +36,13 @@ pub struct CoverageReport {
     pub scopes: Vec<ScopeCoverage>,
 }
 
+/// One scope's counts: rows, rows covered per confidence, and which counted rows it holds
+/// (their half-widths are stored once, not once per scope).
 #[derive(Default)]
 struct Tally {
     rows: usize,
     covered: [usize; REPORTED.len()],
-    half_widths: [Vec<f64>; REPORTED.len()],
+    members: Vec<u32>,
 }
 
 /// One row's held-out error: its group, ln(measured / predicted) and the log spread its
@@ -59,6 +61,8 @@ pub struct HeldOutError {
 #[derive(Default)]
 pub struct CoverageTally {
     scopes: BTreeMap<(u8, String), Tally>,
+    /// Each counted row's relative half-width at each reported confidence.
+    half_widths: Vec<[f64; REPORTED.len()]>,
 }
 
 impl CoverageTally {
@@ -74,7 +78,12 @@ impl CoverageTally {
         let Some((cell, _)) = table.widest_cell(key) else {
             return;
         };
-
+        let measured = residual.exp();
+        let factors = REPORTED.map(|c| cell.widened_factors(Confidence(c), log_sd));
+        let covered = factors.map(|(lo, hi)| usize::from(lo <= measured && measured <= hi));
+        let member = self.half_widths.len() as u32;
+        self.half_widths
+            .push(factors.map(|(lo, hi)| (hi - lo) / 2.0));
         let scopes = [
             (0, "all".to_string()),
             (1, format!("source {}", row.source)),
@@ -82,37 +91,37 @@ impl CoverageTally {
             (3, format!("metric {}", key.metric.as_str())),
             (4, format!("level {}", key.level.as_str())),
         ];
-        let measured = residual.exp();
         for scope in scopes {
             let tally = self.scopes.entry(scope).or_default();
             tally.rows += 1;
-            for (c, &confidence) in REPORTED.iter().enumerate() {
-                let (lo, hi) = cell.widened_factors(Confidence(confidence), log_sd);
-                tally.covered[c] += usize::from(lo <= measured && measured <= hi);
-                tally.half_widths[c].push((hi - lo) / 2.0);
+            for (count, hit) in tally.covered.iter_mut().zip(covered) {
+                *count += hit;
             }
+            tally.members.push(member);
         }
     }
 
     /// The report of the rows counted.
     pub fn report(self) -> CoverageReport {
+        let half_widths = &self.half_widths;
+        let median_of = |members: &[u32], c: usize| {
+            let widths: Vec<f64> = members
+                .iter()
+                .map(|&i| half_widths[i as usize][c])
+                .collect();
+            crate::stats::median(&widths).unwrap_or(f64::NAN)
+        };
         CoverageReport {
             confidences: REPORTED.to_vec(),
-            scopes: self
-                .scopes
-                .into_iter()
+            scopes: (self.scopes.into_iter())
                 .map(|((_, scope), t)| ScopeCoverage {
                     scope,
                     rows: t.rows,
-                    covered: t
-                        .covered
-                        .iter()
+                    covered: (t.covered.iter())
                         .map(|&c| c as f64 / t.rows.max(1) as f64)
                         .collect(),
-                    median_half_width: t
-                        .half_widths
-                        .iter()
-                        .map(|w| crate::stats::median(w).unwrap_or(f64::NAN))
+                    median_half_width: (0..REPORTED.len())
+                        .map(|c| median_of(&t.members, c))
                         .collect(),
                 })
                 .collect(),

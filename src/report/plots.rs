@@ -21,8 +21,8 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-/// The most points a plot draws.
-pub const MAX_PLOT_POINTS: usize = 50_000;
+/// The most points a plot draws: about 2 MB of SVG, twice that with interval bars.
+pub const MAX_PLOT_POINTS: usize = 20_000;
 
 /// Every k-th point, for the smallest k that keeps at most [`MAX_PLOT_POINTS`], and the
 /// title's note saying so (empty when every point is drawn).
@@ -272,10 +272,29 @@ mod tests {
         let points: Vec<usize> = (0..120_001).collect();
         let (kept, note) = thinned(&points);
         assert!(kept.len() <= MAX_PLOT_POINTS);
-        assert_eq!(kept[1] - kept[0], 3);
-        assert!(note.contains("of 120001 points (every 3th)"), "{note}");
+        assert_eq!(kept[1] - kept[0], 7);
+        assert!(note.contains("of 120001 points (every 7th)"), "{note}");
         let (all, none) = thinned(&points[..MAX_PLOT_POINTS]);
         assert_eq!((all.len(), none.as_str()), (MAX_PLOT_POINTS, ""));
+    }
+
+    #[test]
+    fn a_parity_plot_of_a_hundred_thousand_rows_with_intervals_stays_a_few_megabytes() {
+        let points: Vec<ParityPoint> = (0..100_000)
+            .map(|i| {
+                let measured = 1.0 + f64::from(i) / 1000.0;
+                ParityPoint {
+                    measured,
+                    predicted: measured * 1.1,
+                    gpu: i as usize % 3,
+                    interval: Some((measured * 0.8, measured * 1.4)),
+                }
+            })
+            .collect();
+        let gpus = ["a100-sxm", "h100-sxm", "l40s"].map(String::from);
+        let svg = parity_points_svg("t", &gpus, &points, &[]).unwrap();
+        assert!(svg.len() < 5_000_000, "{} bytes", svg.len());
+        assert!(svg.contains("of 100000 points"));
     }
 
     #[test]
