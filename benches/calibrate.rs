@@ -12,7 +12,7 @@ use infercal::bench::{EMBEDDED_FILES, embedded_rows, load_csv};
 use infercal::catalog::Catalog;
 use infercal::experiment::{EMBEDDED, ValidExperiment, shipped};
 use infercal::fit::levenberg::normal_equations;
-use infercal::fit::{Options, Silent, calibrate, filter_rows, prepare};
+use infercal::fit::{Options, calibrate, filter_rows, prepare};
 use rayon::prelude::*;
 
 fn experiment(name: &str, catalog: &Catalog) -> ValidExperiment {
@@ -93,11 +93,7 @@ fn experiments(c: &mut Criterion) {
     for (name, _) in EMBEDDED {
         let e = experiment(name, &catalog);
         let rows = rows_of(&e, &catalog);
-        let options = Options {
-            seed: None,
-            cancel: &cancel,
-            progress: &Silent,
-        };
+        let options = Options::silent(&cancel);
         group.bench_function(*name, |b| {
             b.iter(|| calibrate(&e, &rows, &catalog, &options).expect("fits"))
         });

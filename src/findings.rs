@@ -14,7 +14,7 @@ use crate::chart::{CompareTable, build, chart_cells};
 use crate::cv::{CrossValidation, Scheme, cross_validate};
 use crate::evaluate::{Assumptions, Summary, evaluate_rows, scenario_for, scopes};
 use crate::experiment::{CHART_BEST_EXPERIMENT, LossKind, ValidExperiment};
-use crate::fit::{Calibration, FitError, Options, Silent, calibrate};
+use crate::fit::{Calibration, FitError, Options, calibrate};
 use crate::perf::PerfModelKind;
 use crate::perf::registry::ParamSet;
 use crate::scenario::Condition;
@@ -84,11 +84,7 @@ pub fn all_data(
     rows: &[BenchRow],
 ) -> Result<AllData, FitError> {
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let fit = calibrate(experiment, rows, catalog, &options)?;
     let model = experiment.perf_model.with_params(&fit.params);
     let evaluated = evaluate_rows(rows, catalog, model.as_ref(), &fit.assumptions)?;
@@ -120,11 +116,7 @@ pub fn run(
 ) -> Result<Findings, FitError> {
     let started = Instant::now();
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let mut cvs = Vec::new();
     for e in experiments {
         cvs.push((

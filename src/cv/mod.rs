@@ -22,7 +22,7 @@ use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows, parameter_sprea
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
 use crate::fit::{
-    Calibration, FitError, Options, Silent, calibrate_borrowed, calibrate_owned, filter_rows,
+    Calibration, FitError, Options, calibrate_borrowed, calibrate_owned, filter_rows,
 };
 use crate::interval::coverage::HeldOutError;
 use crate::interval::{DiscrepancyTable, Key, Level, ParameterUncertainty};
@@ -357,11 +357,7 @@ fn run_folds<T: Send>(
     options: &Options<'_>,
     keep: Keep<'_, T>,
 ) -> Result<(Vec<Fold>, Vec<Option<T>>), FitError> {
-    let quiet = Options {
-        seed: options.seed,
-        cancel: options.cancel,
-        progress: &Silent,
-    };
+    let quiet = options.quiet();
     options.progress.start("folds", split.labels.len() as u64);
     let run = |f: usize| {
         let out = run_fold(e, (f, split, keep), full, trainable_rows, catalog, &quiet);
@@ -433,11 +429,7 @@ pub fn cross_validate_split(
     options: &Options<'_>,
 ) -> Result<CrossValidation, FitError> {
     let started = std::time::Instant::now();
-    let quiet = Options {
-        seed: options.seed,
-        cancel: options.cancel,
-        progress: &Silent,
-    };
+    let quiet = options.quiet();
     let trainable_rows = split.trainable.iter().filter(|&&t| t).count();
     let full = match full {
         Some(full) => full,

@@ -3,7 +3,6 @@ use std::sync::atomic::AtomicBool;
 use super::*;
 use crate::bench::{EMBEDDED_FILES, Metric, embedded_rows, load_csv};
 use crate::experiment::CHART_BEST_EXPERIMENT;
-use crate::fit::Silent;
 use crate::scenario::Condition;
 
 pub(super) fn shipped(name: &str) -> ValidExperiment {
@@ -23,11 +22,7 @@ pub(super) fn chart() -> Vec<BenchRow> {
 
 fn run(name: &str, scheme: Scheme) -> CrossValidation {
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     cross_validate(
         &shipped(name),
         &chart(),
@@ -172,11 +167,7 @@ fn the_chart_best_experiment_wins_the_chart_comparison() {
         .map(|n| (shipped(n), chart()))
         .collect();
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let ranking = compare::compare(&experiments, &catalog, Scheme::Auto, 1, &options)
         .unwrap()
         .entries;
@@ -199,11 +190,7 @@ fn the_chart_best_experiment_wins_the_chart_comparison() {
 fn the_default_meets_the_real_data_bars() {
     let catalog = Catalog::embedded().unwrap();
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let e = shipped(crate::experiment::DEFAULT_EXPERIMENT);
     let rows = embedded_rows(&e.data, &catalog).unwrap();
     assert_eq!(rows.len(), 14_486, "all four embedded sources");
@@ -229,21 +216,20 @@ fn the_default_meets_the_real_data_bars() {
     );
 }
 
-fn quiet(cancel: &AtomicBool) -> Options<'_> {
-    Options {
-        seed: None,
-        cancel,
-        progress: &Silent,
-    }
-}
-
 #[test]
 fn the_intervals_cross_validation_matches_the_full_one_row_for_row() {
     let (catalog, cancel) = (Catalog::embedded().unwrap(), AtomicBool::new(false));
     let e = shipped("serving-global");
     let full = run("serving-global", Scheme::KFold(4));
-    let c = crate::fit::calibrate(&e, &chart(), &catalog, &quiet(&cancel)).unwrap();
-    let lean = for_intervals(&e, &c, &catalog, Some(Scheme::KFold(4)), &quiet(&cancel)).unwrap();
+    let c = crate::fit::calibrate(&e, &chart(), &catalog, &Options::silent(&cancel)).unwrap();
+    let lean = for_intervals(
+        &e,
+        &c,
+        &catalog,
+        Some(Scheme::KFold(4)),
+        &Options::silent(&cancel),
+    )
+    .unwrap();
     assert_eq!(lean.fold_of_row, full.fold_of_row);
     assert_eq!(lean.residuals, full.residuals());
     assert!(lean.residuals.iter().flatten().count() > 0);
@@ -255,7 +241,7 @@ fn the_intervals_cross_validation_matches_the_full_one_row_for_row() {
 fn folds_one_at_a_time_give_what_parallel_folds_give() {
     let (catalog, cancel) = (Catalog::embedded().unwrap(), AtomicBool::new(false));
     let (e, rows) = (shipped("serving-global"), chart());
-    let c = crate::fit::calibrate(&e, &rows, &catalog, &quiet(&cancel)).unwrap();
+    let c = crate::fit::calibrate(&e, &rows, &catalog, &Options::silent(&cancel)).unwrap();
     let (fold_of_row, labels) = folds(&c.rows, Scheme::KFold(4), 1);
     let trainable = vec![true; c.rows.len()];
     let held = |one_at_a_time: bool| {
@@ -268,7 +254,15 @@ fn folds_one_at_a_time_give_what_parallel_folds_give() {
         };
         let keep = |row: &BenchRow, h: HeldOut| held_out_error(row, &h);
         let fitted = (&c, c.rows.len());
-        run_folds(&e, &view, fitted, &catalog, &quiet(&cancel), &keep).unwrap()
+        run_folds(
+            &e,
+            &view,
+            fitted,
+            &catalog,
+            &Options::silent(&cancel),
+            &keep,
+        )
+        .unwrap()
     };
     let (one, parallel) = (held(true), held(false));
     assert_eq!(one.0, parallel.0);

@@ -4,7 +4,7 @@ use super::*;
 use crate::bench::BenchRow;
 use crate::fit::space::Start;
 use crate::fit::tests::synthetic_rows;
-use crate::fit::{Options, Silent, calibrate, fine_tune};
+use crate::fit::{Options, calibrate, fine_tune};
 use crate::perf::params::EfficiencyOverride;
 
 fn catalog() -> Catalog {
@@ -41,14 +41,6 @@ fn user_rows() -> Vec<BenchRow> {
         r.engine = "trtllm".into();
     }
     rows
-}
-
-fn options(cancel: &AtomicBool) -> Options<'_> {
-    Options {
-        seed: None,
-        cancel,
-        progress: &Silent,
-    }
 }
 
 #[test]
@@ -108,7 +100,7 @@ fn a_fine_tune_moves_the_runs_gpu_towards_them_and_nothing_else() {
         &e,
         user_rows(),
         &c,
-        &options(&cancel),
+        &Options::silent(&cancel),
         &Start {
             base: &base,
             centre: &centre,
@@ -146,7 +138,7 @@ fn without_a_base_the_same_rows_fit_from_scratch() {
     let c = catalog();
     let e = experiment(&["my-runs.csv".into()], Prior::Scratch, &c, &|_| true).unwrap();
     let cancel = AtomicBool::new(false);
-    let scratch = calibrate(&e, &user_rows(), &c, &options(&cancel)).unwrap();
+    let scratch = calibrate(&e, &user_rows(), &c, &Options::silent(&cancel)).unwrap();
     assert!(scratch.params.serving.per_gpu.contains_key("h100-sxm"));
     assert!(!scratch.params.serving.per_gpu.contains_key("l40s"));
 }

@@ -83,6 +83,26 @@ pub struct Options<'a> {
     pub progress: &'a dyn Progress,
 }
 
+impl<'a> Options<'a> {
+    /// The experiment's seed, no progress, stopped by `cancel`.
+    pub fn silent(cancel: &'a AtomicBool) -> Options<'a> {
+        Options {
+            seed: None,
+            cancel,
+            progress: &Silent,
+        }
+    }
+
+    /// These options without progress (a fold inside a run that reports its own).
+    pub fn quiet(&self) -> Options<'a> {
+        Options {
+            seed: self.seed,
+            cancel: self.cancel,
+            progress: &Silent,
+        }
+    }
+}
+
 /// One free parameter's estimate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

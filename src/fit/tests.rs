@@ -35,11 +35,7 @@ fn chart() -> Vec<BenchRow> {
 
 fn run(e: &ValidExperiment, rows: &[BenchRow]) -> Calibration {
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     calibrate(e, rows, &Catalog::embedded().unwrap(), &options).unwrap()
 }
 
@@ -305,11 +301,7 @@ fn levenberg_marquardt_recovers_per_gpu_parameters_from_noise_free_rows() {
 #[test]
 fn cancellation_returns_the_best_point_so_far_marked_interrupted() {
     let cancel = AtomicBool::new(true);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let c = calibrate(
         &shipped("serving-global"),
         &chart(),
@@ -332,11 +324,7 @@ fn an_empty_filter_result_is_an_error() {
     let mut e = shipped("serving-global");
     e.filter.gpus = vec!["b200".into()];
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let err = calibrate(&e, &chart(), &Catalog::embedded().unwrap(), &options).unwrap_err();
     assert_eq!(err, FitError::NoRows);
 }
@@ -397,11 +385,7 @@ prior = { center = 1.0, width = 1.0 }
 fn a_fit_whose_per_row_vectors_come_after_gives_the_same_calibration() {
     let catalog = Catalog::embedded().unwrap();
     let cancel = AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let e = crate::experiment::shipped("serving-global", &catalog)
         .unwrap()
         .unwrap();

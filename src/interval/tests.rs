@@ -219,8 +219,8 @@ fn a_budget_searched_under_poisson_arrivals_is_an_open_loop_question() {
 fn cross_validated_intervals_cover_synthetic_noise_at_the_nominal_rate() {
     use crate::catalog::Catalog;
     use crate::cv::{Scheme, cross_validate};
+    use crate::fit::Options;
     use crate::fit::tests::{recovery_experiment, synthetic_rows};
-    use crate::fit::{Options, Silent};
     let mut truth = crate::perf::registry::ParamSet::default();
     truth.serving.prefill_efficiency = 0.55;
     truth.serving.decode_efficiency = 0.7;
@@ -237,11 +237,7 @@ fn cross_validated_intervals_cover_synthetic_noise_at_the_nominal_rate() {
         row.value = crate::bench::Observed::Value(measured);
     }
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let options = Options {
-        seed: None,
-        cancel: &cancel,
-        progress: &Silent,
-    };
+    let options = Options::silent(&cancel);
     let e = recovery_experiment("global");
     let catalog = Catalog::embedded().unwrap();
     let cv = cross_validate(&e, &rows, &catalog, Scheme::KFold(5), &options).unwrap();

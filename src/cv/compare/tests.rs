@@ -5,15 +5,6 @@ use crate::bench::embedded_rows;
 use crate::cv::cross_validate;
 use crate::cv::tests::{chart, shipped};
 use crate::experiment::DEFAULT_EXPERIMENT;
-use crate::fit::Silent;
-
-fn options(cancel: &AtomicBool) -> Options<'_> {
-    Options {
-        seed: None,
-        cancel,
-        progress: &Silent,
-    }
-}
 
 /// The chart with its second half relabelled as another source (lines shifted so the
 /// rows stay distinct).
@@ -55,7 +46,7 @@ fn the_score_is_the_mean_of_the_per_source_medians() {
         &chart_as_two_sources(),
         &Catalog::embedded().unwrap(),
         Scheme::Loo,
-        &options(&cancel),
+        &Options::silent(&cancel),
     )
     .unwrap();
     let (summaries, score) = by_source(&cv.held_out);
@@ -83,7 +74,7 @@ fn a_source_an_experiment_never_fits_is_still_predicted() {
         None,
         &Catalog::embedded().unwrap(),
         Scheme::Source,
-        &options(&cancel),
+        &Options::silent(&cancel),
     )
     .unwrap();
     let untrained: Vec<&str> = cv
@@ -119,7 +110,7 @@ fn k_fold_draws_are_pooled_and_fixed_splits_drawn_once() {
         &catalog,
         Scheme::KFold(4),
         3,
-        &options(&cancel),
+        &Options::silent(&cancel),
     )
     .unwrap();
     let entry = &drawn.entries[0];
@@ -132,7 +123,14 @@ fn k_fold_draws_are_pooled_and_fixed_splits_drawn_once() {
             (l.min(*s), h.max(*s))
         });
     assert!(low < high, "different folds, different scores: {scores:?}");
-    let fixed = compare(&experiments, &catalog, Scheme::Source, 3, &options(&cancel)).unwrap();
+    let fixed = compare(
+        &experiments,
+        &catalog,
+        Scheme::Source,
+        3,
+        &Options::silent(&cancel),
+    )
+    .unwrap();
     assert_eq!(
         fixed.entries[0].draw_scores.len(),
         1,
@@ -158,7 +156,7 @@ fn the_union_comparison_ranks_the_default_first_on_all_shipped_data() {
         &catalog,
         Scheme::Auto,
         draws,
-        &options(&cancel),
+        &Options::silent(&cancel),
     )
     .unwrap();
     assert_eq!(
