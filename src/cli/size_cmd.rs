@@ -101,6 +101,9 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
                 origin: &params.origin,
                 confidence,
                 prices: prices.as_ref(),
+                unjudged_regime: intervals
+                    .filter(|i| !i.table.judges(i.regime))
+                    .map(|i| i.regime),
             };
             markdown(catalog, a, &result, &shown, loaded.params(), &notes)
         }
@@ -114,6 +117,8 @@ struct Notes<'a> {
     origin: &'a str,
     confidence: infercal::interval::Confidence,
     prices: Option<&'a Prices>,
+    /// The budget's load regime, when no held-out row tested it.
+    unjudged_regime: Option<Regime>,
 }
 
 /// The Markdown answer: the table, then where the parameters, the plan, the prices and
@@ -133,6 +138,13 @@ fn markdown(
         params.serving.max_running_batch,
         sizing::plan_note(result, notes.confidence, a.ttft_budget)
     );
+    if let Some(regime) = notes.unjudged_regime {
+        text.push_str(&format!(
+            "Too few of the calibration's held-out rows ran {}, the load a budget is searched under, to make a group of their own (a group needs {}): the intervals are every regime's ranges, hardly tested for it — read them as a lower bound on the error.\n",
+            regime.as_str(),
+            infercal::interval::MIN_CELL_ROWS
+        ));
+    }
     if let Some(prices) = notes.prices {
         text.push_str(&sizing::cost_note(prices, shown));
     }

@@ -485,6 +485,13 @@ impl DiscrepancyTable {
         })
     }
 
+    /// Whether held-out rows of `regime` made a group of their own. Without one, a figure
+    /// of that regime takes the ranges of every regime pooled, which fewer than
+    /// [`MIN_CELL_ROWS`] held-out rows run that way have tested, and the output says so.
+    pub fn judges(&self, regime: Regime) -> bool {
+        self.cells.iter().any(|c| c.regime == Some(regime))
+    }
+
     /// The probability that the measured figure stays at or under `limit`, for a
     /// prediction `value` of group `key`, reading the errors as symmetric on the log scale
     /// (as the intervals do): ½ + ½·P(|r| ≤ x) above the prediction, ½ − ½·P(|r| ≤ −x)
@@ -517,6 +524,9 @@ pub struct PredictionIntervals<'t> {
     pub scheme: &'t str,
     /// Held-out residuals in the table.
     pub residuals: usize,
+    /// The question's load regime, when the table has no group of it (its ranges are
+    /// every regime's, hardly tested for this load).
+    pub unjudged_regime: Option<Regime>,
 }
 
 impl PredictionIntervals<'_> {
@@ -570,6 +580,7 @@ impl DiscrepancyTable {
             parameters,
             scheme: &self.scheme,
             residuals: self.rows,
+            unjudged_regime: (!self.judges(regime)).then_some(regime),
         }
     }
 }

@@ -296,3 +296,26 @@ fn a_parameter_spread_combines_with_the_errors_as_independent_normals() {
     };
     assert!(at(0.25).hi > at(0.0).hi && at(0.25).lo < at(0.0).lo);
 }
+
+#[test]
+fn a_regime_with_too_few_held_out_rows_is_reported_untested() {
+    let mut residuals: Vec<(Key, f64)> = normals(3, MIN_CELL_ROWS)
+        .into_iter()
+        .map(|z| (key(Level::Own), 0.2 * z))
+        .collect();
+    let closed = Key {
+        regime: Regime::ClosedLoop,
+        ..key(Level::Own)
+    };
+    residuals.extend(
+        normals(4, MIN_CELL_ROWS - 1)
+            .into_iter()
+            .map(|z| (closed, z)),
+    );
+    let table = DiscrepancyTable::from_residuals("test", &residuals);
+    assert!(table.judges(Regime::Static));
+    assert!(!table.judges(Regime::ClosedLoop));
+    assert!(!table.judges(Regime::Saturated));
+    residuals.push((closed, 0.1));
+    assert!(DiscrepancyTable::from_residuals("test", &residuals).judges(Regime::ClosedLoop));
+}

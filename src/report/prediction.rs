@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{condition_text, sig};
 use crate::engine::Engine;
-use crate::interval::{Level, PredictionIntervals};
+use crate::interval::{Level, MIN_CELL_ROWS, PredictionIntervals};
 use crate::perf::Prediction;
 use crate::perf::params::{Coverage, EngineCoverage};
 use crate::perf::{Outcome, PerfModelKind};
@@ -104,8 +104,14 @@ fn intervals_text(i: &PredictionIntervals) -> String {
     } else {
         String::new()
     };
+    let untested = i.unjudged_regime.map_or(String::new(), |regime| {
+        format!(
+            "; too few held-out rows ran {} to make a group of their own (a group needs {MIN_CELL_ROWS}), so these are every regime's ranges, hardly tested for this load: read them as a lower bound on the error",
+            regime.as_str()
+        )
+    });
     format!(
-        "{} ranges of {} held-out errors ({} cross-validation) for {level}{parameters}",
+        "{} ranges of {} held-out errors ({} cross-validation) for {level}{parameters}{untested}",
         i.confidence, i.residuals, i.scheme
     )
 }
@@ -162,6 +168,7 @@ pub fn to_json(
                 "scheme": i.scheme,
                 "residuals": i.residuals,
                 "groups": groups,
+                "regime_untested": i.unjudged_regime.map(|r| r.as_str()),
             });
         }
         Err(why) => {

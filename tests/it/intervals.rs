@@ -311,3 +311,50 @@ fn calibrate_without_intervals_writes_none_and_a_bad_scheme_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_load_the_held_out_rows_hardly_tested_is_said_to_be() {
+    // The shipped rows are static batches, open-loop and saturated runs; only the sizing
+    // chart's 22 rows ran closed-loop, too few to make a group of their own.
+    let closed = predict_json("h100-sxm", &[]);
+    assert_eq!(closed["interval"]["regime_untested"], "closed-loop");
+    let mut args = SCENARIO.to_vec();
+    args[6] = "--batch";
+    let mut static_batch = vec!["predict", "--gpu", "h100-sxm"];
+    static_batch.extend_from_slice(&args);
+    let run = infercal(&static_batch);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert!(doc["interval"]["regime_untested"].is_null(), "{doc}");
+    let text = stdout(&infercal(&static_batch[..static_batch.len() - 2]));
+    assert!(!text.contains("hardly tested"), "{text}");
+    let mut closed_text = vec!["predict", "--gpu", "h100-sxm"];
+    closed_text.extend_from_slice(&SCENARIO[..8]);
+    let text = stdout(&infercal(&closed_text));
+    assert!(
+        text.contains("too few held-out rows ran closed-loop"),
+        "{text}"
+    );
+}
+
+#[test]
+fn size_says_its_budget_load_was_hardly_tested() {
+    let args = [
+        "size",
+        "--model",
+        "llama-3.1-8b",
+        "--isl",
+        "1000",
+        "--osl",
+        "200",
+        "--ttft-budget",
+        "1",
+        "--target-rps",
+        "10",
+    ];
+    let text = stdout(&infercal(&args));
+    assert!(text.contains("held-out rows ran closed-loop"), "{text}");
+    let run = infercal(&[&args[..], &["--uncalibrated"]].concat());
+    assert!(run.status.success(), "{}", crate::stderr(&run));
+    let bare = stdout(&run);
+    assert!(!bare.contains("held-out rows ran"), "{bare}");
+}
