@@ -22,7 +22,8 @@ use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows, parameter_sprea
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
 use crate::fit::{
-    Calibration, FitError, Options, calibrate_borrowed, calibrate_owned, filter_rows,
+    Calibration, FitError, ONE_AT_A_TIME_FROM_ROWS, Options, calibrate_borrowed, calibrate_owned,
+    filter_rows,
 };
 use crate::interval::coverage::HeldOutError;
 use crate::interval::{DiscrepancyTable, Key, Level, ParameterUncertainty};
@@ -189,7 +190,7 @@ pub fn for_intervals(
         trainable: &trainable,
         fold_of_row: &fold_of_row,
         labels: &labels,
-        one_at_a_time: c.rows.len() >= SEQUENTIAL_FOLDS_FROM_ROWS,
+        one_at_a_time: c.rows.len() >= ONE_AT_A_TIME_FROM_ROWS,
     };
     let keep = |row: &BenchRow, h: HeldOut| held_out_error(row, &h);
     let (_, held_out) = run_folds(e, &view, (c, c.rows.len()), catalog, options, &keep)?;
@@ -340,15 +341,9 @@ fn run_fold<T>(
     Ok((fold, predicted))
 }
 
-/// Rows from which a split's folds run one at a time: each fold's fit already spreads its
-/// rows over the threads, and two compiled fits of this size at once would double the
-/// peak memory (a million rows: hundreds of megabytes each). The results do not depend
-/// on it.
-const SEQUENTIAL_FOLDS_FROM_ROWS: usize = 100_000;
-
 /// Every fold of `split`: the folds and what `keep` made of each row's held-out prediction
 /// (`None` for a row no fold held out). Folds run in parallel unless the split says one
-/// at a time ([`SEQUENTIAL_FOLDS_FROM_ROWS`]).
+/// at a time ([`ONE_AT_A_TIME_FROM_ROWS`]).
 fn run_folds<T: Send>(
     e: &ValidExperiment,
     split: &View<'_>,
@@ -445,7 +440,7 @@ pub fn cross_validate_split(
         trainable: &split.trainable,
         fold_of_row: &split.fold_of_row,
         labels: &split.labels,
-        one_at_a_time: split.rows.len() >= SEQUENTIAL_FOLDS_FROM_ROWS,
+        one_at_a_time: split.rows.len() >= ONE_AT_A_TIME_FROM_ROWS,
     };
     let keep = |_: &BenchRow, h: HeldOut| h;
     let fitted = (&full, trainable_rows);

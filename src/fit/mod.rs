@@ -73,6 +73,12 @@ pub struct Silent;
 
 impl Progress for Silent {}
 
+/// Rows from which a fit's refinement starts, and a cross-validation's folds, run one at
+/// a time: each already spreads its rows over the threads, and two at once would hold two
+/// sets of per-row work (a Levenberg-Marquardt step's Jacobian columns, a fold's compiled
+/// rows: hundreds of megabytes at a million rows). Results do not depend on it.
+pub const ONE_AT_A_TIME_FROM_ROWS: usize = 100_000;
+
 /// How to run a calibration.
 pub struct Options<'a> {
     /// Overrides the experiment's grid seed.
@@ -409,32 +415,31 @@ fn refine_stage(
 ) -> Result<Vec<Refined>, FitError> {
     let starts = starting_points(grid, experiment.search.refine, objective.hypotheses.len());
     options.progress.start("refine", starts.len() as u64);
-    let refined = starts
-        .par_iter()
-        .map(|start| {
-            let search = &experiment.search;
-            let run = match search.method {
-                RefineMethod::NelderMead => nelder_mead(
-                    objective,
-                    start.hypothesis,
-                    &start.u,
-                    search,
-                    evaluations,
-                    options.cancel,
-                ),
-                RefineMethod::LevenbergMarquardt => Ok(levenberg_marquardt(
-                    objective,
-                    start.hypothesis,
-                    &start.u,
-                    search.max_iters,
-                    evaluations,
-                    options.cancel,
-                )),
-            };
-            options.progress.advance(1);
-            run
-        })
-        .collect::<Result<Vec<Refined>, FitError>>();
+    let run = |start: &GridPoint| {
+        let search = &experiment.search;
+        let (h, u, cancel) = (start.hypothesis, &start.u, options.cancel);
+        let run = match search.method {
+            RefineMethod::NelderMead => nelder_mead(objective, h, u, search, evaluations, cancel),
+            RefineMethod::LevenbergMarquardt => Ok(levenberg_marquardt(
+                objective,
+                h,
+                u,
+                search.max_iters,
+                evaluations,
+                cancel,
+            )),
+        };
+        options.progress.advance(1);
+        run
+    };
+    let refined = if objective.rows().len() >= ONE_AT_A_TIME_FROM_ROWS {
+        starts
+            .iter()
+            .map(run)
+            .collect::<Result<Vec<Refined>, FitError>>()
+    } else {
+        starts.par_iter().map(run).collect()
+    };
     options.progress.finish();
     refined
 }

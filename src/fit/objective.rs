@@ -407,6 +407,15 @@ impl<'c> Objective<'c> {
         })
     }
 
+    /// The prediction of each row of `rows` (indices, in order) under hypothesis `h`:
+    /// the model's value of the row's metric, `None` where infeasible.
+    pub fn predictions_of(&self, h: usize, u: &[f64], rows: &[u32]) -> Vec<Option<f64>> {
+        self.per_row(u, Some(rows), |model, placed, i| {
+            let outcome = self.outcome(model, placed, h, i);
+            outcome.ok().and_then(|p| p.metric(self.rows[i].metric))
+        })
+    }
+
     /// Predictions, residuals and reasons for every row (for reports; slower than `cost`).
     pub fn row_fits(&self, h: usize, u: &[f64]) -> Vec<RowFit> {
         let params = self.space.params_at(u);

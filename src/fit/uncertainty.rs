@@ -111,35 +111,34 @@ pub struct UncertaintyReport {
     pub rank: usize,
 }
 
-/// Weighted log ratios of the informative rows at `u` (`None` where the row is predicted
-/// infeasible there: its penalty is a step, not a slope).
-fn log_ratios(objective: &Objective<'_>, h: usize, u: &[f64], keep: &[usize]) -> Vec<Option<f64>> {
-    weighted_log_ratios(objective, &objective.predictions(h, u), keep)
-}
+/// Rows of the Jacobian built at a time: JᵀJ is summed block by block, so a million rows
+/// never hold a million-by-n matrix (46 parameters: 368 MB); 65,536 rows of 46 columns
+/// are 24 MB. Data of fewer rows are one block, the plain product.
+const JACOBIAN_BLOCK_ROWS: usize = 1 << 16;
 
-/// Weighted log ratios of the rows `keep` given every row's prediction.
-fn weighted_log_ratios(
-    objective: &Objective<'_>,
-    predictions: &[Option<f64>],
-    keep: &[usize],
-) -> Vec<Option<f64>> {
-    keep.iter()
-        .map(|&i| {
-            let measured = objective.rows()[i].value.value()?;
-            let predicted = predictions[i]?;
-            Some((predicted / measured).ln() * objective.weights()[i].sqrt())
-        })
+/// Weighted log ratios of the rows `keep` at `u` (`None` where the row is predicted
+/// infeasible there: its penalty is a step, not a slope).
+fn log_ratios(objective: &Objective<'_>, h: usize, u: &[f64], keep: &[u32]) -> Vec<Option<f64>> {
+    let predictions = objective.predictions_of(h, u, keep);
+    (keep.iter().zip(predictions))
+        .map(|(&i, predicted)| weighted_log_ratio(objective, i as usize, predicted))
         .collect()
 }
 
-/// Column `j` of the Jacobian: central differences, one-sided where a step crosses the
-/// feasibility edge of a row, zero where both do.
+/// Row `i`'s weighted log ratio given its prediction.
+fn weighted_log_ratio(objective: &Objective<'_>, i: usize, predicted: Option<f64>) -> Option<f64> {
+    let measured = objective.rows()[i].value.value()?;
+    Some((predicted? / measured).ln() * objective.weights()[i].sqrt())
+}
+
+/// Column `j` of the Jacobian over the rows `keep`: central differences, one-sided where
+/// a step crosses the feasibility edge of a row, zero where both do.
 fn column(
     objective: &Objective<'_>,
     h: usize,
     u: &[f64],
     j: usize,
-    keep: &[usize],
+    keep: &[u32],
     at: &[Option<f64>],
 ) -> DVector<f64> {
     let (mut up, mut down) = (u.to_vec(), u.to_vec());
@@ -160,28 +159,53 @@ fn column(
     )
 }
 
+/// JᵀJ over the rows `keep` (their log ratios at `u` in `at`), the Jacobian built
+/// `block_rows` rows at a time.
+fn normal_matrix(
+    objective: &Objective<'_>,
+    (h, u): (usize, &[f64]),
+    keep: &[u32],
+    at: &[Option<f64>],
+    block_rows: usize,
+) -> DMatrix<f64> {
+    let n = u.len();
+    let mut jtj: Option<DMatrix<f64>> = None;
+    for (rows, at) in keep.chunks(block_rows).zip(at.chunks(block_rows)) {
+        let mut block = DMatrix::<f64>::zeros(rows.len(), n);
+        for j in 0..n {
+            block.set_column(j, &column(objective, h, u, j, rows, at));
+        }
+        let product = block.transpose() * &block;
+        // The first block's product is taken as it is, so one block is exactly JᵀJ.
+        jtj = Some(match jtj {
+            None => product,
+            Some(sum) => sum + product,
+        });
+    }
+    jtj.unwrap_or_else(|| DMatrix::zeros(n, n))
+}
+
 /// Estimates the uncertainty of the optimum `u` under hypothesis `h`.
 pub fn estimate(objective: &Objective<'_>, h: usize, u: &[f64]) -> UncertaintyReport {
     let n = u.len();
     let (keep, at) = {
         let predictions = objective.predictions(h, u);
-        let keep: Vec<usize> = (0..predictions.len())
+        let keep: Vec<u32> = (0..predictions.len())
             .filter(|&i| {
                 objective.rows()[i].value.value().is_some()
                     && predictions[i].is_some()
                     && objective.weights()[i] > 0.0
             })
+            .map(|i| i as u32)
             .collect();
-        let at = weighted_log_ratios(objective, &predictions, &keep);
+        let at: Vec<Option<f64>> = (keep.iter())
+            .map(|&i| weighted_log_ratio(objective, i as usize, predictions[i as usize]))
+            .collect();
         (keep, at)
     };
     let m = keep.len();
     let r0 = DVector::from_iterator(m, at.iter().map(|r| r.unwrap_or(0.0)));
-    let mut jacobian = DMatrix::<f64>::zeros(m, n);
-    for j in 0..n {
-        jacobian.set_column(j, &column(objective, h, u, j, &keep, &at));
-    }
-    let jtj = jacobian.transpose() * &jacobian;
+    let jtj = normal_matrix(objective, (h, u), &keep, &at, JACOBIAN_BLOCK_ROWS);
     let bound_flags: Vec<Vec<Flag>> = objective
         .space
         .free
@@ -361,4 +385,32 @@ pub fn parameter_uncertainty(
         })
         .collect();
     ParameterUncertainty::new(&parameters, &correlation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::embedded_rows;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn the_normal_matrix_summed_by_blocks_is_the_one_of_all_rows() {
+        let catalog = Catalog::embedded().unwrap();
+        let e = crate::experiment::shipped("serving-per-gpu", &catalog)
+            .unwrap()
+            .unwrap();
+        let rows = embedded_rows(&e.data, &catalog).unwrap();
+        let objective = crate::fit::prepare(&e, &rows, &catalog).unwrap();
+        let u = objective.space.initial();
+        let keep: Vec<u32> = (0..rows.len() as u32).collect();
+        let predictions = objective.predictions_of(0, &u, &keep);
+        let at: Vec<Option<f64>> = (keep.iter().zip(predictions))
+            .map(|(&i, p)| weighted_log_ratio(&objective, i as usize, p))
+            .collect();
+        let whole = normal_matrix(&objective, (0, &u), &keep, &at, keep.len());
+        let blocks = normal_matrix(&objective, (0, &u), &keep, &at, 7);
+        let scale = whole.norm();
+        assert!(scale > 0.0);
+        assert!((whole - blocks).norm() <= 1e-12 * scale);
+    }
 }
