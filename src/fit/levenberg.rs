@@ -110,6 +110,22 @@ struct Surface<'a, 'c> {
     hypothesis: usize,
     moved: Vec<Option<Vec<u32>>>,
     evaluations: &'a AtomicU64,
+    /// Rows of the Jacobian built at a time (see [`BLOCK_ROWS`]).
+    block_rows: usize,
+}
+
+/// Rows of the Jacobian built at a time: above this, `JᵀJ` and `Jᵀz` are summed block by
+/// block, so a million rows never hold every column at once (26 parameters, ten of them
+/// moving every row: a hundred megabytes). Fewer rows are one block, as before.
+const BLOCK_ROWS: usize = 1 << 16;
+
+/// The rows a block of the Jacobian covers: `lo..hi`, listed, and whether it is the
+/// first (which carries the priors' part).
+struct Block {
+    lo: u32,
+    hi: u32,
+    all: Vec<u32>,
+    first: bool,
 }
 
 impl<'a, 'c> Surface<'a, 'c> {
@@ -122,6 +138,7 @@ impl<'a, 'c> Surface<'a, 'c> {
             hypothesis,
             moved,
             evaluations,
+            block_rows: BLOCK_ROWS,
         }
     }
 
@@ -144,13 +161,35 @@ impl<'a, 'c> Surface<'a, 'c> {
         }
     }
 
-    /// Column `j` of the Jacobian at `point`: a forward difference over the rows the
-    /// coordinate moves, zero for a row whose term is a step on either side.
-    fn column(&self, point: &Point, j: usize) -> Column<'_> {
-        self.evaluations.fetch_add(1, Ordering::Relaxed);
+    /// The rows column `j` covers: those its coordinate moves, within `block` if any.
+    fn rows_of<'b>(&'b self, j: usize, block: Option<&'b Block>) -> Option<&'b [u32]> {
+        match (self.moved[j].as_deref(), block) {
+            (rows, None) => rows,
+            (None, Some(block)) => Some(&block.all),
+            (Some(rows), Some(block)) => {
+                let from = rows.partition_point(|&i| i < block.lo);
+                let to = rows.partition_point(|&i| i < block.hi);
+                Some(&rows[from..to])
+            }
+        }
+    }
+
+    /// Column `j` of the Jacobian at `point` over `rows`: a forward difference, zero for a
+    /// row whose term is a step on either side; the priors' part unless `with_prior` is
+    /// false.
+    fn column<'b>(
+        &self,
+        point: &Point,
+        j: usize,
+        rows: Option<&'b [u32]>,
+        with_prior: bool,
+    ) -> Column<'b> {
+        // A column counts once, in the block that carries the priors.
+        if with_prior {
+            self.evaluations.fetch_add(1, Ordering::Relaxed);
+        }
         let mut u = point.u.clone();
         u[j] += DIFFERENCE_STEP;
-        let rows = self.moved[j].as_deref();
         let moved = self.objective.root_residuals(self.hypothesis, &u, rows);
         let index = |k: usize| rows.map_or(k, |rows| rows[k] as usize);
         let data = (moved.iter().enumerate())
@@ -163,20 +202,63 @@ impl<'a, 'c> Surface<'a, 'c> {
                 }
             })
             .collect();
-        let prior = self.objective.space.prior_residuals(&u);
-        let prior = prior
-            .zip(&point.prior)
-            .map(|(after, before)| (after - before) / DIFFERENCE_STEP)
-            .collect();
+        let prior = if with_prior {
+            let prior = self.objective.space.prior_residuals(&u);
+            (prior.zip(&point.prior))
+                .map(|(after, before)| (after - before) / DIFFERENCE_STEP)
+                .collect()
+        } else {
+            Vec::new()
+        };
         Column { rows, data, prior }
     }
 
-    /// `JᵀJ` and `Jᵀz` at `point`, the columns in parallel.
+    /// `JᵀJ` and `Jᵀz` at `point`, the columns in parallel; above `block_rows` rows, summed
+    /// over blocks of rows.
     fn normal_equations(&self, point: &Point) -> (DMatrix<f64>, DVector<f64>) {
+        let (m, step) = (point.rows.len(), self.block_rows);
+        if m <= step {
+            return self.block_equations(point, None);
+        }
+        let z: Vec<f64> = point.rows.iter().map(|r| r.z).collect();
         let n = point.u.len();
+        let (mut curvature, mut gradient) = (DMatrix::zeros(n, n), DVector::zeros(n));
+        for lo in (0..m).step_by(step) {
+            let hi = (lo + step).min(m);
+            let block = Block {
+                lo: lo as u32,
+                hi: hi as u32,
+                all: (lo as u32..hi as u32).collect(),
+                first: lo == 0,
+            };
+            let (c, g) = self.block_equations_with(point, Some(&block), &z);
+            curvature += c;
+            gradient += g;
+        }
+        (curvature, gradient)
+    }
+
+    /// `JᵀJ` and `Jᵀz` over `block`'s rows (all rows when `None`).
+    fn block_equations(
+        &self,
+        point: &Point,
+        block: Option<&Block>,
+    ) -> (DMatrix<f64>, DVector<f64>) {
+        let z: Vec<f64> = point.rows.iter().map(|r| r.z).collect();
+        self.block_equations_with(point, block, &z)
+    }
+
+    fn block_equations_with(
+        &self,
+        point: &Point,
+        block: Option<&Block>,
+        z: &[f64],
+    ) -> (DMatrix<f64>, DVector<f64>) {
+        let n = point.u.len();
+        let with_prior = block.is_none_or(|b| b.first);
         let columns: Vec<Column<'_>> = (0..n)
             .into_par_iter()
-            .map(|j| self.column(point, j))
+            .map(|j| self.column(point, j, self.rows_of(j, block), with_prior))
             .collect();
         let mut curvature = DMatrix::zeros(n, n);
         for j in 0..n {
@@ -186,8 +268,7 @@ impl<'a, 'c> Surface<'a, 'c> {
                 curvature[(k, j)] = value;
             }
         }
-        let z: Vec<f64> = point.rows.iter().map(|r| r.z).collect();
-        let gradient = columns.iter().map(|c| c.dot_full(&z, &point.prior));
+        let gradient = columns.iter().map(|c| c.dot_full(z, &point.prior));
         (curvature, DVector::from_iterator(n, gradient))
     }
 }

@@ -32,6 +32,7 @@ fn the_root_residuals_square_to_the_cost() {
         hypothesis: 0,
         moved: vec![None; objective.space.dim()],
         evaluations: &evaluations,
+        block_rows: BLOCK_ROWS,
     };
     for seed in 0..3 {
         let u = random_point(objective.space.dim(), seed);
@@ -61,6 +62,7 @@ fn columns_over_the_moved_rows_equal_columns_over_every_row() {
         hypothesis: 0,
         moved,
         evaluations: &evaluations,
+        block_rows: BLOCK_ROWS,
     };
     let (every_row, only_moved) = (surface(vec![None; dim]), surface(moved));
     // Away from the start, where clamps and kinks sit elsewhere.
@@ -69,6 +71,36 @@ fn columns_over_the_moved_rows_equal_columns_over_every_row() {
     let (curvature, gradient) = only_moved.normal_equations(&point);
     assert_eq!(dense_gradient, gradient);
     assert_eq!(dense_curvature, curvature);
+}
+
+#[test]
+fn normal_equations_summed_over_blocks_of_rows_equal_the_whole() {
+    let (e, rows, catalog) = parts(crate::experiment::DEFAULT_EXPERIMENT);
+    let objective = prepare(&e, &rows, &catalog).unwrap();
+    let evaluations = AtomicU64::new(0);
+    let blocks_of = |block_rows| Surface {
+        block_rows,
+        ..Surface::new(&objective, 0, &evaluations)
+    };
+    let (whole, blocked) = (blocks_of(BLOCK_ROWS), blocks_of(1000));
+    assert!(rows.len() > 10 * 1000 && rows.len() <= BLOCK_ROWS);
+    let point = whole.at(random_point(objective.space.dim(), 7));
+    let (curvature, gradient) = whole.normal_equations(&point);
+    evaluations.store(0, std::sync::atomic::Ordering::Relaxed);
+    let (blocked_curvature, blocked_gradient) = blocked.normal_equations(&point);
+    let columns = evaluations.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        columns,
+        objective.space.dim() as u64,
+        "a column counts once"
+    );
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (a.abs() + b.abs()) + 1e-300;
+    for (a, b) in curvature.iter().zip(blocked_curvature.iter()) {
+        assert!(close(*a, *b), "JᵀJ: {a} against {b} by blocks");
+    }
+    for (a, b) in gradient.iter().zip(blocked_gradient.iter()) {
+        assert!(close(*a, *b), "Jᵀz: {a} against {b} by blocks");
+    }
 }
 
 #[test]
