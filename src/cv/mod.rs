@@ -2,7 +2,8 @@
 //! Rows are split into folds by a scheme — leave-one-out over chart cells (rows that
 //! differ only in metric leave together), seeded k-fold, or leave one GPU, model, source
 //! or budget out. Every fold refits from scratch with the experiment's own search; folds
-//! run in parallel and the result does not depend on the thread count. A tied parameter
+//! run in parallel (one at a time from [`ONE_AT_A_TIME_FROM_ROWS`] rows, each fit then
+//! parallel over its rows) and the result does not depend on the thread count. A tied parameter
 //! whose group has no training rows takes its architecture's fitted mean (for a GPU), else
 //! the global value, and the fold says so.
 

@@ -1,9 +1,11 @@
 //! Calibration: fitting a performance model's free parameters to benchmark rows. Stage 1
 //! evaluates a seeded space-filling grid over the free parameters under every deployment
-//! hypothesis, in parallel; stage 2 runs Nelder-Mead from the best grid points (and from
-//! each hypothesis's best, so hypotheses can be ranked), in parallel; the best result is
-//! kept, then its uncertainty is estimated. The result is the same for a seed whatever
-//! the number of threads: work is indexed, collected in order and ties break by index.
+//! hypothesis, in parallel; stage 2 runs Levenberg-Marquardt or Nelder-Mead from the best
+//! grid points (and from each hypothesis's best, so hypotheses can be ranked), in parallel
+//! (one after another from [`ONE_AT_A_TIME_FROM_ROWS`] rows, each then parallel over its
+//! rows); the best result is kept, then its uncertainty is estimated. The result is the
+//! same for a seed whatever the number of threads: work is indexed, collected in order
+//! and ties break by index.
 //! The fitter does no IO; progress goes through the [`Progress`] trait.
 
 pub mod finetune;
