@@ -27,6 +27,13 @@ fn predict_json(gpu: &str, extra: &[&str]) -> serde_json::Value {
     serde_json::from_str(&stdout(&run)).unwrap()
 }
 
+/// `predict`'s output for `gpu` and the scenario `args`.
+fn predict_text(gpu: &str, args: &[&str]) -> String {
+    let mut all = vec!["predict", "--gpu", gpu];
+    all.extend_from_slice(args);
+    stdout(&infercal(&all))
+}
+
 /// (hi − lo) / (2 · value) of `field`.
 fn half_width(doc: &serde_json::Value, field: &str) -> f64 {
     let value = doc[field].as_f64().unwrap();
@@ -89,9 +96,7 @@ fn a_gpu_without_fitted_rows_gets_a_wider_interval_and_the_reason() {
             "{field}"
         );
     }
-    let mut args = vec!["predict", "--gpu", "v100-sxm2"];
-    args.extend_from_slice(&SCENARIO[..8]);
-    let text = stdout(&infercal(&args));
+    let text = predict_text("v100-sxm2", &SCENARIO[..8]);
     assert!(
         text.contains("values pooled over every fitted GPU: widest"),
         "{text}"
@@ -318,39 +323,24 @@ fn a_load_the_held_out_rows_hardly_tested_is_said_to_be() {
     // chart's 22 rows ran closed-loop, too few to make a group of their own.
     let closed = predict_json("h100-sxm", &[]);
     assert_eq!(closed["interval"]["regime_untested"], "closed-loop");
-    let mut args = SCENARIO.to_vec();
-    args[6] = "--batch";
-    let mut static_batch = vec!["predict", "--gpu", "h100-sxm"];
-    static_batch.extend_from_slice(&args);
-    let run = infercal(&static_batch);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
-    assert!(doc["interval"]["regime_untested"].is_null(), "{doc}");
-    let text = stdout(&infercal(&static_batch[..static_batch.len() - 2]));
-    assert!(!text.contains("hardly tested"), "{text}");
-    let mut closed_text = vec!["predict", "--gpu", "h100-sxm"];
-    closed_text.extend_from_slice(&SCENARIO[..8]);
-    let text = stdout(&infercal(&closed_text));
+    let text = predict_text("h100-sxm", &SCENARIO[..8]);
     assert!(
         text.contains("too few held-out rows ran closed-loop"),
         "{text}"
     );
+    let batch: Vec<&str> = (SCENARIO.iter())
+        .map(|&a| if a == "--concurrency" { "--batch" } else { a })
+        .collect();
+    let doc: serde_json::Value = serde_json::from_str(&predict_text("h100-sxm", &batch)).unwrap();
+    assert!(doc["interval"]["regime_untested"].is_null(), "{doc}");
+    let text = predict_text("h100-sxm", &batch[..8]);
+    assert!(!text.contains("hardly tested"), "{text}");
 }
 
 #[test]
 fn size_says_its_budget_load_was_hardly_tested() {
-    let args = [
-        "size",
-        "--model",
-        "llama-3.1-8b",
-        "--isl",
-        "1000",
-        "--osl",
-        "200",
-        "--ttft-budget",
-        "1",
-        "--target-rps",
-        "10",
-    ];
+    let budget = ["--ttft-budget", "1", "--target-rps", "10"];
+    let args = [&["size"], &SCENARIO[..6], &budget[..]].concat();
     let text = stdout(&infercal(&args));
     assert!(text.contains("held-out rows ran closed-loop"), "{text}");
     let run = infercal(&[&args[..], &["--uncalibrated"]].concat());
