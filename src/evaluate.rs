@@ -59,7 +59,7 @@ pub struct RowEvaluation {
 impl RowEvaluation {
     /// `row` with its prediction (`None` when infeasible) and the reason it is infeasible.
     pub fn new(row: BenchRow, predicted: Option<f64>, infeasible_reason: Option<String>) -> Self {
-        let ratio = predicted.zip(row.value.value()).map(|(p, m)| p / m);
+        let ratio = ratio(&row, predicted);
         RowEvaluation {
             row,
             predicted,
@@ -72,6 +72,11 @@ impl RowEvaluation {
     pub fn feasibility_correct(&self) -> bool {
         matches!(self.row.value, Observed::NotAchievable) == self.predicted.is_none()
     }
+}
+
+/// predicted / measured for `row` (`None` when either is missing).
+pub fn ratio(row: &BenchRow, predicted: Option<f64>) -> Option<f64> {
+    predicted.zip(row.value.value()).map(|(p, m)| p / m)
 }
 
 /// `model`'s value of `row`'s metric (`None` when predicted infeasible) and why not.

@@ -3,9 +3,9 @@
 //! differ only in metric leave together), seeded k-fold, or leave one GPU, model, source
 //! or budget out. Every fold refits from scratch with the experiment's own search; folds
 //! run in parallel (one at a time from [`ONE_AT_A_TIME_FROM_ROWS`] rows, each fit then
-//! parallel over its rows) and the result does not depend on the thread count. A tied parameter
-//! whose group has no training rows takes its architecture's fitted mean (for a GPU), else
-//! the global value, and the fold says so.
+//! parallel over its rows) and the result does not depend on the thread count. A tied
+//! parameter whose group has no training rows takes its architecture's fitted mean (for a
+//! GPU), else the global value, and the fold says so.
 
 pub mod compare;
 pub mod new_user;
@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::bench::BenchRow;
 use crate::catalog::Catalog;
 use crate::engine::Engine;
-use crate::evaluate::{Assumptions, RowEvaluation, evaluate_rows, parameter_spread, predict_row};
+use crate::evaluate::{
+    Assumptions, RowEvaluation, evaluate_rows, parameter_spread, predict_row, ratio,
+};
 use crate::experiment::{Mode, ValidExperiment};
 use crate::fit::space::ParamSpace;
 use crate::fit::{
@@ -204,8 +206,11 @@ pub fn for_intervals(
     let residuals = fill_in(held_out, |i| {
         let row = &c.rows[i];
         let predicted = predict_row(row, catalog, model.as_ref(), &c.assumptions)?;
-        let held = in_sample(e, c, catalog, row, predicted, &uncertainty);
-        Ok(held_out_error(row, &held))
+        let fit = (&c.params, &c.assumptions, &uncertainty);
+        Ok(held_out_error(
+            row,
+            &prediction_of(e, fit, catalog, row, predicted),
+        ))
     })?;
     Ok(HeldOutErrors {
         scheme,
@@ -255,11 +260,16 @@ struct HeldOut {
 /// A row's held-out error from its held-out prediction (`None` for a row measured NA or
 /// predicted infeasible).
 fn held_out_error(row: &BenchRow, h: &HeldOut) -> Option<HeldOutError> {
-    let ratio = h.predicted.zip(row.value.value()).map(|(p, m)| p / m)?;
+    error_of(row, ratio(row, h.predicted), h.level, h.spread)
+}
+
+/// A row's error from its predicted / measured `ratio`, the level its GPU was predicted at
+/// and its parameters' log spread.
+fn error_of(row: &BenchRow, ratio: Option<f64>, level: Level, log_sd: f64) -> Option<HeldOutError> {
     Some(HeldOutError {
-        key: Key::of_row(row, h.level),
-        residual: -ratio.ln(),
-        log_sd: h.spread,
+        key: Key::of_row(row, level),
+        residual: -ratio?.ln(),
+        log_sd,
     })
 }
 
@@ -321,15 +331,9 @@ fn run_fold<T>(
     let model = e.perf_model.with_params(&params);
     let predicted = (held.iter())
         .map(|row| {
-            let (predicted, reason) = predict_row(row, catalog, model.as_ref(), &assumptions)?;
-            let spread = (e.perf_model, &params);
-            let held = HeldOut {
-                predicted,
-                reason,
-                level: Level::of_gpu(&params.serving, catalog, &row.gpu),
-                spread: parameter_spread(row, catalog, spread, &assumptions, &uncertainty),
-            };
-            Ok(keep(row, held))
+            let predicted = predict_row(row, catalog, model.as_ref(), &assumptions)?;
+            let fit = (&params, &assumptions, &uncertainty);
+            Ok(keep(row, prediction_of(e, fit, catalog, row, predicted)))
         })
         .collect::<Result<Vec<T>, FitError>>()?;
     let fold = Fold {
@@ -391,22 +395,27 @@ fn fill_in<T>(
         .collect()
 }
 
-/// `row` as the fit on every row, `full`, predicted it (`predicted`: value and why not),
-/// with the spread of `full`'s parameter `uncertainty`.
-fn in_sample(
+/// What a fit (`params`, `assumptions`, the parameters' `uncertainty`) predicted for
+/// `row` (`predicted`: value and why not), with the level its GPU's values came from and
+/// the prediction's log spread.
+fn prediction_of(
     e: &ValidExperiment,
-    full: &Calibration,
+    (params, assumptions, uncertainty): (&ParamSet, &Assumptions, &ParameterUncertainty),
     catalog: &Catalog,
     row: &BenchRow,
     (predicted, reason): (Option<f64>, Option<String>),
-    uncertainty: &ParameterUncertainty,
 ) -> HeldOut {
-    let (set, assumptions) = (&full.params, &full.assumptions);
     HeldOut {
         predicted,
         reason,
-        level: Level::of_gpu(&set.serving, catalog, &row.gpu),
-        spread: parameter_spread(row, catalog, (e.perf_model, set), assumptions, uncertainty),
+        level: Level::of_gpu(&params.serving, catalog, &row.gpu),
+        spread: parameter_spread(
+            row,
+            catalog,
+            (e.perf_model, params),
+            assumptions,
+            uncertainty,
+        ),
     }
 }
 
@@ -452,14 +461,8 @@ pub fn cross_validate_split(
     let held_out = fill_in(held_out, |i| {
         let r = &in_sample_rows[i];
         let predicted = (r.predicted, r.infeasible_reason.clone());
-        Ok(in_sample(
-            e,
-            &full,
-            catalog,
-            &r.row,
-            predicted,
-            &uncertainty,
-        ))
+        let fit = (&full.params, &full.assumptions, &uncertainty);
+        Ok(prediction_of(e, fit, catalog, &r.row, predicted))
     })?;
     let Split {
         rows,
@@ -493,15 +496,7 @@ impl CrossValidation {
     /// (`None` for a row measured NA or predicted infeasible).
     pub fn residuals(&self) -> Vec<Option<HeldOutError>> {
         (self.held_out.iter().zip(&self.levels).zip(&self.spreads))
-            .map(|((h, &level), &spread)| {
-                let held = HeldOut {
-                    predicted: h.predicted,
-                    reason: None,
-                    level,
-                    spread,
-                };
-                held_out_error(&h.row, &held)
-            })
+            .map(|((h, &level), &spread)| error_of(&h.row, h.ratio, level, spread))
             .collect()
     }
 

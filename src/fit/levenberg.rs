@@ -217,10 +217,10 @@ impl<'a, 'c> Surface<'a, 'c> {
     /// over blocks of rows.
     fn normal_equations(&self, point: &Point) -> (DMatrix<f64>, DVector<f64>) {
         let (m, step) = (point.rows.len(), self.block_rows);
-        if m <= step {
-            return self.block_equations(point, None);
-        }
         let z: Vec<f64> = point.rows.iter().map(|r| r.z).collect();
+        if m <= step {
+            return self.block_equations(point, None, &z);
+        }
         let n = point.u.len();
         let (mut curvature, mut gradient) = (DMatrix::zeros(n, n), DVector::zeros(n));
         for lo in (0..m).step_by(step) {
@@ -231,24 +231,16 @@ impl<'a, 'c> Surface<'a, 'c> {
                 all: (lo as u32..hi as u32).collect(),
                 first: lo == 0,
             };
-            let (c, g) = self.block_equations_with(point, Some(&block), &z);
+            let (c, g) = self.block_equations(point, Some(&block), &z);
             curvature += c;
             gradient += g;
         }
         (curvature, gradient)
     }
 
-    /// `JᵀJ` and `Jᵀz` over `block`'s rows (all rows when `None`).
+    /// `JᵀJ` and `Jᵀz` over `block`'s rows (all rows when `None`), `z` every row's root
+    /// residual at `point`.
     fn block_equations(
-        &self,
-        point: &Point,
-        block: Option<&Block>,
-    ) -> (DMatrix<f64>, DVector<f64>) {
-        let z: Vec<f64> = point.rows.iter().map(|r| r.z).collect();
-        self.block_equations_with(point, block, &z)
-    }
-
-    fn block_equations_with(
         &self,
         point: &Point,
         block: Option<&Block>,

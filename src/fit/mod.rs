@@ -311,10 +311,21 @@ pub fn calibrate_owned_then<R>(
     let mut calibration = Calibration { rows, ..fit };
     let out = meanwhile(&calibration);
     let objective = prepare_from(experiment, calibration.rows.iter().collect(), catalog, None)?;
-    calibration.fits = objective.row_fits(at.hypothesis, &at.u);
-    calibration.weights = objective.weights().to_vec();
-    calibration.row_losses = objective.row_losses(at.hypothesis, &at.u);
+    (
+        calibration.fits,
+        calibration.weights,
+        calibration.row_losses,
+    ) = per_row(&objective, &at);
     Ok((calibration, out))
+}
+
+/// Each row's fit, weight and loss term at `at`.
+fn per_row(objective: &Objective<'_>, at: &Optimum) -> (Vec<RowFit>, Vec<f64>, Vec<f64>) {
+    (
+        objective.row_fits(at.hypothesis, &at.u),
+        objective.weights().to_vec(),
+        objective.row_losses(at.hypothesis, &at.u),
+    )
 }
 
 /// As [`calibrate_owned`] on rows the caller keeps (a cross-validation fold's training
@@ -347,13 +358,13 @@ enum PerRow {
 }
 
 /// The fit of `rows` (already filtered) and where it ended; the result's `rows` is left
-/// empty, and so are its other per-row vectors when `per_row` drops them.
+/// empty, and so are its other per-row vectors when `keep` drops them.
 fn fit_borrowed(
     experiment: &ValidExperiment,
     rows: Vec<&BenchRow>,
     catalog: &Catalog,
     options: &Options<'_>,
-    (start, per_row): (Option<&Start<'_>>, PerRow),
+    (start, keep): (Option<&Start<'_>>, PerRow),
 ) -> Result<(Calibration, Optimum), FitError> {
     let started = Instant::now();
     if rows.is_empty() {
@@ -374,12 +385,12 @@ fn fit_borrowed(
     if start.is_none() {
         lend_across_architectures(&mut params, &estimates, objective.rows(), catalog);
     }
-    let (fits, weights, row_losses) = match per_row {
-        PerRow::Kept => (
-            objective.row_fits(best.hypothesis, &best.u),
-            objective.weights().to_vec(),
-            objective.row_losses(best.hypothesis, &best.u),
-        ),
+    let at = Optimum {
+        hypothesis: best.hypothesis,
+        u: best.u,
+    };
+    let (fits, weights, row_losses) = match keep {
+        PerRow::Kept => per_row(&objective, &at),
         PerRow::Dropped => Default::default(),
     };
     let calibration = Calibration {
@@ -399,10 +410,6 @@ fn fit_borrowed(
         wall_time_s: started.elapsed().as_secs_f64(),
         seed,
         interrupted: options.cancel.load(Ordering::Relaxed),
-    };
-    let at = Optimum {
-        hypothesis: best.hypothesis,
-        u: best.u,
     };
     Ok((calibration, at))
 }
