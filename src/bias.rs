@@ -146,6 +146,7 @@ mod tests {
                 stat: Stat::Mean,
                 value: Observed::Value(1.0),
                 note: String::new().into(),
+                synthetic_weights: false,
                 origin: Origin {
                     file: "t.csv".to_string().into(),
                     line: 2,

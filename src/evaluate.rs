@@ -33,9 +33,11 @@ pub fn scenario_for<'c>(
     Ok(Scenario {
         model: catalog.model(&row.model)?,
         gpu,
-        deployment: Deployment::assumed(gpu, precision, tp, row.pp)
-            .on(Engine::family_of(&row.engine)
-                .or_else(|| assumptions.engine.get(&gpu.slug).copied())),
+        deployment: Deployment {
+            synthetic_weights: row.synthetic_weights,
+            ..Deployment::assumed(gpu, precision, tp, row.pp).on(Engine::family_of(&row.engine)
+                .or_else(|| assumptions.engine.get(&gpu.slug).copied()))
+        },
         isl: row.isl,
         osl: row.osl,
         condition: row.condition,

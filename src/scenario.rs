@@ -204,6 +204,11 @@ pub struct Deployment {
     /// Serving engine family; `None` = the engine-independent values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
+    /// Generated weights instead of a checkpoint's, as some benchmarks build their
+    /// engines: every token then routes to the same experts. Only benchmark rows say so;
+    /// a deployment a user asks about serves real weights.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic_weights: bool,
 }
 
 impl Default for Deployment {
@@ -214,6 +219,7 @@ impl Default for Deployment {
             tp: None,
             pp: 1,
             engine: None,
+            synthetic_weights: false,
         }
     }
 }
@@ -239,6 +245,7 @@ impl Deployment {
             tp,
             pp: pp.unwrap_or(1),
             engine: None,
+            synthetic_weights: false,
         }
     }
 

@@ -203,6 +203,7 @@ impl SizingQuestion<'_> {
                 tp: Some(tp),
                 pp: 1,
                 engine: (self.engine_of)(&gpu.slug),
+                synthetic_weights: false,
             },
             isl: self.isl,
             osl: self.osl,

@@ -37,6 +37,11 @@ pub const COLUMNS: [&str; 17] = [
     "note",
 ];
 
+/// Columns a file may leave out; a writer adds them only when a row needs them, so files
+/// of the 17 columns above stay valid. `weights`: `synthetic` when the run served
+/// generated weights (a benchmark's fake-weight build), `real` or empty otherwise.
+pub const OPTIONAL_COLUMNS: [&str; 1] = ["weights"];
+
 /// Why a benchmark file was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
@@ -261,17 +266,23 @@ fn csv_error(file: &str, e: &csv::Error, lines: &LinesSoFar<'_>) -> DataError {
     }
 }
 
-/// Column name → field index; every schema column must be present exactly once.
+/// Column name → field index; every schema column must be present exactly once, each
+/// optional column at most once.
 fn header_map(header: &csv::StringRecord) -> Result<HashMap<&'static str, usize>, FieldError> {
     let mut map = HashMap::new();
     for (i, name) in header.iter().enumerate() {
         let name = name.trim();
-        let Some(known) = COLUMNS.iter().find(|c| **c == name) else {
+        let Some(known) = COLUMNS
+            .iter()
+            .chain(&OPTIONAL_COLUMNS)
+            .find(|c| **c == name)
+        else {
             return Err(at(
                 i + 1,
                 format!(
-                    "unknown column `{name}`; the schema is {}",
-                    COLUMNS.join(",")
+                    "unknown column `{name}`; the schema is {} (optional: {})",
+                    COLUMNS.join(","),
+                    OPTIONAL_COLUMNS.join(",")
                 ),
             ));
         };
@@ -302,8 +313,13 @@ impl Fields<'_> {
         self.columns[name] + 1
     }
 
+    /// The field's text, trimmed; empty when the field or its optional column is absent.
     fn text(&self, name: &str) -> &str {
-        self.record.get(self.columns[name]).unwrap_or("").trim()
+        self.columns
+            .get(name)
+            .and_then(|&i| self.record.get(i))
+            .unwrap_or("")
+            .trim()
     }
 
     fn optional<T>(
@@ -420,8 +436,23 @@ fn parse_row(
         stat,
         value,
         note: names.name(f.text("note")),
+        synthetic_weights: synthetic_weights(&f)?,
         origin,
     })
+}
+
+/// Whether the run served generated weights (`weights` = `synthetic`).
+fn synthetic_weights(f: &Fields<'_>) -> Result<bool, FieldError> {
+    f.optional(
+        "weights",
+        |s| match s {
+            "synthetic" => Some(true),
+            "real" => Some(false),
+            _ => None,
+        },
+        "`synthetic` (a fake-weight build), `real` or an empty field",
+    )
+    .map(|v| v.unwrap_or(false))
 }
 
 /// The measured value: a positive number, or `NA` when the run did not complete.

@@ -17,8 +17,8 @@ pub use check::{Finding, check_rows};
 pub(crate) use lines::LineIndex;
 pub(crate) use load::in_range as value_in_range;
 pub use load::{
-    COLUMNS, DataError, Provenance, for_each_row, load_csv, load_file, load_file_into,
-    load_file_with_provenance, load_reader,
+    COLUMNS, DataError, OPTIONAL_COLUMNS, Provenance, for_each_row, load_csv, load_file,
+    load_file_into, load_file_with_provenance, load_reader,
 };
 pub use name::{Interner, Name};
 
@@ -93,6 +93,11 @@ pub struct BenchRow {
     pub value: Observed,
     /// Free text.
     pub note: Name,
+    /// The run served generated weights instead of a checkpoint's (TensorRT-LLM's
+    /// fake-weight builds): a mixture-of-experts router then sends every token to the
+    /// same experts, which real weights never do.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic_weights: bool,
     /// File and line.
     pub origin: Origin,
 }

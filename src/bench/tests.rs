@@ -133,6 +133,46 @@ fn missing_column_is_named() {
 }
 
 #[test]
+fn the_weights_column_is_optional_and_says_synthetic_or_real() {
+    let catalog = Catalog::embedded().unwrap();
+    let row = "me,mixtral-8x7b,h100-sxm,2,1,fp16,trtllm,128,128,8,,,,itl_s,mean,0.007,";
+    let with = |cell: &str| {
+        load_csv(
+            "t.csv",
+            &format!("{HEADER},weights\n{row},{cell}\n"),
+            &catalog,
+        )
+    };
+    assert!(with("synthetic").unwrap()[0].synthetic_weights);
+    assert!(!with("real").unwrap()[0].synthetic_weights);
+    assert!(!with("").unwrap()[0].synthetic_weights);
+    assert!(!load(row).unwrap()[0].synthetic_weights, "absent: real");
+    match with("fake") {
+        Err(DataError::At { at, message }) => {
+            assert_eq!((at.line, at.column), (2, 18));
+            assert!(
+                message.contains("weights: expected `synthetic`"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a located error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_unknown_column_names_the_optional_ones_too() {
+    let (line, column, message) = {
+        let catalog = Catalog::embedded().unwrap();
+        match load_csv("t.csv", &format!("{HEADER},wieghts\n"), &catalog) {
+            Err(DataError::At { at, message }) => (at.line, at.column, message),
+            other => panic!("expected a located error, got {other:?}"),
+        }
+    };
+    assert_eq!((line, column), (1, 18));
+    assert!(message.contains("(optional: weights)"), "{message}");
+}
+
+#[test]
 fn header_only_is_empty() {
     let catalog = Catalog::embedded().unwrap();
     let err = load_csv("t.csv", &format!("{HEADER}\n"), &catalog).unwrap_err();

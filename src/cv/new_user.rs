@@ -237,6 +237,7 @@ mod tests {
                     stat: Stat::Mean,
                     value: Observed::Value(1.0),
                     note: Name::default(),
+                    synthetic_weights: false,
                     origin: Origin {
                         file: "f".into(),
                         line: 1,

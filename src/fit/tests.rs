@@ -172,6 +172,7 @@ pub(crate) fn synthetic_rows(
                     stat: Stat::Mean,
                     value: Observed::Value(value),
                     note: Name::default(),
+                    synthetic_weights: false,
                     origin: crate::bench::Origin {
                         file: "synthetic".into(),
                         line: rows.len() as u64 + 2,

@@ -20,6 +20,7 @@ fn lone_prompt(gpu: &str) -> Scenario<'static> {
             tp: Some(1),
             pp: 1,
             engine: None,
+            synthetic_weights: false,
         },
         isl: 8000,
         osl: 200,

@@ -97,6 +97,7 @@ fn scenario<'a>(c: &Case, gpu: &'a Gpu) -> Scenario<'a> {
             tp: Some(c.tp),
             pp: 1,
             engine: None,
+            synthetic_weights: false,
         },
         isl: c.isl,
         osl: c.osl,

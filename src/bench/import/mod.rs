@@ -19,7 +19,7 @@ pub mod vllm_bench;
 
 use std::str::FromStr;
 
-use super::{BenchRow, COLUMNS, DataError, Name};
+use super::{BenchRow, COLUMNS, DataError, Name, OPTIONAL_COLUMNS};
 use crate::catalog::Catalog;
 use crate::format::{UnknownChoice, csv_table, exact_or_na};
 use crate::precision::Precision;
@@ -221,6 +221,7 @@ impl Run {
             stat,
             value,
             note: note.into(),
+            synthetic_weights: false,
             origin: self.origin.clone(),
         }
     }
@@ -346,9 +347,11 @@ pub(crate) fn at(file: &str, line: u64, column: usize, message: impl Into<String
     }
 }
 
-/// Rows in the project's schema, as CSV text (what `load_csv` reads back).
+/// Rows in the project's schema, as CSV text (what `load_csv` reads back). The optional
+/// `weights` column is written only when a row served synthetic weights.
 pub fn to_csv(rows: &[BenchRow]) -> String {
     let opt = |x: Option<u32>| x.map_or(String::new(), |v| v.to_string());
+    let with_weights = rows.iter().any(|r| r.synthetic_weights);
     let records: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -381,7 +384,7 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                 }
                 crate::scenario::Condition::Saturated => Default::default(),
             };
-            vec![
+            let mut record = vec![
                 r.source.to_string(),
                 r.model.to_string(),
                 r.gpu.to_string(),
@@ -399,10 +402,19 @@ pub fn to_csv(rows: &[BenchRow]) -> String {
                 r.stat.to_string(),
                 exact_or_na(r.value.value()),
                 r.note.to_string(),
-            ]
+            ];
+            if with_weights {
+                let weights = if r.synthetic_weights { "synthetic" } else { "" };
+                record.push(weights.to_string());
+            }
+            record
         })
         .collect();
-    csv_table(&COLUMNS, &records)
+    let mut header = COLUMNS.to_vec();
+    if with_weights {
+        header.extend(OPTIONAL_COLUMNS);
+    }
+    csv_table(&header, &records)
 }
 
 #[cfg(test)]

@@ -72,6 +72,34 @@ fn golden_trtllm_dli_table() {
     assert!((first[2].value.value().unwrap() - 245.99).abs() < 1e-9);
     let mixed = rows.iter().find(|r| r.origin.line == 4).unwrap();
     assert_eq!(mixed.precision, Some(Precision::Fp16), "`Mixed` is fp16");
+    assert!(
+        rows.iter().all(|r| r.synthetic_weights),
+        "every run says `Use Fake Weight` = Yes"
+    );
+}
+
+#[test]
+fn a_fake_weight_cell_other_than_yes_or_no_is_located() {
+    let mut lines: Vec<String> = DLI.lines().take(2).map(str::to_string).collect();
+    let column = lines[0]
+        .split(',')
+        .position(|h| h == "Use Fake Weight")
+        .unwrap();
+    // Line 2 has one quoted comma ("128,128") before that column.
+    lines[1] = lines[1].replacen(",Yes,5814946,", ",Maybe,5814946,", 1);
+    let table = lines.join("\n");
+    let (line, at, message) = located(import(
+        Format::TrtllmBenchDli,
+        "dli.csv",
+        &table,
+        &catalog(),
+        &Overrides::default(),
+    ));
+    assert_eq!((line, at), (2, column + 1));
+    assert!(
+        message.contains("expected Yes or No, found `Maybe`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -91,6 +119,7 @@ fn imported_rows_round_trip_through_the_schema() {
             (a.metric, a.condition, a.value, a.tp, a.precision),
             (b.metric, b.condition, b.value, b.tp, b.precision)
         );
+        assert_eq!(a.synthetic_weights, b.synthetic_weights);
     }
 }
 

@@ -27,6 +27,10 @@ const REQUIRED: [&str; 9] = [
     "Token-to-token Latency (ms)",
 ];
 const THROUGHPUT: &str = "Generation Throughput (tokens / sec)";
+/// `Yes` when the engine was built with generated weights instead of a checkpoint (every
+/// run of the DLI table): decode of a mixture-of-experts model then reads one token's
+/// experts however large the batch.
+const FAKE_WEIGHTS: &str = "Use Fake Weight";
 
 struct Record<'a> {
     file: &'a str,
@@ -195,8 +199,18 @@ fn run(r: &Record<'_>, catalog: &Catalog) -> Result<Vec<BenchRow>, DataError> {
             String::new()
         }
     };
+    let synthetic_weights = match r.index.get(FAKE_WEIGHTS).map(|_| r.text(FAKE_WEIGHTS)) {
+        None | Some("" | "No") => false,
+        Some("Yes") => true,
+        Some(other) => {
+            return Err(r.fail(FAKE_WEIGHTS, format!("expected Yes or No, found `{other}`")));
+        }
+    };
     Ok(results
         .into_iter()
-        .map(|(metric, value)| run.row(metric, Stat::Mean, value, note(value)))
+        .map(|(metric, value)| BenchRow {
+            synthetic_weights,
+            ..run.row(metric, Stat::Mean, value, note(value))
+        })
         .collect())
 }

@@ -18,6 +18,14 @@
 //!   last step's results, preparing the next step's inputs) 29 % of the execution time
 //!   ("vLLM v0.6.0: 2.7x Throughput Improvement and 5x Latency Reduction", vLLM blog,
 //!   2024-09-05).
+//! - Mixture-of-experts decode reads the experts its tokens route to, `1 − (1 − k/E)^B` of
+//!   them for B tokens routed independently (Fedus et al., "Switch Transformers" (2021),
+//!   §2; Jiang et al., "Mixtral of Experts" (2024), §2). A benchmark built with generated
+//!   weights (the DLI TensorRT-LLM 0.9.0 table says `Use Fake Weight` = Yes on every run)
+//!   sends every token to the same k experts: its Mixtral 8x7B decode step on two H100s
+//!   grows from 6.0 ms at batch 1 to 7.6 ms at batch 32, where reading every expert (93 GB
+//!   in fp16 over 6.7 TB/s) would take at least 14 ms. Such rows read one token's share
+//!   of the experts at any batch, in decode and prefill alike.
 
 mod resolve;
 
@@ -117,8 +125,11 @@ pub struct Instance {
     effective_bandwidth: f64,
     /// Effective bytes/s of the instance reading the KV cache.
     effective_kv_bandwidth: f64,
-    weight_bytes: f64,
-    /// Bytes of all experts' weights (0 for dense models).
+    /// Bytes of weights one forward pass reads at most (every expert its tokens can
+    /// route to).
+    pass_bytes: f64,
+    /// Bytes of the experts read according to how a step's tokens route (0 for dense
+    /// models and for synthetic weights).
     expert_bytes: f64,
     /// Share of experts one token routes to (k/E; 1 for dense models).
     expert_share: f64,
@@ -156,7 +167,7 @@ impl Instance {
         let iterations = (tokens / chunk_tokens).max(1.0);
         let flops = tokens * (2.0 * self.matmul_params + 2.0 * self.layer_attention_width * isl);
         let compute = flops / self.effective_flops;
-        let memory = iterations * self.weight_bytes / self.effective_bandwidth;
+        let memory = iterations * self.pass_bytes / self.effective_bandwidth;
         let allreduce = if self.tp > 1 {
             iterations * self.allreduce_fixed_s + self.allreduce_per_token_s * tokens
         } else {
@@ -199,7 +210,7 @@ impl Instance {
         let time = |tokens: f64| self.first_token_s(tokens, isl, chunk_tokens).0;
         let flops_per_token = 2.0 * self.matmul_params + 2.0 * self.layer_attention_width * isl;
         let compute_takes_over =
-            self.weight_bytes / self.effective_bandwidth * self.effective_flops / flops_per_token;
+            self.pass_bytes / self.effective_bandwidth * self.effective_flops / flops_per_token;
         let mut edges = [lo, chunk_tokens, compute_takes_over, hi];
         for edge in &mut edges {
             *edge = edge.clamp(lo, hi);
@@ -224,7 +235,7 @@ impl Instance {
     /// The decode step as linear pieces in the running batch, at mean context `context`.
     pub fn step_line(&self, context: f64) -> StepLine {
         let memory = (
-            (self.weight_bytes - self.expert_bytes) / self.effective_bandwidth,
+            (self.pass_bytes - self.expert_bytes) / self.effective_bandwidth,
             context * self.kv_bytes_per_token / self.effective_kv_bandwidth,
         );
         let experts = (self.expert_bytes > 0.0).then(|| {

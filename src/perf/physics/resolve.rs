@@ -72,12 +72,17 @@ pub struct Deployed {
     tp: Option<u32>,
     pp: u32,
     weight_bytes: f64,
+    /// Bytes of weights one forward pass reads when its tokens touch every expert they
+    /// can: all the weights, unless synthetic weights route every token alike.
+    pass_bytes: f64,
     kv_bytes_per_token: f64,
     activation_bytes_per_token: f64,
     matmul_params: f64,
     layers: f64,
     hidden: f64,
     layer_attention_width: f64,
+    /// Bytes of the experts a step reads according to how its tokens route (0 for dense
+    /// models, and for synthetic weights, whose tokens all take one token's experts).
     expert_bytes: f64,
     expert_share: f64,
     /// Dense tensor peak at the compute precision, FLOP/s per GPU.
@@ -96,6 +101,19 @@ impl Deployed {
         let (compute, kv) = precisions(s)?;
         let weights = s.deployment.weights;
         let model = s.model;
+        let expert_share = model
+            .moe
+            .as_ref()
+            .map_or(1.0, |m| m.active_experts as f64 / m.experts as f64);
+        let all_experts = model.expert_params() as f64 * weights.bytes();
+        // Synthetic weights send every token to the same k experts: one token's share of
+        // the experts is read whatever the batch, the rest never.
+        let (pass_bytes, expert_bytes) = if s.deployment.synthetic_weights {
+            let untouched = all_experts * (1.0 - expert_share);
+            (model.weight_bytes(weights) - untouched, 0.0)
+        } else {
+            (model.weight_bytes(weights), all_experts)
+        };
         Ok(Deployed {
             weights,
             kv,
@@ -103,17 +121,15 @@ impl Deployed {
             tp: s.deployment.tp,
             pp: s.deployment.pp,
             weight_bytes: model.weight_bytes(weights),
+            pass_bytes,
             kv_bytes_per_token: model.kv_bytes_per_token(kv),
             activation_bytes_per_token: activation_bytes_per_token(s),
             matmul_params: model.matmul_params_per_token(),
             layers: model.layers as f64,
             hidden: model.hidden as f64,
             layer_attention_width: model.layers as f64 * model.attention_width(),
-            expert_bytes: model.expert_params() as f64 * weights.bytes(),
-            expert_share: model
-                .moe
-                .as_ref()
-                .map_or(1.0, |m| m.active_experts as f64 / m.experts as f64),
+            expert_bytes,
+            expert_share,
             peak_flops: s.gpu.tensor_tflops(compute).unwrap_or(s.gpu.tflops.fp16) * 1e12,
             memory_bytes: s.gpu.memory_bytes(),
             memory_bandwidth: s.gpu.memory_bw_bytes_per_s(),
@@ -301,7 +317,7 @@ impl Instance {
             effective_flops: t * d.peak_flops * placed.prefill_efficiency,
             effective_bandwidth: t * d.memory_bandwidth * placed.decode_efficiency,
             effective_kv_bandwidth: t * d.memory_bandwidth * p.kv_read_efficiency,
-            weight_bytes: d.weight_bytes,
+            pass_bytes: d.pass_bytes,
             expert_bytes: d.expert_bytes,
             expert_share: d.expert_share,
             kv_bytes_per_token: d.kv_bytes_per_token,

@@ -19,6 +19,7 @@ fn scenario<'c>(
             tp,
             pp: 1,
             engine: None,
+            synthetic_weights: false,
         },
         isl: 5000,
         osl: 500,
@@ -185,6 +186,55 @@ fn a_moe_decode_step_reads_only_the_experts_its_tokens_touch() {
             .experts
             .is_none()
     );
+}
+
+#[test]
+fn synthetic_weights_read_one_tokens_experts_whatever_the_batch() {
+    let c = Catalog::embedded().unwrap();
+    let mut real = scenario(&c, "mixtral-8x7b", "h100-sxm", Precision::Fp16, Some(2));
+    real.isl = 128;
+    real.osl = 128;
+    let mut synthetic = real;
+    synthetic.deployment.synthetic_weights = true;
+    let p = ServingParams::default();
+    let (real, synthetic) = (
+        Instance::resolve(&real, &p).unwrap(),
+        Instance::resolve(&synthetic, &p).unwrap(),
+    );
+    let (real_line, synthetic_line) = (real.step_line(192.0), synthetic.step_line(192.0));
+    assert!(
+        synthetic_line.experts.is_none(),
+        "no batch-dependent expert reads"
+    );
+    // One token costs the same either way; a batch of 256 reads three quarters of the
+    // experts less with synthetic weights.
+    let (all_experts, _) = real_line.experts.unwrap();
+    assert!(close(synthetic_line.at(1.0).0, real_line.at(1.0).0, 1e-12));
+    let saved = real_line.at(256.0).0 - synthetic_line.at(256.0).0;
+    assert!(
+        close(saved, 0.75 * all_experts, 1e-6),
+        "{saved} vs {all_experts}"
+    );
+    // A prefill reads only the experts its tokens route to, and the memory budget still
+    // holds every expert.
+    assert!(synthetic.prefill_s(128.0, 1.0).0 < real.prefill_s(128.0, 1.0).0);
+    assert!(close(
+        synthetic.kv_capacity_tokens,
+        real.kv_capacity_tokens,
+        1e-12
+    ));
+    // A dense model reads the same either way.
+    let mut dense = scenario(&c, "llama-3.1-8b", "h100-sxm", Precision::Fp16, Some(1));
+    let step = |s: &Scenario<'_>| {
+        Instance::resolve(s, &p)
+            .unwrap()
+            .step_line(192.0)
+            .at(64.0)
+            .0
+    };
+    let real_dense = step(&dense);
+    dense.deployment.synthetic_weights = true;
+    assert!(close(step(&dense), real_dense, 1e-15));
 }
 
 #[test]

@@ -258,6 +258,7 @@ mod tests {
                     tp: Some(tp),
                     pp: 1,
                     engine: None,
+                    synthetic_weights: false,
                 },
                 isl,
                 osl,
