@@ -164,7 +164,22 @@ impl Instance {
     /// counted fractionally, so time is continuous and non-decreasing in `tokens` and
     /// `isl`. Returns (seconds, all-reduce seconds); no per-request overhead.
     pub fn prefill_tokens_s(&self, tokens: f64, isl: f64, chunk_tokens: f64) -> (f64, f64) {
-        let iterations = (tokens / chunk_tokens).max(1.0);
+        self.prefill_in_iterations(tokens, isl, (tokens / chunk_tokens).max(1.0))
+    }
+
+    /// One prompt of `isl` tokens' share of a busy engine's prefill work, the engine packing
+    /// prompts `chunk_tokens` to an iteration: its FLOPs against its fraction of each
+    /// iteration's weight read, plus that fraction of the all-reduce latency and per-layer
+    /// cost. A lone prompt pays at least one whole iteration ([`Instance::first_token_s`]);
+    /// a queue of short prompts shares them. No per-request overhead: the host does that
+    /// work beside the GPU's.
+    pub fn prefill_share_s(&self, isl: f64, chunk_tokens: f64) -> f64 {
+        self.prefill_in_iterations(isl, isl, isl / chunk_tokens).0
+    }
+
+    /// Prefill of `tokens` tokens from prompts of `isl` tokens in `iterations` engine
+    /// iterations (fractional when prompts share them).
+    fn prefill_in_iterations(&self, tokens: f64, isl: f64, iterations: f64) -> (f64, f64) {
         let flops = tokens * (2.0 * self.matmul_params + 2.0 * self.layer_attention_width * isl);
         let compute = flops / self.effective_flops;
         let memory = iterations * self.pass_bytes / self.effective_bandwidth;

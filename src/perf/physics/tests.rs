@@ -189,6 +189,23 @@ fn a_moe_decode_step_reads_only_the_experts_its_tokens_touch() {
 }
 
 #[test]
+fn a_prompts_share_of_packed_iterations_is_a_lone_prefill_once_it_fills_one() {
+    let c = Catalog::embedded().unwrap();
+    let s = scenario(&c, "llama-3.1-70b", "h100-sxm", Precision::Fp8, Some(4));
+    let inst = Instance::resolve(&s, &ServingParams::default()).unwrap();
+    let lone = |isl: f64| inst.prefill_tokens_s(isl, isl, 8192.0).0;
+    // A prompt of a whole iteration or more pays what it pays alone.
+    for isl in [8192.0, 20_000.0] {
+        assert!(close(inst.prefill_share_s(isl, 8192.0), lone(isl), 1e-12));
+    }
+    // A short prompt pays its FLOPs and its fraction of the weight read and fixed costs:
+    // less than alone, and 64 of them no more than one iteration of 8,192 tokens.
+    let short = inst.prefill_share_s(128.0, 8192.0);
+    assert!(short < lone(128.0));
+    assert!(64.0 * short <= lone(8192.0) * (1.0 + 1e-12));
+}
+
+#[test]
 fn synthetic_weights_read_one_tokens_experts_whatever_the_batch() {
     let c = Catalog::embedded().unwrap();
     let mut real = scenario(&c, "mixtral-8x7b", "h100-sxm", Precision::Fp16, Some(2));

@@ -1,11 +1,21 @@
-//! Poisson arrivals at rate λ per instance. Prefill occupies `u = λ·T_pre`; the running
-//! batch solves `B·(1−u) = λ·S_out·T_step(B)`. `T_step` is the maximum of two lines in B
-//! (memory- and compute-bound), so the smallest root is the larger of the two lines'
-//! roots. TTFT = `T_pre + m·u·T_pre/(2(1−u)) + T_step/2` (M/D/1 wait, m from the statistic);
-//! mean ITL = `T_step/(1−u)`, a percentile from the decode tail (`tail`); E2E = TTFT +
-//! (S_out−1)·mean ITL. Saturation is where B reaches the batch limit:
-//! `λ = B_max / (B_max·T_pre + S_out·T_step(B_max))`. An ITL budget caps the rate where the
-//! ITL at the statistic meets it (searched).
+//! Poisson arrivals at rate λ per instance. Prefill occupies `u = λ·T_share`, where
+//! `T_share` is one prompt's share of prefill iterations packed `max_prefill_tokens` to an
+//! iteration (its FLOPs, its fraction of each iteration's weight read and fixed costs; no
+//! per-request host overhead), not a whole iteration per prompt: a busy engine prefills
+//! queued prompts together. The running batch solves `B·(1−u) = λ·S_out·T_step(B)`.
+//! `T_step` is the maximum of two lines in B (memory- and compute-bound), so the smallest
+//! root is the larger of the two lines' roots. TTFT = `T_pre + m·u·T_share/(2(1−u)) +
+//! T_step/2` (a lone prefill `T_pre`, request overhead included, plus an M/D/1 wait, m
+//! from the statistic); mean ITL = `T_step/(1−u)`, a percentile from the decode tail
+//! (`tail`); E2E = TTFT + (S_out−1)·mean ITL. Saturation is where B reaches the batch
+//! limit: `λ = B_max / (B_max·T_share + S_out·T_step(B_max))`. An ITL budget caps the rate
+//! where the ITL at the statistic meets it (searched).
+//!
+//! ## References
+//! - Prompts packed into iterations of a token budget: TensorRT-LLM's `max_num_tokens`
+//!   and vLLM's `max_num_batched_tokens`; Agrawal et al., "Taming Throughput-Latency
+//!   Tradeoff in LLM Inference with Sarathi-Serve" (OSDI 2024), §3 (chunked prefills
+//!   batched with decodes).
 
 use super::tail::{itl_at, stall_s};
 use super::{OperatingPoint, batch_limit, bisect, quantile_of, wait_multiplier};
@@ -18,7 +28,11 @@ use crate::scenario::Scenario;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct OpenLoop {
     osl: f64,
+    /// A lone request's prefill, request overhead included: its TTFT on an idle engine.
     prefill_s: f64,
+    /// The engine time one request's prefill takes when prompts queue and share
+    /// iterations ([`Instance::prefill_share_s`]): what the arrivals keep busy.
+    busy_s: f64,
     prefill_allreduce_s: f64,
     line: StepLine,
     batch_limit: f64,
@@ -34,6 +48,7 @@ impl OpenLoop {
         OpenLoop {
             osl,
             prefill_s,
+            busy_s: inst.prefill_share_s(isl, p.max_prefill_tokens),
             prefill_allreduce_s,
             line: inst.step_line(isl + osl / 2.0),
             batch_limit: batch_limit(inst, s),
@@ -45,7 +60,7 @@ impl OpenLoop {
 
     fn point(&self, rate: f64, batch: f64, busy: f64) -> OperatingPoint {
         let (step_s, bound) = self.line.at(batch);
-        let wait_s = self.wait_multiplier * busy * self.prefill_s / (2.0 * (1.0 - busy));
+        let wait_s = self.wait_multiplier * busy * self.busy_s / (2.0 * (1.0 - busy));
         let ttft_s = self.prefill_s + wait_s + step_s / 2.0;
         let mean_itl_s = step_s / (1.0 - busy);
         let itl_s = itl_at(self.itl_quantile, step_s, mean_itl_s, self.stall_s);
@@ -66,7 +81,7 @@ impl OpenLoop {
 
     /// The operating point at `rate`, or `None` when the instance cannot keep up.
     pub(super) fn steady(&self, rate: f64) -> Option<OperatingPoint> {
-        let busy = rate * self.prefill_s;
+        let busy = rate * self.busy_s;
         if busy >= 1.0 {
             return None;
         }
@@ -90,7 +105,7 @@ impl OpenLoop {
     /// a compute-bound step saturates before the batch limit is reached.
     pub(super) fn saturation(&self) -> OperatingPoint {
         let (step_s, _) = self.line.at(self.batch_limit);
-        let at_limit = self.batch_limit / (self.batch_limit * self.prefill_s + self.osl * step_s);
+        let at_limit = self.batch_limit / (self.batch_limit * self.busy_s + self.osl * step_s);
         let candidate = at_limit * (1.0 - 1e-12);
         if let Some(point) = self.steady(candidate) {
             return point;

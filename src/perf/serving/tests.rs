@@ -35,17 +35,54 @@ fn the_steady_state_satisfies_its_own_balance_equation() {
     let c = Catalog::embedded().unwrap();
     let mut s = chart_scenario(&c, "llama-3.1-8b", "h100-sxm", 3.0);
     s.condition = Condition::ArrivalRate { rps: 3.0 };
+    let params = ServingParams::default();
     let p = ServingModel::default().predict(&s).unwrap();
-    let busy = 3.0 * p.breakdown.prefill_s;
+    // The arrivals keep the engine busy for their prompts' share of packed iterations;
+    // each request's TTFT still starts with a lone prefill.
+    let share = Instance::resolve(&s, &params)
+        .unwrap()
+        .prefill_share_s(5000.0, params.max_prefill_tokens);
+    assert!(share < p.breakdown.prefill_s);
+    let busy = 3.0 * share;
     let lhs = p.running_batch * (1.0 - busy);
     let rhs = 3.0 * 500.0 * p.breakdown.decode_step_s;
     assert!((lhs - rhs).abs() < 1e-9 * rhs, "{lhs} vs {rhs}");
     assert!((p.itl_s - p.breakdown.decode_step_s / (1.0 - busy)).abs() < 1e-12);
-    let wait = busy * p.breakdown.prefill_s / (2.0 * (1.0 - busy));
+    let wait = busy * share / (2.0 * (1.0 - busy));
     assert!(
         (p.ttft_s - (p.breakdown.prefill_s + wait + p.breakdown.decode_step_s / 2.0)).abs() < 1e-12
     );
     assert!((p.e2e_s - (p.ttft_s + 499.0 * p.itl_s)).abs() < 1e-9);
+}
+
+#[test]
+fn a_busy_engine_packs_short_prompts_and_leaves_the_request_overhead_to_the_host() {
+    let c = Catalog::embedded().unwrap();
+    let mut s = chart_scenario(&c, "llama-3.1-8b", "h100-sxm", 3.0);
+    (s.isl, s.osl, s.condition) = (128, 128, Condition::Saturated);
+    let saturated_rate =
+        |params: ServingParams| ServingModel { params }.predict(&s).unwrap().req_per_s;
+    let base = ServingParams::default();
+    let rate = saturated_rate(base.clone());
+    // The host's per-request work does not hold the GPU.
+    let slow_host = saturated_rate(ServingParams {
+        request_overhead_s: 0.05,
+        ..base.clone()
+    });
+    assert!(
+        (slow_host - rate).abs() < 1e-12 * rate,
+        "{slow_host} vs {rate}"
+    );
+    // Prompts that fill an iteration each pay a whole weight read; packed 64 to an
+    // iteration they share it, and the engine serves more of them.
+    let one_per_iteration = saturated_rate(ServingParams {
+        max_prefill_tokens: 128.0,
+        ..base
+    });
+    assert!(
+        rate > 1.05 * one_per_iteration,
+        "{rate} vs {one_per_iteration}"
+    );
 }
 
 #[test]
