@@ -35,13 +35,16 @@ const Z_95: f64 = 1.959_963_984_540_054;
 /// The log-scale spread of a parameter with no standard error and no determined sibling.
 const UNDETERMINED_LOG_SD: f64 = std::f64::consts::LN_2;
 
-/// The parameters whose values reach an instance through [`PlacedParams`], each a channel.
-const PLACED: [Param; 5] = [
+/// The parameters whose values reach an instance through [`PlacedParams`], each a channel:
+/// a per-engine (or per-GPU) copy is read where the placement has one, so each must be
+/// looked up at its placement, never as the global value.
+const PLACED: [Param; 6] = [
     Param::PrefillEfficiency,
     Param::DecodeEfficiency,
     Param::StepOverhead,
     Param::AllreduceLatency,
     Param::MaxRunningBatch,
+    Param::SequenceOverhead,
 ];
 
 /// One fitted parameter as the delta method sees it.
@@ -214,7 +217,8 @@ fn scaled(mut placed: PlacedParams, index: usize, factor: f64) -> PlacedParams {
         1 => &mut placed.decode_efficiency,
         2 => &mut placed.step_overhead_s,
         3 => &mut placed.allreduce_latency_s,
-        _ => &mut placed.max_running_batch,
+        4 => &mut placed.max_running_batch,
+        _ => &mut placed.sequence_overhead_s,
     };
     *field *= factor;
     placed

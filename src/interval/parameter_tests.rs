@@ -164,6 +164,42 @@ fn correlated_parameters_of_one_channel_add_and_anti_correlated_ones_cancel() {
 }
 
 #[test]
+fn an_engines_own_sequence_overhead_is_read_at_its_engine_not_globally() {
+    let u = ParameterUncertainty::new(
+        &[
+            entry(Param::SequenceOverhead, "", 4e-5, None),
+            entry(Param::SequenceOverhead, "trtllm", 2e-5, around(2e-5, 0.05)),
+        ],
+        &[vec![None, None], vec![None, Some(1.0)]],
+    );
+    let mut set = ParamSet::default();
+    set.set(Param::SequenceOverhead, Tie::Global, "", 4e-5)
+        .unwrap();
+    set.set(Param::SequenceOverhead, Tie::Engine, "trtllm", 2e-5)
+        .unwrap();
+    let batch = |engine| {
+        let s = lone_prompt("h100-sxm");
+        Scenario {
+            deployment: Deployment {
+                engine,
+                ..s.deployment
+            },
+            isl: 500,
+            condition: Condition::StaticBatch { batch_size: 64 },
+            ..s
+        }
+    };
+    let own = u.spread(KIND, &set, &batch(Some(crate::engine::Engine::Trtllm)));
+    assert!(!own.undetermined, "{own:?}");
+    assert!(
+        own.of(Metric::ItlS) > 0.0 && own.of(Metric::ItlS) < 0.05,
+        "{own:?}"
+    );
+    let global = u.spread(KIND, &set, &batch(None));
+    assert!(global.undetermined, "{global:?}");
+}
+
+#[test]
 fn a_global_parameter_reaches_every_scenario() {
     let u = ParameterUncertainty::new(
         &[entry(Param::RequestOverhead, "", 0.05, around(0.05, 0.2))],
