@@ -371,6 +371,22 @@ mod tests {
     }
 
     #[test]
+    fn an_interval_table_out_of_order_or_with_a_group_twice_is_refused() {
+        let shipped: serde_json::Value = serde_json::from_str(SHIPPED_CALIBRATION.1).unwrap();
+        let refused = |edit: &dyn Fn(&mut Vec<serde_json::Value>)| {
+            let mut doc = shipped.clone();
+            edit(doc["intervals"]["cells"].as_array_mut().unwrap());
+            parse_params("f.json", &doc.to_string())
+                .unwrap_err()
+                .to_string()
+        };
+        let swapped = refused(&|cells| cells.swap(0, 1));
+        assert!(swapped.contains("intervals.cells[1]") && swapped.contains("sorted"));
+        let twice = refused(&|cells| cells.insert(1, cells[0].clone()));
+        assert!(twice.contains("each group once"), "{twice}");
+    }
+
+    #[test]
     fn a_mistyped_field_of_a_fitted_file_is_refused() {
         let text = SHIPPED_CALIBRATION
             .1

@@ -300,8 +300,10 @@ pub struct DiscrepancyTable {
     pub scheme: String,
     /// Held-out rows with a residual (measured and predicted feasible).
     pub rows: usize,
-    /// Every group with at least [`MIN_CELL_ROWS`] rows, the pooled ones included.
-    pub cells: Vec<Cell>,
+    /// Every group with at least [`MIN_CELL_ROWS`] rows, the pooled ones included, in
+    /// the order of their groups, each once (a table read from a file is checked for it):
+    /// a prediction looks up a few dozen groups, by binary search.
+    cells: Vec<Cell>,
 }
 
 /// An interval around one predicted figure.
@@ -361,6 +363,13 @@ impl DiscrepancyTable {
             if cell.rows == 0 {
                 return Err(format!("{at}: rows must be at least 1"));
             }
+            if i > 0 && self.cells[i - 1].group() >= cell.group() {
+                return Err(format!(
+                    "{at}: follows {}: cells are sorted by metric, regime and level, each \
+                     group once, as `calibrate` writes them",
+                    self.cells[i - 1].label()
+                ));
+            }
             let ordered = cell.quantiles.windows(2).all(|w| w[0] <= w[1]);
             if !ordered || cell.quantiles.iter().any(|q| !q.is_finite() || *q < 0.0) {
                 return Err(format!(
@@ -415,6 +424,20 @@ impl DiscrepancyTable {
         }
     }
 
+    /// Every cell, in the order of their groups.
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    /// The cell of exactly `group`, if it has enough rows.
+    fn of_group(&self, group: Group) -> Option<&Cell> {
+        let at = self
+            .cells
+            .binary_search_by(|c| c.group().cmp(&group))
+            .ok()?;
+        Some(&self.cells[at])
+    }
+
     /// The cell for `key`: the most specific group of its level with enough rows, trying
     /// (metric, regime), metric, regime, then the level alone; when the level has no group,
     /// the next less informed level's (never a better informed one: an interval must not
@@ -437,7 +460,7 @@ impl DiscrepancyTable {
                     regime,
                     level,
                 };
-                self.cells.iter().find(|c| c.group() == group)
+                self.of_group(group)
             })
         };
         levels[at..]

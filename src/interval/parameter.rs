@@ -291,7 +291,12 @@ impl ParameterUncertainty {
     /// Each figure's log standard deviation from the parameters for scenario `s` under
     /// `set` with model `kind`; zero for every figure when `s` is infeasible.
     pub fn spread(&self, kind: PerfModelKind, set: &ParamSet, s: &Scenario<'_>) -> Spread {
-        match kind.with_params(set).predict(s) {
+        // Not through `with_params`: a model of its own would copy every override.
+        let baseline = Deployed::new(s).and_then(|deployed| {
+            let placed = PlacedParams::of(&set.serving, &placement(s));
+            kind.predict_deployed_with(set, s, &deployed, &placed)
+        });
+        match baseline {
             Ok(baseline) => self.spread_around(kind, set, s, &baseline),
             Err(_) => Spread::default(),
         }
@@ -391,32 +396,39 @@ impl ParameterUncertainty {
     }
 
     /// `gᵀ Σ g` per figure over the channels' entries, as a standard deviation. Entries of
-    /// one channel share its slope, so Σ is first summed into a channel × channel matrix.
+    /// one channel share its slope, so Σ is first summed into a channel × channel block,
+    /// each with a sum of its own (one running total would chain every term's latency).
     fn combine(&self, channels: &[Channel], slopes: &[[f64; Metric::ALL.len()]]) -> Spread {
         let n = self.entries.len();
-        let k = channels.len();
-        let read: Vec<(usize, usize)> = (channels.iter().enumerate())
-            .flat_map(|(c, channel)| channel.entries().iter().map(move |&e| (e, c)))
-            .collect();
-        let mut between = vec![0.0; k * k];
-        for &(i, a) in &read {
-            let (row, spread_i) = (&self.correlation[i * n..(i + 1) * n], self.entries[i].2);
-            for &(j, b) in &read {
-                between[a * k + b] += row[j] * spread_i * self.entries[j].2;
-            }
-        }
-        // The figures innermost: seven independent sums rather than one long chain.
-        let mut variance = [0.0; Metric::ALL.len()];
-        for (a, slope_a) in slopes.iter().enumerate() {
-            for (b, slope_b) in slopes.iter().enumerate() {
-                let w = between[a * k + b];
-                for m in 0..Metric::ALL.len() {
-                    variance[m] += slope_a[m] * slope_b[m] * w;
+        let covariance = |a: &Channel, b: &Channel| -> f64 {
+            let mut sum = 0.0;
+            for &i in a.entries() {
+                let row = &self.correlation[i * n..(i + 1) * n];
+                for &j in b.entries() {
+                    sum += row[j] * self.entries[i].2 * self.entries[j].2;
                 }
+            }
+            sum
+        };
+        let mut variance = [0.0; Metric::ALL.len()];
+        for (a, slope_a) in channels.iter().zip(slopes) {
+            // Row a of the block times the slopes, per figure: (Σ g)_a.
+            let mut row = [0.0; Metric::ALL.len()];
+            for (b, slope_b) in channels.iter().zip(slopes) {
+                let w = covariance(a, b);
+                for m in 0..Metric::ALL.len() {
+                    row[m] += w * slope_b[m];
+                }
+            }
+            for m in 0..Metric::ALL.len() {
+                variance[m] += slope_a[m] * row[m];
             }
         }
         let figures = variance.map(|v| v.max(0.0).sqrt());
-        let undetermined = read.iter().any(|&(e, _)| !self.entries[e].3);
+        let undetermined = channels
+            .iter()
+            .flat_map(Channel::entries)
+            .any(|&e| !self.entries[e].3);
         Spread {
             figures,
             undetermined,

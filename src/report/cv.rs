@@ -175,7 +175,7 @@ pub fn cv_svg(cv: &CrossValidation) -> Result<String, plots::PlotError> {
     // falls for four measurements in five.
     let table = cv.discrepancy();
     let pooled = table
-        .cells
+        .cells()
         .iter()
         .find(|c| c.metric.is_none() && c.regime.is_none() && c.level.is_none());
     let (band, label) = match pooled {

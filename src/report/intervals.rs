@@ -59,7 +59,7 @@ pub fn intervals_markdown(table: &DiscrepancyTable, coverage: &CoverageReport) -
     out.push_str(&coverage_markdown(coverage));
     out.push_str("\nThe 80 % interval of each group, as factors on the prediction:\n\n");
     let rows: Vec<Vec<String>> = table
-        .cells
+        .cells()
         .iter()
         .map(|cell| {
             let (lo, hi) = cell.factors(Confidence::default());

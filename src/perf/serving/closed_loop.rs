@@ -62,6 +62,12 @@ impl<'p> ClosedLoop<'p> {
     /// First token of the request whose prompt is the `rank`-th of the burst.
     /// A lone prefill plus the burst's wait, scaled by the burst factor.
     fn first_token_s(&self, rank: f64) -> f64 {
+        // The first prompt of a burst is a lone prefill, already known: the burst's
+        // arithmetic would give it again, bit for bit.
+        #[allow(clippy::float_cmp)]
+        if rank == 1.0 {
+            return self.alone_s;
+        }
         let (burst, _) = self
             .inst
             .first_token_s(rank * self.isl, self.isl, self.chunk_tokens);
@@ -85,9 +91,13 @@ impl<'p> ClosedLoop<'p> {
         let (step_s, bound) = self.line.at(running);
         let decode_steps = (self.osl - 1.0).max(0.0);
         let cycle_s = burst_s + decode_steps * step_s;
-        let first_token_s = self.first_token_s(self.rank(running));
-        let (alone_s, allreduce_s) = (self.alone_s, self.alone_allreduce_s);
         let mean_first_token_s = self.first_token_s((running + 1.0) / 2.0);
+        // The mean's rank is the mean request's: its burst is not prefilled twice.
+        let first_token_s = match quantile_of(self.stat) {
+            None => mean_first_token_s,
+            Some(_) => self.first_token_s(self.rank(running)),
+        };
+        let (alone_s, allreduce_s) = (self.alone_s, self.alone_allreduce_s);
         let rate = running / cycle_s;
         // Clients beyond the batch limit queue for a slot: Little's law gives their E2E.
         let e2e_s = clients / rate;
