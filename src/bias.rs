@@ -1,8 +1,10 @@
 //! The bias table: the median predicted/measured ratio of evaluated rows grouped along the
 //! dimensions where a systematic error hides when it is averaged away (TP degree, weight
-//! precision, concurrency, static batch size, GPU architecture, engine family, metric),
-//! and which groups of enough rows fall outside a tolerance band. Owns the grouping and
-//! the medians; rendering belongs to `report`.
+//! precision, concurrency, static batch size, GPU architecture, engine family), each
+//! group split by metric — a latency predicted too low and a throughput predicted too high
+//! are the same error with opposite ratios, and a median over both hides it — and which
+//! groups of enough rows fall outside a tolerance band. Owns the grouping and the
+//! medians; rendering belongs to `report`.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +13,7 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::engine::Engine;
 use crate::evaluate::RowEvaluation;
-use crate::scenario::Condition;
+use crate::scenario::{Condition, Metric};
 use crate::stats::median;
 
 /// The band a group's median ratio should fall in (the public-data issue's bar).
@@ -20,14 +22,16 @@ pub const BAND: (f64, f64) = (0.85, 1.18);
 /// Groups smaller than this are listed but not judged against the band.
 pub const MIN_ROWS: usize = 100;
 
-/// One group of rows.
+/// One group of rows: the rows of one metric in one group of a dimension.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BiasGroup {
-    /// The dimension (`tp`, `precision`, `concurrency`, `batch`, `architecture`,
-    /// `engine`, `metric`).
+    /// The dimension (`all` for every row, `tp`, `precision`, `concurrency`, `batch`,
+    /// `architecture`, `engine`).
     pub dimension: &'static str,
-    /// The group's value (`tp 8`, `batch 17–64`, …).
+    /// The group's value (`tp 8`, `batch 17–64`, …; `every row` in `all`).
     pub group: String,
+    /// The metric of its rows.
+    pub metric: Metric,
     /// Rows with a numeric prediction and measurement.
     pub rows: usize,
     /// Median predicted / measured.
@@ -71,7 +75,7 @@ const BATCH: [(f64, &str); 6] = [
 /// in numeric order, the rest by name.
 fn groups_of(r: &RowEvaluation, catalog: &Catalog) -> Vec<(&'static str, u32, String)> {
     let row = &r.row;
-    let mut out = vec![("metric", 0, row.metric.to_string())];
+    let mut out = vec![("all", 0, "every row".to_string())];
     if let Some(tp) = row.tp {
         out.push(("tp", tp, format!("tp {tp}")));
     }
@@ -97,24 +101,26 @@ fn groups_of(r: &RowEvaluation, catalog: &Catalog) -> Vec<(&'static str, u32, St
     out
 }
 
-/// The bias table of `rows`: every group with at least one numeric ratio, by dimension
-/// then group.
+/// The bias table of `rows`: every group and metric with at least one numeric ratio, by
+/// dimension, group, then metric.
 pub fn bias_table(rows: &[RowEvaluation], catalog: &Catalog) -> Vec<BiasGroup> {
-    let mut ratios: BTreeMap<(&'static str, u32, String), Vec<f64>> = BTreeMap::new();
+    let mut ratios: BTreeMap<(&'static str, u32, String, Metric), Vec<f64>> = BTreeMap::new();
     for r in rows {
         let Some(ratio) = r.ratio.filter(|x| x.is_finite() && *x > 0.0) else {
             continue;
         };
-        for key in groups_of(r, catalog) {
+        for (dimension, position, group) in groups_of(r, catalog) {
+            let key = (dimension, position, group, r.row.metric);
             ratios.entry(key).or_default().push(ratio);
         }
     }
     ratios
         .into_iter()
-        .filter_map(|((dimension, _, group), values)| {
+        .filter_map(|((dimension, _, group, metric), values)| {
             Some(BiasGroup {
                 dimension,
                 group,
+                metric,
                 rows: values.len(),
                 median_ratio: median(&values)?,
             })
@@ -130,6 +136,10 @@ mod tests {
     use crate::scenario::Stat;
 
     fn evaluated(tp: u32, batch: u32, ratio: f64) -> RowEvaluation {
+        of_metric(Metric::E2eS, tp, batch, ratio)
+    }
+
+    fn of_metric(metric: Metric, tp: u32, batch: u32, ratio: f64) -> RowEvaluation {
         RowEvaluation {
             row: BenchRow {
                 source: "t".to_string().into(),
@@ -142,7 +152,7 @@ mod tests {
                 isl: 128,
                 osl: 128,
                 condition: Condition::StaticBatch { batch_size: batch },
-                metric: Metric::E2eS,
+                metric,
                 stat: Stat::Mean,
                 value: Observed::Value(1.0),
                 note: String::new().into(),
@@ -166,20 +176,40 @@ mod tests {
             .flat_map(|_| [evaluated(1, 32, 1.3), evaluated(8, 32, 0.7)])
             .collect();
         let table = bias_table(&rows, &catalog);
-        let find = |dimension: &str, group: &str| {
-            table
-                .iter()
-                .find(|g| g.dimension == dimension && g.group == group)
-                .unwrap()
-                .clone()
-        };
+        let find = |dimension: &str, group: &str| find_in(&table, dimension, group, Metric::E2eS);
         assert!((find("tp", "tp 1").median_ratio - 1.3).abs() < 1e-12);
         assert!(find("tp", "tp 8").out_of_band());
         assert_eq!(find("batch", "17–64").rows, 2 * MIN_ROWS);
         assert_eq!(find("engine", "vllm").rows, 2 * MIN_ROWS);
         assert_eq!(find("architecture", "hopper").rows, 2 * MIN_ROWS);
-        let all = find("metric", "e2e_s");
+        let all = find("all", "every row");
         assert!((all.median_ratio - 1.0).abs() < 1e-12 && !all.out_of_band());
+    }
+
+    fn find_in(table: &[BiasGroup], dimension: &str, group: &str, metric: Metric) -> BiasGroup {
+        table
+            .iter()
+            .find(|g| g.dimension == dimension && g.group == group && g.metric == metric)
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn a_latency_too_low_and_a_throughput_too_high_do_not_cancel() {
+        let catalog = Catalog::embedded().unwrap();
+        // TP 8 is predicted 30 % too fast: its latency 0.7x, its throughput 1.3x.
+        let rows: Vec<RowEvaluation> = (0..MIN_ROWS)
+            .flat_map(|_| {
+                [
+                    of_metric(Metric::ItlS, 8, 32, 0.7),
+                    of_metric(Metric::OutputTokS, 8, 32, 1.3),
+                ]
+            })
+            .collect();
+        let table = bias_table(&rows, &catalog);
+        assert!(find_in(&table, "tp", "tp 8", Metric::ItlS).out_of_band());
+        assert!(find_in(&table, "tp", "tp 8", Metric::OutputTokS).out_of_band());
+        assert!(table.iter().all(|g| g.rows == MIN_ROWS));
     }
 
     #[test]
@@ -187,6 +217,7 @@ mod tests {
         let group = BiasGroup {
             dimension: "tp",
             group: "tp 2".into(),
+            metric: Metric::ItlS,
             rows: MIN_ROWS - 1,
             median_ratio: 3.0,
         };

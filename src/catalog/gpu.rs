@@ -34,14 +34,44 @@ pub enum LinkKind {
     InfinityFabric,
 }
 
-/// The GPU-to-GPU link used by tensor-parallel all-reduce.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The GPU-to-GPU link used by tensor-parallel all-reduce, with its topology where the
+/// bandwidth a TP group gets depends on its size (bridged boards).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
     /// What carries the traffic.
     pub kind: LinkKind,
     /// Bandwidth in GB/s in one direction.
     pub gbps_per_dir: f64,
+    /// Bridged boards (H100 NVL): one bridge joins this many GPUs; a TP group larger than
+    /// a bridge's passes its all-reduce through the host at `host_gbps_per_dir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridged_gpus: Option<u32>,
+    /// The host link a group larger than a bridge crosses, GB/s per direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_gbps_per_dir: Option<f64>,
+}
+
+impl Link {
+    /// The bandwidth, GB/s per direction, of a ring all-reduce over `tp` GPUs: the
+    /// slowest hop of the ring.
+    pub fn allreduce_gbps_per_dir(&self, tp: u32) -> f64 {
+        match (self.bridged_gpus, self.host_gbps_per_dir) {
+            (Some(bridged), Some(host)) if tp > bridged => host,
+            _ => self.gbps_per_dir,
+        }
+    }
+
+    /// The topology in words, for listings (`bridged 2 GPUs at a time, 64 GB/s through
+    /// the host beyond`), or nothing for a uniform link.
+    pub fn topology(&self) -> Option<String> {
+        match (self.bridged_gpus, self.host_gbps_per_dir) {
+            (Some(gpus), Some(host)) => Some(format!(
+                "bridged {gpus} GPUs at a time, {host} GB/s through the host beyond"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// One GPU of the catalog.
@@ -109,11 +139,6 @@ impl Gpu {
     /// Device memory bandwidth in bytes/s.
     pub fn memory_bw_bytes_per_s(&self) -> f64 {
         self.memory_bw_gbps * 1e9
-    }
-
-    /// Link bandwidth in bytes/s, one direction.
-    pub fn link_bytes_per_s(&self) -> f64 {
-        self.link.gbps_per_dir * 1e9
     }
 
     /// Precisions this GPU can store and compute (for listings).

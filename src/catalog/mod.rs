@@ -135,11 +135,36 @@ fn check_positive(file: &str, slug: &str, field: &str, value: f64) -> Result<(),
     }
 }
 
+/// A bridged link says how many GPUs a bridge joins and what carries the rest.
+fn check_topology(file: &str, g: &Gpu) -> Result<(), CatalogError> {
+    let link = &g.link;
+    let invalid = |message: &str| CatalogError::Invalid {
+        file: file.to_string(),
+        message: format!("`{}`: link: {message}", g.slug),
+    };
+    match (link.bridged_gpus, link.host_gbps_per_dir) {
+        (Some(gpus), Some(host)) if gpus >= 2 => {
+            check_positive(file, &g.slug, "link.host_gbps_per_dir", host)
+        }
+        (Some(gpus), Some(_)) => Err(invalid(&format!(
+            "bridged_gpus must be at least 2, found {gpus}"
+        ))),
+        (Some(_), None) => Err(invalid(
+            "bridged_gpus needs host_gbps_per_dir, the link beyond a bridge",
+        )),
+        (None, Some(_)) => Err(invalid(
+            "host_gbps_per_dir is the link beyond a bridge: set bridged_gpus too",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
 fn validate_gpu(file: &str, g: &Gpu) -> Result<(), CatalogError> {
     check_positive(file, &g.slug, "memory_gb", g.memory_gb)?;
     check_positive(file, &g.slug, "memory_bw_gbps", g.memory_bw_gbps)?;
     check_positive(file, &g.slug, "tflops.fp16", g.tflops.fp16)?;
     check_positive(file, &g.slug, "link.gbps_per_dir", g.link.gbps_per_dir)?;
+    check_topology(file, g)?;
     for (field, rate) in [
         ("tflops.bf16", g.tflops.bf16),
         ("tflops.fp8", g.tflops.fp8),

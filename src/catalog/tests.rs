@@ -211,3 +211,46 @@ fn a_non_positive_spec_is_refused() {
     let err = Catalog::from_sources("g.toml", &zero, "m.toml", EMBEDDED_MODELS).unwrap_err();
     assert!(err.to_string().contains("memory_gb"), "{err}");
 }
+
+/// The embedded GPU file with H100 NVL's link replaced by `link`.
+fn with_nvl_link(link: &str) -> Result<Catalog, CatalogError> {
+    let shipped = r#"link = { kind = "nvlink", gbps_per_dir = 300, bridged_gpus = 2, host_gbps_per_dir = 64 }"#;
+    assert!(EMBEDDED_GPUS.contains(shipped));
+    let edited = EMBEDDED_GPUS.replacen(shipped, link, 1);
+    Catalog::from_sources("g.toml", &edited, "m.toml", EMBEDDED_MODELS)
+}
+
+#[test]
+fn a_bridge_without_the_host_link_beyond_it_is_refused() {
+    let err = with_nvl_link(r#"link = { kind = "nvlink", gbps_per_dir = 300, bridged_gpus = 2 }"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("needs host_gbps_per_dir"), "{err}");
+}
+
+#[test]
+fn a_host_link_without_a_bridge_is_refused() {
+    let err =
+        with_nvl_link(r#"link = { kind = "nvlink", gbps_per_dir = 300, host_gbps_per_dir = 64 }"#)
+            .unwrap_err();
+    assert!(err.to_string().contains("set bridged_gpus"), "{err}");
+}
+
+#[test]
+fn a_bridge_of_one_gpu_is_refused() {
+    let err = with_nvl_link(
+        r#"link = { kind = "nvlink", gbps_per_dir = 300, bridged_gpus = 1, host_gbps_per_dir = 64 }"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("at least 2"), "{err}");
+}
+
+#[test]
+fn a_tp_group_gets_the_bandwidth_of_its_slowest_hop() {
+    let c = catalog();
+    let at = |gpu: &str, tp: u32| c.gpu(gpu).unwrap().link.allreduce_gbps_per_dir(tp);
+    // H100 NVL: the bridge within a pair, PCIe beyond it.
+    assert!((at("h100-nvl", 2) - 300.0).abs() < 1e-9);
+    assert!((at("h100-nvl", 4) - 64.0).abs() < 1e-9);
+    // A uniform link: the same at every size.
+    assert!((at("h100-sxm", 2) - at("h100-sxm", 8)).abs() < 1e-9);
+}

@@ -144,11 +144,18 @@ fn gpu_sheet(g: &Gpu) -> String {
         ),
         (
             "GPU-to-GPU link",
-            format!(
-                "{:?}, {} GB/s per direction",
-                g.link.kind,
-                sig(g.link.gbps_per_dir, 4)
-            ),
+            match g.link.topology() {
+                Some(topology) => format!(
+                    "{:?}, {} GB/s per direction ({topology})",
+                    g.link.kind,
+                    sig(g.link.gbps_per_dir, 4)
+                ),
+                None => format!(
+                    "{:?}, {} GB/s per direction",
+                    g.link.kind,
+                    sig(g.link.gbps_per_dir, 4)
+                ),
+            },
         ),
         (
             "TDP",

@@ -7,7 +7,7 @@
 
 use super::{markdown_table, sig};
 use crate::bench::{Metric, Observed};
-use crate::bias::{BAND, MIN_ROWS};
+use crate::bias::{BAND, BiasGroup, MIN_ROWS};
 use crate::cv::CrossValidation;
 use crate::cv::compare::{Entry, entry};
 use crate::experiment::CHART_BEST_EXPERIMENT;
@@ -362,7 +362,7 @@ fn bias_verdict(all: &AllData) -> String {
         .bias
         .iter()
         .filter(|g| g.out_of_band())
-        .map(|g| format!("{} {} ({})", g.dimension, g.group, sig(g.median_ratio, 3)))
+        .map(|g| format!("{} · {} ({})", g.group, g.metric, sig(g.median_ratio, 3)))
         .collect();
     if outside.is_empty() {
         format!(
@@ -378,6 +378,55 @@ fn bias_verdict(all: &AllData) -> String {
         )
     }
 }
+
+/// The bias table as a matrix: a row per dimension and group, a column per metric.
+fn bias_markdown(bias: &[BiasGroup]) -> String {
+    let metrics: Vec<Metric> = METRIC_COLUMNS
+        .into_iter()
+        .filter(|m| bias.iter().any(|g| g.metric == *m))
+        .collect();
+    let mut groups: Vec<(&str, &str)> = Vec::new();
+    for g in bias {
+        if !groups.contains(&(g.dimension, g.group.as_str())) {
+            groups.push((g.dimension, &g.group));
+        }
+    }
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|&(dimension, group)| {
+            let mut row = vec![dimension.to_string(), group.to_string()];
+            row.extend(metrics.iter().map(|&metric| {
+                bias.iter()
+                    .find(|g| g.dimension == dimension && g.group == group && g.metric == metric)
+                    .map_or_else(String::new, |g| {
+                        let ratio = sig(g.median_ratio, 3);
+                        match g.out_of_band() {
+                            true => format!("**{ratio}** ({})", g.rows),
+                            false => format!("{ratio} ({})", g.rows),
+                        }
+                    })
+            }));
+            row
+        })
+        .collect();
+    let mut header = vec!["dimension".to_string(), "group".to_string()];
+    header.extend(metrics.iter().map(|m| m.to_string()));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut numeric = vec![false, false];
+    numeric.extend(metrics.iter().map(|_| true));
+    markdown_table(&header, &numeric, &rows)
+}
+
+/// The bias table's columns: latencies, then throughputs, then the sizing figures.
+const METRIC_COLUMNS: [Metric; 7] = [
+    Metric::TtftS,
+    Metric::ItlS,
+    Metric::E2eS,
+    Metric::OutputTokS,
+    Metric::ReqPerS,
+    Metric::ReqPerSPerGpu,
+    Metric::GpusForTarget,
+];
 
 fn all_data_section(all: &AllData) -> String {
     let scope_rows: Vec<Vec<String>> = all
@@ -395,27 +444,17 @@ fn all_data_section(all: &AllData) -> String {
             ]
         })
         .collect();
-    let bias_rows: Vec<Vec<String>> = all
-        .bias
-        .iter()
-        .map(|g| {
-            vec![
-                g.dimension.to_string(),
-                g.group.clone(),
-                g.rows.to_string(),
-                sig(g.median_ratio, 3),
-                if g.out_of_band() { "outside" } else { "" }.to_string(),
-            ]
-        })
-        .collect();
     let verdict = bias_verdict(all);
     format!(
         "\n## 6. All shipped data: `{}` in-sample, and where it is biased\n\n\
          `{}` fitted to all {} shipped rows, each row predicted by that fit (median and p90 \
          absolute percentage error, numeric rows):\n\n{}\n\
          The bias table: the median predicted/measured ratio of the same rows grouped by \
-         metric, TP, weight precision, closed-loop concurrency, static batch size, GPU \
-         architecture and engine family. {verdict}\n\n{}",
+         TP, weight precision, closed-loop concurrency, static batch size, GPU \
+         architecture and engine family, one column per metric (a latency predicted low \
+         and a throughput predicted high are one error with opposite ratios: pooled, \
+         they would cancel), with the rows of each cell in brackets; cells outside the \
+         band in bold. {verdict}\n\n{}",
         all.experiment,
         all.experiment,
         all.rows,
@@ -424,17 +463,7 @@ fn all_data_section(all: &AllData) -> String {
             &[false, true, true, true],
             &scope_rows
         ),
-        markdown_table(
-            &[
-                "dimension",
-                "group",
-                "rows",
-                "median predicted/measured",
-                "band"
-            ],
-            &[false, false, true, true, false],
-            &bias_rows
-        ),
+        bias_markdown(&all.bias),
     )
 }
 

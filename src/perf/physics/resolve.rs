@@ -89,7 +89,9 @@ pub struct Deployed {
     peak_flops: f64,
     memory_bytes: f64,
     memory_bandwidth: f64,
-    link_bandwidth: f64,
+    /// The GPU-to-GPU link: the bandwidth an all-reduce gets depends on TP, which may be
+    /// chosen from the parameters.
+    link: crate::catalog::Link,
     /// ISL + OSL: the KV cache one request needs.
     tokens_needed: f64,
 }
@@ -133,7 +135,7 @@ impl Deployed {
             peak_flops: s.gpu.tensor_tflops(compute).unwrap_or(s.gpu.tflops.fp16) * 1e12,
             memory_bytes: s.gpu.memory_bytes(),
             memory_bandwidth: s.gpu.memory_bw_bytes_per_s(),
-            link_bandwidth: s.gpu.link_bytes_per_s(),
+            link: s.gpu.link,
             tokens_needed: f64::from(s.isl) + f64::from(s.osl),
         })
     }
@@ -180,7 +182,7 @@ impl Deployed {
             return (0.0, 0.0);
         }
         let t = f64::from(tp);
-        let link = self.link_bandwidth * p.link_efficiency;
+        let link = self.link.allreduce_gbps_per_dir(tp) * 1e9 * p.link_efficiency;
         let ring = 2.0 * (t - 1.0) / t;
         let per_token = 2.0 * self.layers * ring * self.hidden * ACTIVATION_BYTES / link;
         (per_token, 2.0 * self.layers * latency_s)

@@ -74,6 +74,23 @@ fn ring_allreduce_of_70b_at_tp2_over_nvlink() {
 }
 
 #[test]
+fn a_tp_group_wider_than_a_bridge_all_reduces_through_the_host() {
+    let c = Catalog::embedded().unwrap();
+    let per_token = |tp: u32| {
+        let s = scenario(&c, "llama-3.1-70b", "h100-nvl", Precision::Fp8, Some(tp));
+        let inst = Instance::resolve(&s, &ServingParams::default()).unwrap();
+        inst.allreduce_s(5000.0) - inst.allreduce_s(4000.0)
+    };
+    let ring = |t: f64| 2.0 * (t - 1.0) / t;
+    // Per 1,000 tokens: 2 all-reduces × 80 layers × ring × 8192 × 2 bytes over the link.
+    let over =
+        |gbps: f64, t: f64| 2.0 * 80.0 * ring(t) * 8192.0 * 2.0 / (gbps * 1e9 * 0.8) * 1000.0;
+    // A pair shares its NVLink bridge (300 GB/s); four GPUs cross PCIe (64 GB/s).
+    assert!(close(per_token(2), over(300.0, 2.0), 1e-9));
+    assert!(close(per_token(4), over(64.0, 4.0), 1e-9));
+}
+
+#[test]
 fn automatic_tp_picks_the_smallest_power_of_two_with_kv_room() {
     let c = Catalog::embedded().unwrap();
     let p = ServingParams::default();
