@@ -11,9 +11,20 @@ pub fn sig(x: f64, digits: usize) -> String {
     if x == 0.0 {
         return "0".to_string();
     }
+    let decimals_at = |magnitude: i32| (digits as i32 - 1 - magnitude).max(0) as usize;
     let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
-    format!("{x:.decimals$}")
+    let decimals = decimals_at(magnitude);
+    let text = format!("{x:.decimals$}");
+    // Rounding can carry into the next power of ten (0.9996 to 1.000): count the
+    // digits from the rounded value, or one too many are printed.
+    let rounded_magnitude = text
+        .parse::<f64>()
+        .map_or(magnitude, |r| r.abs().log10().floor() as i32);
+    if rounded_magnitude > magnitude {
+        let decimals = decimals_at(rounded_magnitude);
+        return format!("{x:.decimals$}");
+    }
+    text
 }
 
 /// A number printed exactly (shortest form that reads back the same), or `NA`: the form
@@ -72,6 +83,11 @@ mod tests {
         assert_eq!(sig(1768.3, 4), "1768");
         assert_eq!(sig(11.0357, 4), "11.04");
         assert_eq!(sig(0.0, 3), "0");
+        // A rounding that carries into the next power of ten keeps the digits asked for.
+        assert_eq!(sig(0.99962, 3), "1.00");
+        assert_eq!(sig(9.996, 3), "10.0");
+        assert_eq!(sig(-0.09996, 3), "-0.100");
+        assert_eq!(sig(99.96, 3), "100");
     }
 
     #[test]
