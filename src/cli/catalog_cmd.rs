@@ -144,18 +144,14 @@ fn gpu_sheet(g: &Gpu) -> String {
         ),
         (
             "GPU-to-GPU link",
-            match g.link.topology() {
-                Some(topology) => format!(
-                    "{:?}, {} GB/s per direction ({topology})",
-                    g.link.kind,
-                    sig(g.link.gbps_per_dir, 4)
-                ),
-                None => format!(
-                    "{:?}, {} GB/s per direction",
-                    g.link.kind,
-                    sig(g.link.gbps_per_dir, 4)
-                ),
-            },
+            format!(
+                "{:?}, {} GB/s per direction{}",
+                g.link.kind,
+                sig(g.link.gbps_per_dir, 4),
+                g.link
+                    .topology()
+                    .map_or(String::new(), |topology| format!(" ({topology})"))
+            ),
         ),
         (
             "TDP",

@@ -430,7 +430,7 @@ impl DiscrepancyTable {
     }
 
     /// The cell of exactly `group`, if it has enough rows.
-    fn of_group(&self, group: Group) -> Option<&Cell> {
+    pub fn of_group(&self, group: Group) -> Option<&Cell> {
         let at = self
             .cells
             .binary_search_by(|c| c.group().cmp(&group))

@@ -291,13 +291,14 @@ impl ParameterUncertainty {
     /// Each figure's log standard deviation from the parameters for scenario `s` under
     /// `set` with model `kind`; zero for every figure when `s` is infeasible.
     pub fn spread(&self, kind: PerfModelKind, set: &ParamSet, s: &Scenario<'_>) -> Spread {
-        // Not through `with_params`: a model of its own would copy every override.
-        let baseline = Deployed::new(s).and_then(|deployed| {
-            let placed = PlacedParams::of(&set.serving, &placement(s));
-            kind.predict_deployed_with(set, s, &deployed, &placed)
-        });
-        match baseline {
-            Ok(baseline) => self.spread_around(kind, set, s, &baseline),
+        // Not through `with_params`: a model of its own would copy every override. The
+        // deployment and placement resolved for the baseline serve the re-predictions.
+        let Ok(deployed) = Deployed::new(s) else {
+            return Spread::default();
+        };
+        let placed = PlacedParams::of(&set.serving, &placement(s));
+        match kind.predict_deployed_with(set, s, &deployed, &placed) {
+            Ok(baseline) => self.spread_resolved(kind, set, s, (&deployed, placed), &baseline),
             Err(_) => Spread::default(),
         }
     }
@@ -314,6 +315,20 @@ impl ParameterUncertainty {
         let Ok(deployed) = Deployed::new(s) else {
             return Spread::default();
         };
+        let placed = PlacedParams::of(&set.serving, &placement(s));
+        self.spread_resolved(kind, set, s, (&deployed, placed), baseline)
+    }
+
+    /// As [`ParameterUncertainty::spread_around`], with the scenario's deployment
+    /// resolved and its placement's parameters looked up.
+    fn spread_resolved(
+        &self,
+        kind: PerfModelKind,
+        set: &ParamSet,
+        s: &Scenario<'_>,
+        (deployed, placed): (&Deployed, PlacedParams),
+        baseline: &Prediction,
+    ) -> Spread {
         // The reference calculator's TFLOPS table is copied only for the model that reads it.
         let reference = match kind {
             PerfModelKind::Reference => set.reference.clone(),
@@ -326,13 +341,12 @@ impl ParameterUncertainty {
             serving: set.serving.scalars(),
             reference,
         };
-        let placed = PlacedParams::of(&set.serving, &placement(s));
         let channels = self.channels(kind, &set.serving, s);
         let mut predict_at = |channel: &Channel, step: f64| -> Option<Prediction> {
             match channel.via {
                 Ok(index) => {
                     let moved = scaled(placed, index, step.exp());
-                    kind.predict_deployed_with(&bare, s, &deployed, &moved).ok()
+                    kind.predict_deployed_with(&bare, s, deployed, &moved).ok()
                 }
                 Err(param) => {
                     // Moved in place and put back: a copy per channel would cost more
@@ -340,9 +354,7 @@ impl ParameterUncertainty {
                     let value = bare.get(param, Tie::Global, "");
                     // A global value is always settable; nothing to report.
                     let _ = bare.set(param, Tie::Global, "", value * step.exp());
-                    let p = kind
-                        .predict_deployed_with(&bare, s, &deployed, &placed)
-                        .ok();
+                    let p = kind.predict_deployed_with(&bare, s, deployed, &placed).ok();
                     let _ = bare.set(param, Tie::Global, "", value);
                     p
                 }

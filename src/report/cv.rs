@@ -7,6 +7,7 @@ use super::plots::ParityPoint;
 use super::{condition_text, csv_table, markdown_table, plots, sig};
 use crate::cv::compare::Entry;
 use crate::cv::{CrossValidation, side_by_side};
+use crate::interval::Group;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("n/a".into(), |v| format!("{:.0} %", 100.0 * v))
@@ -174,10 +175,11 @@ pub fn cv_svg(cv: &CrossValidation) -> Result<String, plots::PlotError> {
     // The band is the 80 % interval of every held-out error pooled: where a prediction
     // falls for four measurements in five.
     let table = cv.discrepancy();
-    let pooled = table
-        .cells()
-        .iter()
-        .find(|c| c.metric.is_none() && c.regime.is_none() && c.level.is_none());
+    let pooled = table.of_group(Group {
+        metric: None,
+        regime: None,
+        level: None,
+    });
     let (band, label) = match pooled {
         Some(cell) => {
             let (lo, hi) = cell.factors(crate::interval::Confidence::default());
