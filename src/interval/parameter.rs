@@ -67,8 +67,9 @@ pub struct ParameterUncertainty {
     entries: Vec<(Param, String, f64, bool)>,
     /// The entries of each parameter, indexed by `Param as usize`.
     by_param: Vec<Vec<usize>>,
-    /// Correlation between entries (0 where unknown), row-major.
-    correlation: Vec<f64>,
+    /// Covariance of the entries' log values (correlation × both spreads; 0 where the
+    /// correlation is unknown), row-major.
+    covariance: Vec<f64>,
 }
 
 /// Each metric's log standard deviation from the parameters (0 where none).
@@ -145,11 +146,12 @@ impl ParameterUncertainty {
                     .flatten();
                 let both_determined =
                     parameters[i].interval_95.is_some() && parameters[j].interval_95.is_some();
-                matrix[i * n + j] = match known {
+                let r = match known {
                     _ if i == j => 1.0,
                     Some(r) if both_determined && r.is_finite() => r.clamp(-1.0, 1.0),
                     _ => 0.0,
                 };
+                matrix[i * n + j] = r * spreads[i] * spreads[j];
             }
         }
         let mut by_param = vec![Vec::new(); PARAMETERS.len()];
@@ -159,11 +161,11 @@ impl ParameterUncertainty {
         ParameterUncertainty {
             entries: parameters
                 .iter()
-                .zip(spreads)
+                .zip(spreads.iter().copied())
                 .map(|(p, s)| (p.param, p.group.clone(), s, p.interval_95.is_some()))
                 .collect(),
             by_param,
-            correlation: matrix,
+            covariance: matrix,
         }
     }
 
@@ -399,41 +401,43 @@ impl ParameterUncertainty {
             if let (Some(a), Some(b)) = (baseline.metric(metric), moved.metric(metric))
                 && a > 0.0
                 && b > 0.0
-                && (b / a).ln().is_finite()
             {
-                *slope = (b / a).ln() / step;
+                let log_ratio = (b / a).ln();
+                if log_ratio.is_finite() {
+                    *slope = log_ratio / step;
+                }
             }
         }
         slopes
     }
 
     /// `gᵀ Σ g` per figure over the channels' entries, as a standard deviation. Entries of
-    /// one channel share its slope, so Σ is first summed into a channel × channel block,
-    /// each with a sum of its own (one running total would chain every term's latency).
+    /// one channel share its slope, so Σ is first summed into a channel × channel block;
+    /// the block is symmetric, so each pair of channels is visited once, and a pair the
+    /// fit found uncorrelated adds nothing.
     fn combine(&self, channels: &[Channel], slopes: &[[f64; Metric::ALL.len()]]) -> Spread {
         let n = self.entries.len();
         let covariance = |a: &Channel, b: &Channel| -> f64 {
             let mut sum = 0.0;
             for &i in a.entries() {
-                let row = &self.correlation[i * n..(i + 1) * n];
+                let row = &self.covariance[i * n..(i + 1) * n];
                 for &j in b.entries() {
-                    sum += row[j] * self.entries[i].2 * self.entries[j].2;
+                    sum += row[j];
                 }
             }
             sum
         };
         let mut variance = [0.0; Metric::ALL.len()];
-        for (a, slope_a) in channels.iter().zip(slopes) {
-            // Row a of the block times the slopes, per figure: (Σ g)_a.
-            let mut row = [0.0; Metric::ALL.len()];
-            for (b, slope_b) in channels.iter().zip(slopes) {
-                let w = covariance(a, b);
-                for m in 0..Metric::ALL.len() {
-                    row[m] += w * slope_b[m];
+        for (a, (channel_a, slope_a)) in channels.iter().zip(slopes).enumerate() {
+            for (b, (channel_b, slope_b)) in channels.iter().zip(slopes).enumerate().skip(a) {
+                let w = covariance(channel_a, channel_b);
+                if w.abs() < f64::MIN_POSITIVE {
+                    continue;
                 }
-            }
-            for m in 0..Metric::ALL.len() {
-                variance[m] += slope_a[m] * row[m];
+                let w = if a == b { w } else { 2.0 * w };
+                for m in 0..Metric::ALL.len() {
+                    variance[m] += w * slope_a[m] * slope_b[m];
+                }
             }
         }
         let figures = variance.map(|v| v.max(0.0).sqrt());
