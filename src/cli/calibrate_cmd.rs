@@ -16,13 +16,14 @@ use infercal::experiment::{
     DEFAULT_EXPERIMENT, EMBEDDED, ValidExperiment, content_hash, parse, validate,
 };
 use infercal::fit::{Calibration, Options, Progress, calibrate_owned_then};
+use infercal::fitted::Tables;
 use infercal::interval::coverage::CoverageReport;
 use infercal::interval::{Confidence, DiscrepancyTable};
 use infercal::report::calibration::{
     DataFile, fitted_json, report_markdown, scope_summaries, write_residuals_csv,
 };
 use infercal::report::evaluation::summary_markdown;
-use infercal::report::intervals::intervals_markdown;
+use infercal::report::intervals::{engine_intervals_markdown, intervals_markdown};
 use infercal::report::{plots, sig};
 
 use super::BadInput;
@@ -183,9 +184,18 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     let intervals_of = |c: &Calibration| match intervals_scheme {
         Some(scheme) if !c.interrupted => {
             let cv = for_intervals(&experiment, c, catalog, scheme, &options)?;
+            let engines = match engines_held_out(&c.rows, cv.scheme) {
+                true => {
+                    let by_engine = Some(Scheme::Engine);
+                    let cv = for_intervals(&experiment, c, catalog, by_engine, &options)?;
+                    Some((cv.discrepancy(), cv.coverage(&c.rows)))
+                }
+                false => None,
+            };
             Ok(Some(Intervals {
                 table: cv.discrepancy(),
                 coverage: cv.coverage(&c.rows),
+                engines,
             }))
         }
         _ => Ok::<_, infercal::fit::FitError>(None),
@@ -196,13 +206,25 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     // Folds cut short by Ctrl-C would give residuals of half-fitted models.
     let intervals = intervals.filter(|_| !CANCEL.load(Ordering::SeqCst));
     let intervals_section = match &intervals {
-        Some(i) => intervals_markdown(&i.table, &i.coverage),
+        Some(i) => {
+            let mut text = intervals_markdown(&i.table, &i.coverage);
+            if let Some((table, coverage)) = &i.engines {
+                text.push_str(&engine_intervals_markdown(table, coverage));
+            }
+            text
+        }
         None => "\n## Prediction intervals\n\nNot computed (`--intervals none`, or the run was interrupted).\n".to_string(),
+    };
+    let tables = Tables {
+        own: intervals.as_ref().map(|i| &i.table),
+        engines: intervals
+            .as_ref()
+            .and_then(|i| i.engines.as_ref().map(|(t, _)| t)),
     };
     write_outputs(
         &mut set,
         (&experiment, &calibration, &files),
-        (intervals.as_ref().map(|i| &i.table), catalog),
+        (tables, catalog),
         &intervals_section,
     )?;
     let interrupted = calibration.interrupted || CANCEL.load(Ordering::SeqCst);
@@ -215,10 +237,21 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
 }
 
 /// A calibration's prediction intervals: the table `fitted.json` carries and how well it
-/// covers held-out rows.
+/// covers held-out rows, and the same of the engine families held out.
 struct Intervals {
     table: DiscrepancyTable,
     coverage: CoverageReport,
+    engines: Option<(DiscrepancyTable, CoverageReport)>,
+}
+
+/// Whether the intervals also need engine families held out: when `rows` hold at least
+/// two (one cannot be predicted from nothing) and `scheme` did not already hold them out.
+fn engines_held_out(rows: &[infercal::bench::BenchRow], scheme: Scheme) -> bool {
+    let families: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| infercal::engine::Engine::label_of(&r.engine))
+        .collect();
+    scheme != Scheme::Engine && families.len() >= 2
 }
 
 /// `--intervals`: `None` for `none`, else the scheme (`Some(None)`: the default one).
@@ -235,26 +268,36 @@ fn intervals_scheme(flag: Option<&str>) -> Result<Option<Option<Scheme>>> {
     }
 }
 
-/// The summary's last line: the 80 % interval's held-out coverage and width.
+/// The summary's last lines: the 80 % interval's held-out coverage and width, and for an
+/// engine without rows those of the engine families held out.
 fn intervals_line(i: &Intervals) -> String {
-    let Some(all) = i.coverage.scopes.first() else {
-        return String::new();
+    let mut text = match at_80(&i.coverage) {
+        Some((covered, half_width)) => format!(
+            "intervals: {} cross-validation, {} held-out residuals; the 80 % interval covered {covered} % of held-out rows (median half-width {half_width} %); see report.md\n",
+            i.table.scheme, i.table.rows,
+        ),
+        None => return String::new(),
     };
-    let at = i
-        .coverage
-        .confidences
-        .iter()
-        .position(|&c| (c - 0.8).abs() < 1e-9);
-    let Some(at) = at else {
-        return String::new();
-    };
-    format!(
-        "intervals: {} cross-validation, {} held-out residuals; the 80 % interval covered {} % of held-out rows (median half-width {} %); see report.md\n",
-        i.table.scheme,
-        i.table.rows,
+    if let Some((table, coverage)) = &i.engines
+        && let Some((covered, half_width)) = at_80(coverage)
+    {
+        text.push_str(&format!(
+            "for an engine without fitted rows: engine cross-validation, {} held-out residuals; its 80 % interval covered {covered} % (median half-width {half_width} %)\n",
+            table.rows,
+        ));
+    }
+    text
+}
+
+/// The share of every held-out row the 80 % interval covered and its median half-width,
+/// in percent.
+fn at_80(coverage: &CoverageReport) -> Option<(String, String)> {
+    let all = coverage.scopes.first()?;
+    let at = (coverage.confidences.iter()).position(|&c| (c - 0.8).abs() < 1e-9)?;
+    Some((
         sig(100.0 * all.covered[at], 3),
         sig(100.0 * all.median_half_width[at], 3),
-    )
+    ))
 }
 
 /// Writes a calibration's files: `fitted.json` with `table`, and `report.md` ending in
@@ -262,12 +305,13 @@ fn intervals_line(i: &Intervals) -> String {
 pub(super) fn write_outputs(
     set: &mut ResultSet,
     (e, c, files): (&ValidExperiment, &Calibration, &[DataFile]),
-    (table, catalog): (Option<&DiscrepancyTable>, &Catalog),
+    (tables, catalog): (Tables<'_>, &Catalog),
     report_tail: &str,
 ) -> Result<()> {
     // One file at a time, each dropped before the next is built: on a million rows the
     // files are hundreds of megabytes between them.
-    set.write(OUTPUTS[0], fitted_json(e, c, files, table)?.as_bytes())?;
+    set.write(OUTPUTS[0], fitted_json(e, c, files, tables)?.as_bytes())?;
+    let table = tables.own;
     set.write_with(OUTPUTS[1], |w| Ok(write_residuals_csv(c, w)?))?;
     let mut report = report_markdown(e, c, files);
     report.push_str(report_tail);

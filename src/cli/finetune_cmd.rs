@@ -3,6 +3,7 @@
 //! the prior, writes the calibration's usual files (the base's intervals carried over)
 //! and prints what moved.
 
+use infercal::fitted::Tables;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -58,12 +59,15 @@ pub(super) fn run(catalog: &Catalog, args: &CalibrateArgs, base: &str) -> Result
     assumptions.engine.extend(finetune::engines_of(&tuned));
     tuned.assumptions = assumptions;
     let moved = finetune::moved(&tuned, &experiment, &centre);
-    let table = loaded.intervals(PerfModelKind::Serving);
-    let tail = report_tail(&moved, &base_params.origin, table.is_some());
+    let tables = Tables {
+        own: loaded.intervals(PerfModelKind::Serving),
+        engines: loaded.engine_intervals(PerfModelKind::Serving),
+    };
+    let tail = report_tail(&moved, &base_params.origin, tables.own.is_some());
     write_outputs(
         &mut set,
         (&experiment, &tuned, &files),
-        (table, catalog),
+        (tables, catalog),
         &tail,
     )?;
     let (written, code) = set.finish("calibrate", tuned.interrupted)?;

@@ -11,7 +11,7 @@ use super::BadInput;
 use super::args::{PredictArgs, RecordFormat};
 use super::common::{confidence, model_kind, positive, workload_parameters};
 use infercal::fitted::params_file::ModelParams;
-use infercal::interval::{Confidence, Level, PredictionIntervals};
+use infercal::interval::{Confidence, DiscrepancyTable, Level, PredictionIntervals};
 use infercal::perf::Outcome;
 
 fn condition(a: &PredictArgs) -> Result<Condition> {
@@ -47,15 +47,13 @@ fn condition(a: &PredictArgs) -> Result<Condition> {
 /// The intervals of `outcome`, the prediction of `scenario` by `kind` under `loaded`, at
 /// `level` and `confidence`; or why there are none.
 fn intervals_of<'t>(
-    loaded: &'t ModelParams,
+    (loaded, table): (&ModelParams, Option<&'t DiscrepancyTable>),
     kind: PerfModelKind,
     scenario: &Scenario<'_>,
     outcome: &Outcome,
     (level, confidence): (Level, Confidence),
 ) -> Result<PredictionIntervals<'t>, prediction::NoIntervals> {
-    let table = loaded
-        .intervals(kind)
-        .ok_or(prediction::NoIntervals::NoTable)?;
+    let table = table.ok_or(prediction::NoIntervals::NoTable)?;
     let p = outcome
         .as_ref()
         .map_err(|_| prediction::NoIntervals::Infeasible)?;
@@ -106,7 +104,9 @@ pub fn predict(catalog: &Catalog, a: &PredictArgs) -> Result<String> {
     let coverage = serving.coverage(&gpu.slug, &gpu.architecture);
     let confidence = confidence(w.confidence)?;
     let level = Level::of(&coverage);
-    let intervals = intervals_of(loaded, kind, &scenario, &outcome, (level, confidence));
+    let table = loaded.intervals_for(kind, engine.engine);
+    let tables = (loaded, table.as_deref());
+    let intervals = intervals_of(tables, kind, &scenario, &outcome, (level, confidence));
     let sources = prediction::Sources {
         parameters: &params.origin,
         gpu: coverage,

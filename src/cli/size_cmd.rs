@@ -63,7 +63,8 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
     let confidence = confidence(w.confidence)?;
     let uncertainty = loaded.parameter_uncertainty();
     let spread_of = |s: &Scenario<'_>| uncertainty.spread(kind, loaded.params(), s);
-    let intervals = loaded.intervals(kind).map(|table| SizingIntervals {
+    let table = loaded.intervals_for(kind, w.engine);
+    let intervals = table.as_deref().map(|table| SizingIntervals {
         table,
         confidence,
         level_of: &level_of,
@@ -104,6 +105,7 @@ pub fn run(catalog: &Catalog, a: &SizeArgs) -> Result<String> {
                 unjudged_regime: intervals
                     .filter(|i| !i.table.judges(i.regime))
                     .map(|i| i.regime),
+                engines_held_out: table.as_deref().and_then(|t| t.engines_held_out()),
             };
             markdown(catalog, a, &result, &shown, loaded.params(), &notes)
         }
@@ -119,6 +121,9 @@ struct Notes<'a> {
     prices: Option<&'a Prices>,
     /// The budget's load regime, when no held-out row tested it.
     unjudged_regime: Option<Regime>,
+    /// For an `--engine` without fitted rows: the held-out engines' residuals whose
+    /// ranges the intervals take where wider.
+    engines_held_out: Option<usize>,
 }
 
 /// The Markdown answer: the table, then where the parameters, the plan, the prices and
@@ -143,6 +148,12 @@ fn markdown(
             "Too few of the calibration's held-out rows ran {}, the load a budget is searched under, to make a group of their own (a group needs {}): the intervals are every regime's ranges, hardly tested for it — read them as a lower bound on the error.\n",
             regime.as_str(),
             infercal::interval::MIN_CELL_ROWS
+        ));
+    }
+    if let Some(rows) = notes.engines_held_out {
+        text.push_str(&format!(
+            "No rows of --engine {} were fitted: every interval is at least as wide as those of {rows} errors of engine families held out (engine cross-validation).\n",
+            a.workload.engine.map_or("", |e| e.as_str())
         ));
     }
     if let Some(prices) = notes.prices {

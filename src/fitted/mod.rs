@@ -43,6 +43,15 @@ pub struct DataFile {
     pub rows: usize,
 }
 
+/// The discrepancy tables a calibration's intervals are drawn from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tables<'t> {
+    /// The calibration's own cross-validation (by source, by default).
+    pub own: Option<&'t DiscrepancyTable>,
+    /// The cross-validation that held out each engine family in turn.
+    pub engines: Option<&'t DiscrepancyTable>,
+}
+
 /// A calibrated performance model: `fitted.json`, field for field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,16 +96,21 @@ pub struct FittedModel {
     /// calibration ran with `--intervals none`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intervals: Option<DiscrepancyTable>,
+    /// The discrepancy of a cross-validation that held out each engine family in turn:
+    /// what an engine without fitted rows may be off by, whose ranges its intervals take
+    /// where wider (absent with `--intervals none`, and in calibrations made before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_intervals: Option<DiscrepancyTable>,
 }
 
 impl FittedModel {
-    /// The model `c` fitted, as `e` ran it on `data`, with the discrepancy table of its
-    /// cross-validation when there is one.
+    /// The model `c` fitted, as `e` ran it on `data`, with the discrepancy tables of its
+    /// cross-validations (by source, and by engine family) when there are some.
     pub fn new(
         e: &ValidExperiment,
         c: &Calibration,
         data: &[DataFile],
-        intervals: Option<&DiscrepancyTable>,
+        intervals: Tables<'_>,
     ) -> FittedModel {
         FittedModel {
             schema_version: SCHEMA_VERSION,
@@ -121,7 +135,8 @@ impl FittedModel {
             wall_time_s: c.wall_time_s,
             seed: c.seed,
             interrupted: c.interrupted,
-            intervals: intervals.cloned(),
+            intervals: intervals.own.cloned(),
+            engine_intervals: intervals.engines.cloned(),
         }
     }
 

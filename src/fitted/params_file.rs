@@ -109,6 +109,38 @@ impl ModelParams {
         }
     }
 
+    /// The discrepancy table of the engine families held out, when the calibration
+    /// carries one and it applies to predictions by `kind`.
+    pub fn engine_intervals(
+        &self,
+        kind: PerfModelKind,
+    ) -> Option<&crate::interval::DiscrepancyTable> {
+        match self {
+            ModelParams::Fitted(fitted) if fitted.perf_model == kind => {
+                fitted.engine_intervals.as_ref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The discrepancy table for predictions by `kind` with `engine`: [`Self::intervals`],
+    /// taking the ranges of engine families held out where wider when the calibration
+    /// fitted no rows of `engine` and carries that cross-validation.
+    pub fn intervals_for(
+        &self,
+        kind: PerfModelKind,
+        engine: Option<crate::engine::Engine>,
+    ) -> Option<std::borrow::Cow<'_, crate::interval::DiscrepancyTable>> {
+        use crate::perf::params::EngineCoverage;
+        let own = self.intervals(kind)?;
+        let unfitted = engine.is_some()
+            && self.params().serving.engine_coverage(engine) == EngineCoverage::Unfitted;
+        Some(match self.engine_intervals(kind) {
+            Some(engines) if unfitted => std::borrow::Cow::Owned(own.at_least(engines)),
+            _ => std::borrow::Cow::Borrowed(own),
+        })
+    }
+
     /// The model the parameters were fitted for, if they were.
     pub fn perf_model(&self) -> Option<PerfModelKind> {
         match self {

@@ -28,6 +28,7 @@
 mod confidence;
 pub mod coverage;
 pub mod parameter;
+mod unfitted_engine;
 
 pub use confidence::{BadConfidence, Confidence};
 pub use parameter::{ParameterUncertainty, Spread, Uncertain};
@@ -254,6 +255,12 @@ impl Cell {
         ((-q).exp(), q.exp())
     }
 
+    /// The error at 80 %, by which cells are compared for width.
+    fn reference_width(&self) -> f64 {
+        let reference = PROBABILITIES.partition_point(|&p| p < 0.8);
+        self.quantiles[reference]
+    }
+
     /// The group the cell holds.
     pub fn group(&self) -> Group {
         Group {
@@ -304,6 +311,11 @@ pub struct DiscrepancyTable {
     /// the order of their groups, each once (a table read from a file is checked for it):
     /// a prediction looks up a few dozen groups, by binary search.
     cells: Vec<Cell>,
+    /// The table of engine families held out, whose ranges this one takes where wider
+    /// (see [`DiscrepancyTable::at_least`]); never stored, only for predictions of an
+    /// engine without rows.
+    #[serde(skip)]
+    engines: Option<Box<DiscrepancyTable>>,
 }
 
 /// An interval around one predicted figure.
@@ -421,6 +433,7 @@ impl DiscrepancyTable {
             scheme: scheme.to_string(),
             rows: residuals.iter().filter(|(_, r)| r.is_finite()).count(),
             cells,
+            engines: None,
         }
     }
 
@@ -474,15 +487,32 @@ impl DiscrepancyTable {
     /// and at every better-informed level, the widest (largest 80 % error). A less-informed
     /// level must not narrow an interval because its few held-out GPUs happened to be
     /// predicted well: what the data do not determine widens the interval, it never
-    /// vanishes. The flag says whether the cell is not the level's own.
+    /// vanishes. For an engine without rows ([`DiscrepancyTable::at_least`]), the wider of
+    /// that cell and the held-out engines' table's. The flag says whether the cell is not
+    /// the level's own.
     pub fn widest_cell(&self, key: Key) -> Option<(&Cell, bool)> {
-        let reference = PROBABILITIES.partition_point(|&p| p < 0.8);
-        let width = |c: &Cell| c.quantiles[reference];
+        let own = self.widest_own_cell(key);
+        match (
+            own,
+            self.engines.as_ref().and_then(|t| t.widest_own_cell(key)),
+        ) {
+            (Some(own), Some(held_out))
+                if held_out.0.reference_width() > own.0.reference_width() =>
+            {
+                Some((held_out.0, true))
+            }
+            (None, held_out) => held_out.map(|(cell, _)| (cell, true)),
+            (own, _) => own,
+        }
+    }
+
+    /// [`DiscrepancyTable::widest_cell`] in this table's own cells.
+    fn widest_own_cell(&self, key: Key) -> Option<(&Cell, bool)> {
         let mut widest = self.cell(key)?;
         for level in [Level::Own, Level::Architecture] {
             if level < key.level
                 && let Some((cell, _)) = self.cell(Key { level, ..key })
-                && width(cell) > width(widest.0)
+                && cell.reference_width() > widest.0.reference_width()
             {
                 widest = (cell, true);
             }
@@ -550,6 +580,9 @@ pub struct PredictionIntervals<'t> {
     /// The question's load regime, when the table has no group of it (its ranges are
     /// every regime's, hardly tested for this load).
     pub unjudged_regime: Option<Regime>,
+    /// For an engine without fitted rows: the held-out errors of engine families left out
+    /// whose ranges the intervals take where wider.
+    pub engines_held_out: Option<usize>,
 }
 
 impl PredictionIntervals<'_> {
@@ -604,6 +637,7 @@ impl DiscrepancyTable {
             scheme: &self.scheme,
             residuals: self.rows,
             unjudged_regime: (!self.judges(regime)).then_some(regime),
+            engines_held_out: self.engines_held_out(),
         }
     }
 }

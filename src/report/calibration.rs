@@ -39,7 +39,7 @@ pub fn fitted_json(
     e: &ValidExperiment,
     c: &Calibration,
     data: &[DataFile],
-    intervals: Option<&crate::interval::DiscrepancyTable>,
+    intervals: crate::fitted::Tables<'_>,
 ) -> Result<String, serde_json::Error> {
     FittedModel::new(e, c, data, intervals).to_json()
 }

@@ -55,9 +55,32 @@ pub fn intervals_markdown(table: &DiscrepancyTable, coverage: &CoverageReport) -
         table.scheme,
         crate::interval::MIN_CELL_ROWS,
     );
-    out.push_str("Coverage of rows held out of both the fit and the table (each fold's intervals come from the other folds' residuals), with the median half-width relative to the prediction, in percent:\n\n");
+    out.push_str(COVERAGE_LEAD);
     out.push_str(&coverage_markdown(coverage));
-    out.push_str("\nThe 80 % interval of each group, as factors on the prediction:\n\n");
+    out.push_str(&factors_markdown(table));
+    out
+}
+
+/// What the coverage table measures.
+const COVERAGE_LEAD: &str = "Coverage of rows held out of both the fit and the table (each fold's intervals come from the other folds' residuals), with the median half-width relative to the prediction, in percent:\n\n";
+
+/// `report.md`'s section on the engine families held out: what an engine without fitted
+/// rows takes where its ranges are wider, their coverage and their 80 % factors.
+pub fn engine_intervals_markdown(table: &DiscrepancyTable, coverage: &CoverageReport) -> String {
+    let mut out = format!(
+        "\n### For an engine without fitted rows\n\nA prediction for an engine family the calibration has no rows of takes, group by group, the wider of the ranges above and those of the {} held-out residuals of an `engine` cross-validation, which refitted without each engine family in turn.\n\n",
+        table.rows,
+    );
+    out.push_str(COVERAGE_LEAD);
+    out.push_str(&coverage_markdown(coverage));
+    out.push_str(&factors_markdown(table));
+    out
+}
+
+/// Every group's 80 % interval as factors on the prediction.
+fn factors_markdown(table: &DiscrepancyTable) -> String {
+    let mut out =
+        "\nThe 80 % interval of each group, as factors on the prediction:\n\n".to_string();
     let rows: Vec<Vec<String>> = table
         .cells()
         .iter()

@@ -110,8 +110,13 @@ fn intervals_text(i: &PredictionIntervals) -> String {
             regime.as_str()
         )
     });
+    let engine = i.engines_held_out.map_or(String::new(), |rows| {
+        format!(
+            "; no rows of this engine were fitted, so each range is at least that of {rows} errors of engine families held out (engine cross-validation): wider"
+        )
+    });
     format!(
-        "{} ranges of {} held-out errors ({} cross-validation) for {level}{parameters}{untested}",
+        "{} ranges of {} held-out errors ({} cross-validation) for {level}{parameters}{engine}{untested}",
         i.confidence, i.residuals, i.scheme
     )
 }
@@ -169,6 +174,7 @@ pub fn to_json(
                 "residuals": i.residuals,
                 "groups": groups,
                 "regime_untested": i.unjudged_regime.map(|r| r.as_str()),
+                "engines_held_out_residuals": i.engines_held_out,
             });
         }
         Err(why) => {

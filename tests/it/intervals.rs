@@ -103,6 +103,30 @@ fn a_gpu_without_fitted_rows_gets_a_wider_interval_and_the_reason() {
     );
 }
 
+#[test]
+fn an_engine_without_fitted_rows_takes_the_held_out_engines_ranges_and_says_so() {
+    let fitted = predict_json("h100-sxm", &["--engine", "vllm"]);
+    let unfitted = predict_json("h100-sxm", &["--engine", "sglang"]);
+    assert_eq!(unfitted["engine_values"], "engine-independent (not fitted)");
+    assert!(fitted["interval"]["engines_held_out_residuals"].is_null());
+    let held_out = unfitted["interval"]["engines_held_out_residuals"].as_u64();
+    assert!(held_out.is_some_and(|n| n > 1000), "{held_out:?}");
+    for field in ["ttft_s", "itl_s", "e2e_s"] {
+        assert!(
+            half_width(&unfitted, field) > half_width(&fitted, field),
+            "{field}"
+        );
+    }
+    let text = predict_text(
+        "h100-sxm",
+        &[&SCENARIO[..8], &["--engine", "sglang"]].concat(),
+    );
+    assert!(
+        text.contains("errors of engine families held out"),
+        "{text}"
+    );
+}
+
 /// A GPU whose own efficiencies the shipped calibration fitted but the data did not
 /// determine (a flat direction of the loss).
 fn undetermined_gpu() -> String {
