@@ -185,6 +185,10 @@ pub fn parse_params(file: &str, text: &str) -> Result<ModelParams, ParamsFileErr
             if let Some(table) = &fitted.intervals {
                 table.check().map_err(invalid)?;
             }
+            if let Some(table) = &fitted.engine_intervals {
+                let named = |e: String| invalid(e.replacen("intervals.", "engine_intervals.", 1));
+                table.check().map_err(named)?;
+            }
             ModelParams::Fitted(Box::new(fitted))
         }
         None => {
@@ -400,6 +404,17 @@ mod tests {
         assert!(unordered.contains("non-decreasing"), "{unordered}");
         let empty = mutate(&|c| c["rows"] = serde_json::json!(0));
         assert!(empty.contains("at least 1"), "{empty}");
+    }
+
+    #[test]
+    fn a_broken_engine_interval_table_is_refused_and_named() {
+        let mut doc: serde_json::Value = serde_json::from_str(SHIPPED_CALIBRATION.1).unwrap();
+        doc["engine_intervals"]["cells"][2]["quantiles"][5] = serde_json::json!(-1.0);
+        let err = parse_params("f.json", &doc.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("engine_intervals.cells[2]"), "{err}");
+        assert!(err.contains("non-decreasing"), "{err}");
     }
 
     #[test]
