@@ -183,20 +183,7 @@ pub fn run(catalog: &Catalog, args: &CalibrateArgs) -> Result<CommandOutput> {
     // the two are never in memory at once.
     let intervals_of = |c: &Calibration| match intervals_scheme {
         Some(scheme) if !c.interrupted => {
-            let cv = for_intervals(&experiment, c, catalog, scheme, &options)?;
-            let engines = match engines_held_out(&c.rows, cv.scheme) {
-                true => {
-                    let by_engine = Some(Scheme::Engine);
-                    let cv = for_intervals(&experiment, c, catalog, by_engine, &options)?;
-                    Some((cv.discrepancy(), cv.coverage(&c.rows)))
-                }
-                false => None,
-            };
-            Ok(Some(Intervals {
-                table: cv.discrepancy(),
-                coverage: cv.coverage(&c.rows),
-                engines,
-            }))
+            cross_validate_intervals((&experiment, c, catalog), scheme, &options).map(Some)
         }
         _ => Ok::<_, infercal::fit::FitError>(None),
     };
@@ -242,6 +229,27 @@ struct Intervals {
     table: DiscrepancyTable,
     coverage: CoverageReport,
     engines: Option<(DiscrepancyTable, CoverageReport)>,
+}
+
+/// The cross-validations behind `c`'s intervals: by `scheme` (default: the experiment's
+/// own), then, unless that already held engine families out, by engine family.
+fn cross_validate_intervals(
+    (e, c, catalog): (&ValidExperiment, &Calibration, &Catalog),
+    scheme: Option<Scheme>,
+    options: &Options<'_>,
+) -> Result<Intervals, infercal::fit::FitError> {
+    let cv = for_intervals(e, c, catalog, scheme, options)?;
+    let engines = if engines_held_out(&c.rows, cv.scheme) {
+        let by_engine = for_intervals(e, c, catalog, Some(Scheme::Engine), options)?;
+        Some((by_engine.discrepancy(), by_engine.coverage(&c.rows)))
+    } else {
+        None
+    };
+    Ok(Intervals {
+        table: cv.discrepancy(),
+        coverage: cv.coverage(&c.rows),
+        engines,
+    })
 }
 
 /// Whether the intervals also need engine families held out: when `rows` hold at least
